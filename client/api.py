@@ -1,0 +1,208 @@
+"""One OpenAI-compatible endpoint: list models, check health, one chat completion.
+
+The OpenAI SDK runs over an explicit `httpx.AsyncClient` (its pool sized for the
+concurrency, and visible to respx in tests) with its own retries off: `retry` is
+the one retry layer. SDK errors are mapped to ours here, so nothing above this
+module knows the SDK's exception types.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+import openai
+from pydantic import SecretStr
+
+from client.errors import FatalRequestError, RequestError, TransientError
+from client.records import Completion
+from client.redact import redact
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+# The SDK insists on a key; vLLM without --api-key ignores whatever is sent.
+PLACEHOLDER_KEY = "EMPTY"
+USER_AGENT = "gyaru-datagen"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    id: str
+    max_model_len: int | None
+
+
+def root_url(base_url: str) -> str:
+    """The server root (where vLLM's /health lives) for an API base URL ending in /v1."""
+    base = base_url.rstrip("/")
+    return base[: -len("/v1")] if base.endswith("/v1") else base
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from retry-after-ms, Retry-After seconds or an HTTP date."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(parsed.timestamp() - time.time(), 0.0)
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(body.get("detail"), str):
+            return str(body["detail"])
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:500]
+    return exc.message
+
+
+def map_error(exc: Exception, *, endpoint: str) -> RequestError:
+    """Our error for an SDK error: transient (retry) or fatal (fail the batch now)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return TransientError(f"{endpoint}: request timed out", reason="timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        detail = f"{type(cause).__name__}: {cause}" if cause else str(exc)
+        return TransientError(
+            redact(f"{endpoint}: connection failed ({detail})"),
+            reason="connection",
+            endpoint_fault=True,
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        message = redact(f"{endpoint}: HTTP {status}: {_server_message(exc)}")
+        if status in RETRYABLE_STATUSES or status >= 500:
+            return TransientError(
+                message,
+                reason=f"http_{status}",
+                retry_after_s=parse_retry_after(exc.response.headers),
+                endpoint_fault=status >= 500,
+            )
+        return FatalRequestError(message, status=status)
+    if isinstance(exc, httpx.HTTPError):
+        return TransientError(
+            redact(f"{endpoint}: {type(exc).__name__}: {exc}"),
+            reason="connection",
+            endpoint_fault=True,
+        )
+    raise exc
+
+
+def make_http_client(
+    *, pool_size: int, request_timeout_s: float, connect_timeout_s: float
+) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(request_timeout_s, connect=connect_timeout_s)
+    limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, headers={"user-agent": USER_AGENT})
+
+
+class Endpoint:
+    """One server, reached through a shared HTTP client."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http_client: httpx.AsyncClient,
+        api_key: SecretStr | None,
+        request_timeout_s: float,
+        connect_timeout_s: float,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.root_url = root_url(self.base_url)
+        self._http = http_client
+        self._timeout = httpx.Timeout(request_timeout_s, connect=connect_timeout_s)
+        key = api_key.get_secret_value() if api_key else PLACEHOLDER_KEY
+        self._headers = {"Authorization": f"Bearer {key}"}
+        self._openai = openai.AsyncOpenAI(
+            base_url=self.base_url,
+            api_key=key,
+            # Our httpx client: its pool and timeouts apply, and respx sees the traffic.
+            http_client=cast(Any, http_client),
+            # The SDK ignores a client timeout equal to its own default, so set it here too.
+            timeout=cast(Any, self._timeout),
+            max_retries=0,
+        )
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.base_url})"
+
+    async def health(self, *, timeout_s: float = 5.0) -> bool:
+        """True when /health answers 200 (vLLM: the engine is up; outside the key check)."""
+        try:
+            response = await self._http.get(f"{self.root_url}/health", timeout=timeout_s)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def list_models(self) -> list[ModelInfo]:
+        try:
+            page = await self._openai.models.list()
+        except openai.OpenAIError as exc:
+            raise map_error(exc, endpoint=self.base_url) from None
+        models = []
+        for model in page.data:
+            extra = model.model_extra or {}
+            max_len = extra.get("max_model_len")
+            models.append(
+                ModelInfo(id=model.id, max_model_len=max_len if isinstance(max_len, int) else None)
+            )
+        return models
+
+    async def chat(
+        self, *, model: str, messages: list[dict[str, str]], params: Mapping[str, Any]
+    ) -> Completion:
+        """One chat completion; raises TransientError or FatalRequestError on failure."""
+        start = time.perf_counter()
+        try:
+            response = await self._openai.chat.completions.create(
+                model=model,
+                messages=cast(Any, messages),
+                **params,
+            )
+        except openai.OpenAIError as exc:
+            raise map_error(exc, endpoint=self.base_url) from None
+        except httpx.HTTPError as exc:
+            raise map_error(exc, endpoint=self.base_url) from None
+        latency = time.perf_counter() - start
+        if not response.choices:
+            raise TransientError(f"{self.base_url}: reply has no choices", reason="no_choices")
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            model=response.model,
+            latency_s=latency,
+            endpoint=self.base_url,
+        )
+
+    async def one_token(self, *, model: str) -> Completion:
+        return await self.chat(
+            model=model,
+            messages=[{"role": "user", "content": "こんにちは"}],
+            params={"max_tokens": 1, "temperature": 0.0},
+        )

@@ -1,0 +1,53 @@
+"""Reading a processed dataset back: by path, or by run id under the output directory."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from client.errors import UsageError
+from client.store import RUN_ID_RE
+
+
+@dataclass(frozen=True)
+class Dataset:
+    path: Path
+    metadata: dict[str, Any]
+    pairs: list[dict[str, Any]]
+
+
+def resolve_source(source: str, output_dir: Path) -> Path:
+    """A dataset file path, or a run id naming outputs/processed/gyaru_dataset_<id>.json."""
+    path = Path(source)
+    if path.exists() or source.endswith(".json") or "/" in source:
+        return path
+    if RUN_ID_RE.fullmatch(source):
+        return output_dir / "processed" / f"gyaru_dataset_{source}.json"
+    return path
+
+
+def load_dataset(source: str, output_dir: Path) -> Dataset:
+    path = resolve_source(source, output_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"dataset not found: {path} (give a processed file or a run id)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read dataset {path}: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
+        raise UsageError(f"{path} is not a processed dataset (no 'pairs' list)")
+    pairs = []
+    for index, pair in enumerate(data["pairs"]):
+        if (
+            not isinstance(pair, dict)
+            or not isinstance(pair.get("standard"), str)
+            or not isinstance(pair.get("gyaru"), str)
+        ):
+            raise UsageError(f"{path}: pair {index} lacks the 'standard' and 'gyaru' strings")
+        pairs.append(pair)
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    return Dataset(path=path, metadata=metadata or {}, pairs=pairs)

@@ -1,0 +1,176 @@
+"""Routing over one or more endpoints: least in-flight first, a concurrency bound each,
+and endpoints that fail taken out of rotation for a while.
+
+With one endpoint nothing is ever taken out: the retry policy alone decides how
+long to keep trying. With several, an endpoint that refuses connections (or
+answers 5xx twice in a row) sits out a cooldown that doubles with each failure
+(capped); when it ends the endpoint gets traffic again, and the first success
+restores it fully.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import httpx
+from pydantic import SecretStr
+
+from client.api import Endpoint, make_http_client
+from client.errors import TransientError
+
+MAX_COOLDOWN_S = 30.0
+FAULTS_BEFORE_OUT_5XX = 2
+
+
+@dataclass(slots=True)
+class EndpointState:
+    endpoint: Endpoint
+    in_flight: int = 0
+    served: int = 0
+    failures: int = 0
+    consecutive_faults: int = 0
+    out_until: float = 0.0
+    last_error: str | None = None
+
+    @property
+    def url(self) -> str:
+        return self.endpoint.base_url
+
+    def available(self, now: float) -> bool:
+        return now >= self.out_until
+
+
+class EndpointPool:
+    def __init__(
+        self,
+        endpoints: Sequence[Endpoint],
+        *,
+        capacity: int,
+        cooldown_s: float,
+        http_client: httpx.AsyncClient,
+    ) -> None:
+        if not endpoints:
+            raise ValueError("at least one endpoint is needed")
+        self._states = [EndpointState(e) for e in endpoints]
+        self.capacity = capacity
+        self._cooldown_s = cooldown_s
+        self._http = http_client
+        self._changed = anyio.Condition()
+
+    @classmethod
+    def connect(
+        cls,
+        urls: Sequence[str],
+        *,
+        api_key: SecretStr | None,
+        capacity: int,
+        request_timeout_s: float,
+        connect_timeout_s: float,
+        cooldown_s: float,
+    ) -> EndpointPool:
+        # The pool is never smaller than what may be in flight, or requests would
+        # queue inside httpx where no timeout of ours sees them.
+        http = make_http_client(
+            pool_size=capacity * len(urls) + 4,
+            request_timeout_s=request_timeout_s,
+            connect_timeout_s=connect_timeout_s,
+        )
+        endpoints = [
+            Endpoint(
+                url,
+                http_client=http,
+                api_key=api_key,
+                request_timeout_s=request_timeout_s,
+                connect_timeout_s=connect_timeout_s,
+            )
+            for url in urls
+        ]
+        return cls(endpoints, capacity=capacity, cooldown_s=cooldown_s, http_client=http)
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        return [s.endpoint for s in self._states]
+
+    @property
+    def states(self) -> list[EndpointState]:
+        return list(self._states)
+
+    @property
+    def total_capacity(self) -> int:
+        return self.capacity * len(self._states)
+
+    def in_flight(self) -> int:
+        return sum(s.in_flight for s in self._states)
+
+    def _pick(self, now: float, avoid: str | None) -> EndpointState | None:
+        ready = [s for s in self._states if s.available(now) and s.in_flight < self.capacity]
+        if not ready:
+            return None
+        preferred = [s for s in ready if s.url != avoid] or ready
+        return min(preferred, key=lambda s: (s.in_flight, s.served))
+
+    def _next_return(self, now: float) -> float | None:
+        pending = [s.out_until - now for s in self._states if not s.available(now)]
+        return min(pending) if pending else None
+
+    @asynccontextmanager
+    async def slot(self, *, avoid: str | None = None) -> AsyncIterator[Endpoint]:
+        """Hold one request slot on the best endpoint for the duration of the block."""
+        async with self._changed:
+            while True:
+                now = time.monotonic()
+                state = self._pick(now, avoid)
+                if state is not None:
+                    break
+                # Woken when a slot frees up, or when an endpoint's cooldown ends.
+                wake_in = self._next_return(now)
+                with anyio.move_on_after(wake_in if wake_in is not None else 3600):
+                    await self._changed.wait()
+            state.in_flight += 1
+        try:
+            yield state.endpoint
+        finally:
+            state.in_flight -= 1
+            async with self._changed:
+                self._changed.notify_all()
+
+    def _state(self, endpoint: Endpoint) -> EndpointState:
+        for state in self._states:
+            if state.endpoint is endpoint:
+                return state
+        raise KeyError(endpoint.base_url)
+
+    def report_success(self, endpoint: Endpoint) -> None:
+        state = self._state(endpoint)
+        state.served += 1
+        state.consecutive_faults = 0
+
+    def report_failure(self, endpoint: Endpoint, exc: TransientError) -> bool:
+        """Record a failed attempt; True when the endpoint was taken out of rotation."""
+        state = self._state(endpoint)
+        state.failures += 1
+        state.last_error = exc.message
+        if not exc.endpoint_fault or len(self._states) == 1:
+            return False
+        state.consecutive_faults += 1
+        refused = exc.reason in ("connection", "timeout")
+        if not refused and state.consecutive_faults < FAULTS_BEFORE_OUT_5XX:
+            return False
+        exponent = max(state.consecutive_faults - 1, 0)
+        cooldown = min(self._cooldown_s * 2**exponent, MAX_COOLDOWN_S)
+        state.out_until = time.monotonic() + cooldown
+        return True
+
+    def can_failover(self, exc: BaseException, failed_url: str | None) -> bool:
+        """Whether another endpoint could take a retry right now."""
+        if not isinstance(exc, TransientError) or not exc.endpoint_fault:
+            return False
+        now = time.monotonic()
+        return any(s.url != failed_url and s.available(now) for s in self._states)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,147 @@
+"""The live view of a run: counters the run keeps, and a rich progress display of them.
+
+The display is for people at a terminal; when stderr is not a terminal (or with
+--no-progress, or JSON logs) the run uses `QuietObserver` and only logs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from client.records import AttemptFailure, BatchResult, BatchSpec
+
+
+@dataclass
+class LiveStats:
+    """What this invocation has done so far (resumed batches are not counted here)."""
+
+    batches_planned: int
+    started: float = field(default_factory=time.monotonic)
+    in_flight: int = 0
+    batches_done: int = 0
+    batches_failed: int = 0
+    unique_pairs: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    retries: int = 0
+    completion_tokens: int = 0
+    prompt_tokens: int = 0
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def tokens_per_s(self) -> float:
+        elapsed = self.elapsed_s
+        return self.completion_tokens / elapsed if elapsed > 0 else 0.0
+
+
+class QuietObserver:
+    def __init__(self, stats: LiveStats) -> None:
+        self.stats = stats
+
+    def batch_started(self, spec: BatchSpec) -> None:
+        self.stats.in_flight += 1
+
+    def batch_retrying(self, spec: BatchSpec, failure: AttemptFailure) -> None:
+        self.stats.retries += 1
+
+    def batch_finished(self, result: BatchResult, new_unique: int) -> None:
+        stats = self.stats
+        stats.in_flight -= 1
+        stats.batches_done += 1
+        stats.batches_failed += result.status == "failed"
+        stats.unique_pairs += new_unique
+        stats.rejected += len(result.rejected)
+        stats.duplicates += len(result.accepted) - new_unique
+        if result.completion is not None:
+            stats.completion_tokens += result.completion.completion_tokens
+            stats.prompt_tokens += result.completion.prompt_tokens
+
+    def __enter__(self) -> QuietObserver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class ProgressObserver(QuietObserver):
+    """A rich progress bar over batches (or over pairs, in target mode)."""
+
+    def __init__(self, stats: LiveStats, *, console: Console, target_pairs: int | None) -> None:
+        super().__init__(stats)
+        self.target_pairs = target_pairs
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            redirect_stderr=True,
+            redirect_stdout=True,
+            transient=False,
+        )
+        unit = "pairs" if target_pairs else "batches"
+        total = target_pairs if target_pairs else stats.batches_planned
+        self.task: TaskID = self.progress.add_task(unit, total=total, detail="")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        s = self.stats
+        detail = (
+            f"[green]{s.unique_pairs} ok[/] [red]{s.rejected} rejected[/] "
+            f"{s.duplicates} dup · {s.in_flight} in flight · {s.retries} retries"
+            f"{f' · [red]{s.batches_failed} failed[/]' if s.batches_failed else ''}"
+            f" · {s.tokens_per_s:,.0f} tok/s"
+        )
+        completed = min(s.unique_pairs, self.target_pairs) if self.target_pairs else s.batches_done
+        self.progress.update(self.task, completed=completed, detail=detail)
+
+    def batch_started(self, spec: BatchSpec) -> None:
+        super().batch_started(spec)
+        self._refresh()
+
+    def batch_retrying(self, spec: BatchSpec, failure: AttemptFailure) -> None:
+        super().batch_retrying(spec, failure)
+        self._refresh()
+
+    def batch_finished(self, result: BatchResult, new_unique: int) -> None:
+        super().batch_finished(result, new_unique)
+        self._refresh()
+
+    def __enter__(self) -> ProgressObserver:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._refresh()
+        self.progress.stop()

@@ -1,0 +1,71 @@
+"""A heuristic quality score in [0, 1] for one pair; see docs/quality.md.
+
+It rewards what makes a pair useful for style transfer and is cheap enough to run
+on every pair. It is a ranking aid, not a judge: filtering on it is opt-in
+(`validation.min_quality`).
+
+| part | weight | full marks when |
+| --- | --- | --- |
+| persona markers | 0.35 | the persona line uses two or more style markers the standard line lacks |
+| plain standard | 0.25 | the standard line ends politely (です/ます...) and has no persona markers |
+| rewritten, not copied | 0.20 | character-bigram overlap between the lines is between 0.2 and 0.8 |
+| length ratio | 0.20 | the persona line is 0.8 to 1.8 times as long as the standard line |
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_POLITE_END_RE = re.compile(
+    r"(です|ます|ました|ません|でした|ましょう|ください|ですか|ますか|ませんか|でしょう|でしょうか)"
+    r"[。！？!?…、\s]*$"
+)
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _marker_part(standard: str, gyaru: str, markers: Sequence[str]) -> float:
+    new = sum(1 for m in markers if m in gyaru and m not in standard)
+    return 0.35 if new >= 2 else 0.2 if new == 1 else 0.0
+
+
+def _plain_part(standard: str, markers: Sequence[str], first_person: str | None) -> float:
+    score = 0.15 if _POLITE_END_RE.search(standard) else 0.0
+    casual = any(m in standard for m in markers if len(m) > 1) or (
+        first_person is not None and first_person in standard
+    )
+    return score + (0.0 if casual else 0.10)
+
+
+def _rewrite_part(standard: str, gyaru: str) -> float:
+    a, b = _bigrams(standard), _bigrams(gyaru)
+    if not a or not b:
+        return 0.0
+    overlap = len(a & b) / len(a | b)
+    if overlap > 0.8:
+        return 0.0
+    return 0.2 if overlap >= 0.2 else 0.1
+
+
+def _length_part(standard: str, gyaru: str) -> float:
+    ratio = len(gyaru) / max(len(standard), 1)
+    if 0.8 <= ratio <= 1.8:
+        return 0.2
+    if ratio < 0.8:
+        return max(0.0, 0.2 * (ratio - 0.5) / 0.3)
+    return max(0.0, 0.2 * (3.0 - ratio) / 1.2)
+
+
+def quality_score(
+    standard: str, gyaru: str, markers: Sequence[str], first_person: str | None
+) -> float:
+    total = (
+        _marker_part(standard, gyaru, markers)
+        + _plain_part(standard, markers, first_person)
+        + _rewrite_part(standard, gyaru)
+        + _length_part(standard, gyaru)
+    )
+    return round(min(total, 1.0), 2)

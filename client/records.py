@@ -1,0 +1,109 @@
+"""The values that flow through a run, in order:
+
+BatchSpec -> Completion -> Extracted -> Pair | Rejection -> BatchResult -> RunSummary
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+BatchStatus = Literal["ok", "truncated", "failed"]
+FINISHED_STATUSES: frozenset[str] = frozenset({"ok", "truncated"})
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSpec:
+    index: int  # 1-based, stable across resumes: it names the raw file
+    num_pairs: int
+    topic_focus: str
+    seed: int
+    user_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+    latency_s: float
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    id: str
+    batch: int
+    topic: str
+    standard: str
+    gyaru: str
+    generated_at: str
+    quality: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "batch": self.batch,
+            "topic": self.topic,
+            "standard": self.standard,
+            "gyaru": self.gyaru,
+            "generated_at": self.generated_at,
+            "quality": self.quality,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int  # position of the item in the reply
+    reason: str  # a short code, counted in summaries
+    detail: str  # what exactly was wrong, for a human
+    item: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "reason": self.reason,
+            "detail": self.detail,
+            "item": self.item,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFailure:
+    attempt: int
+    reason: str
+    message: str
+    endpoint: str | None
+    wait_s: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "reason": self.reason,
+            "message": self.message,
+            "endpoint": self.endpoint,
+            "wait_s": self.wait_s,
+        }
+
+
+@dataclass(slots=True)
+class BatchResult:
+    spec: BatchSpec
+    status: BatchStatus
+    attempts: int
+    started_at: str
+    finished_at: str
+    completion: Completion | None = None
+    accepted: list[Pair] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    extraction: str | None = None
+    failures: list[AttemptFailure] = field(default_factory=list)
+    error_reason: str | None = None
+    error_message: str | None = None
+    error_status: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES

@@ -1,0 +1,75 @@
+"""Tables for people: the end-of-run summary, dataset stats, check results, bench results."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from client.generate import RunSummary
+
+
+def _fmt_int(value: int) -> str:
+    return f"{value:,}"
+
+
+def summary_table(summary: RunSummary) -> Table:
+    stats = summary.stats
+    table = Table(
+        title=f"run {summary.run_id}: {summary.status}", show_header=False, title_justify="left"
+    )
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("model", summary.model or "-")
+    table.add_row(
+        "batches",
+        f"{stats.batches_ok} ok, {stats.batches_truncated} truncated, {stats.batches_failed} failed"
+        f" of {summary.batches_planned} planned"
+        + (
+            f" ({summary.batches_skipped} already done before this run)"
+            if summary.batches_skipped
+            else ""
+        ),
+    )
+    table.add_row(
+        "pairs",
+        f"{_fmt_int(stats.pairs_unique)} in the dataset · {_fmt_int(stats.pairs_valid)} valid"
+        f" of {_fmt_int(stats.items_returned)} returned ({_fmt_int(stats.pairs_requested)} requested)",
+    )
+    rejected = sum(stats.rejections.values())
+    reasons = ", ".join(f"{reason} {count}" for reason, count in stats.rejections.most_common())
+    table.add_row("rejected", f"{rejected}" + (f" ({reasons})" if reasons else ""))
+    dup = f"{stats.duplicates}"
+    if stats.duplicates_of_earlier_runs:
+        dup += f" (+{stats.duplicates_of_earlier_runs} already in earlier runs)"
+    table.add_row("duplicates removed", dup)
+    table.add_row("topics", ", ".join(f"{t} {n}" for t, n in sorted(stats.topics.items())) or "-")
+    table.add_row(
+        "tokens",
+        f"{_fmt_int(stats.prompt_tokens)} in, {_fmt_int(stats.completion_tokens)} out"
+        + (f" ({stats.tokens_per_pair} per dataset pair)" if stats.tokens_per_pair else ""),
+    )
+    table.add_row(
+        "this invocation",
+        f"{summary.live.batches_done} batches in {summary.wall_s:.1f} s, {summary.live.retries} retries,"
+        f" {summary.pairs_per_minute:,.0f} new pairs/min, {summary.live.tokens_per_s:,.0f} output tok/s",
+    )
+    if len(summary.endpoint_served) > 1:
+        table.add_row(
+            "endpoints", ", ".join(f"{url} {n}" for url, n in summary.endpoint_served.items())
+        )
+    if summary.target_pairs:
+        reached = "reached" if summary.target_reached else "NOT reached (batch cap hit)"
+        table.add_row("target", f"{summary.target_pairs} unique pairs: {reached}")
+    for failed in stats.failed[:5]:
+        table.add_row(f"failed batch {failed['batch']}", f"{failed['reason']}: {failed['message']}")
+    if len(stats.failed) > 5:
+        table.add_row("", f"... and {len(stats.failed) - 5} more failed batches (see the manifest)")
+    for name, path in summary.files.items():
+        table.add_row(name.replace("_", " "), path)
+    if summary.resume_command:
+        table.add_row("resume with", summary.resume_command)
+    return table
+
+
+def print_summary(summary: RunSummary, console: Console) -> None:
+    console.print(summary_table(summary))

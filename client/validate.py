@@ -1,0 +1,141 @@
+"""One generated item to a `Pair` or a `Rejection` with its reason. Pure.
+
+Reason codes (counted in summaries, documented in docs/validation.md):
+schema, empty, topic, length, not_japanese, identical, missing_first_person, low_quality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from client.dedup import normalise
+from client.quality import quality_score
+from client.records import Pair, Rejection
+from client.schema import PairRules
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    rules: PairRules
+    style_markers: tuple[str, ...]
+    min_quality: float
+    # Models write "tech" or "ＴＥＣＨ" as often as "Tech"; the canonical spelling is kept.
+    topic_lookup: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "topic_lookup", {normalise(t): t for t in self.rules.topics})
+
+
+def _reject(index: int, item: Any, reason: str, detail: str) -> Rejection:
+    return Rejection(index=index, reason=reason, detail=detail, item=item)
+
+
+def _check_line(
+    name: str, text: str, low: int, high: int, pattern_ok: bool, run: int
+) -> tuple[str, str] | None:
+    if len(text) < low or len(text) > high:
+        return "length", f"{name} is {len(text)} characters, outside {low}..{high}"
+    if not pattern_ok:
+        return "not_japanese", (
+            f"{name} is not Japanese text (no Japanese script, a run of more than "
+            f"{run} other characters, or a quote, backslash or control character)"
+        )
+    return None
+
+
+def validate_item(
+    index: int,
+    item: Any,
+    *,
+    ctx: ValidationContext,
+    pair_id: str,
+    batch: int,
+    generated_at: str,
+) -> Pair | Rejection:
+    if not isinstance(item, dict):
+        return _reject(index, item, "schema", f"item is a {type(item).__name__}, not an object")
+    fields: dict[str, str] = {}
+    for key in ("topic", "standard", "gyaru"):
+        value = item.get(key)
+        if value is None:
+            return _reject(index, item, "schema", f"missing field '{key}'")
+        if not isinstance(value, str):
+            return _reject(
+                index, item, "schema", f"field '{key}' is a {type(value).__name__}, not a string"
+            )
+        fields[key] = value.strip()
+    for key in ("standard", "gyaru"):
+        if not fields[key]:
+            return _reject(index, item, "empty", f"{key} is empty")
+
+    rules = ctx.rules
+    topic = ctx.topic_lookup.get(normalise(fields["topic"]))
+    if topic is None:
+        return _reject(
+            index, item, "topic", f"topic {fields['topic']!r} is not one of {list(rules.topics)}"
+        )
+
+    standard, gyaru = fields["standard"], fields["gyaru"]
+    run = rules.max_non_japanese_run
+    problem = _check_line(
+        "standard",
+        standard,
+        rules.standard_min_chars,
+        rules.standard_max_chars,
+        rules.standard_re.fullmatch(standard) is not None,
+        run,
+    )
+    if problem is None:
+        # The gyaru pattern also demands the first person; check script first so
+        # the reason names the real problem.
+        problem = _check_line(
+            "gyaru",
+            gyaru,
+            rules.gyaru_min_chars,
+            rules.gyaru_max_chars,
+            rules.standard_re.fullmatch(gyaru) is not None,
+            run,
+        )
+    if problem is not None:
+        return _reject(index, item, *problem)
+    if normalise(standard) == normalise(gyaru):
+        return _reject(index, item, "identical", "gyaru line is the standard line unchanged")
+    if rules.first_person is not None and rules.first_person not in gyaru:
+        return _reject(
+            index, item, "missing_first_person", f"gyaru line lacks {rules.first_person}"
+        )
+
+    score = quality_score(standard, gyaru, ctx.style_markers, rules.first_person)
+    if score < ctx.min_quality:
+        return _reject(
+            index, item, "low_quality", f"quality {score:.2f} is below {ctx.min_quality:.2f}"
+        )
+    return Pair(
+        id=pair_id,
+        batch=batch,
+        topic=topic,
+        standard=standard,
+        gyaru=gyaru,
+        generated_at=generated_at,
+        quality=score,
+    )
+
+
+def validate_items(
+    items: Sequence[Any], *, ctx: ValidationContext, run_id: str, batch: int, generated_at: str
+) -> tuple[list[Pair], list[Rejection]]:
+    accepted: list[Pair] = []
+    rejected: list[Rejection] = []
+    for index, item in enumerate(items):
+        outcome = validate_item(
+            index,
+            item,
+            ctx=ctx,
+            pair_id=f"{run_id}-b{batch:04d}-{index:03d}",
+            batch=batch,
+            generated_at=generated_at,
+        )
+        (accepted if isinstance(outcome, Pair) else rejected).append(outcome)  # type: ignore[arg-type]
+    return accepted, rejected

@@ -1,0 +1,339 @@
+"""An OpenAI-compatible server of our own, real HTTP on loopback, with scripted faults.
+
+It speaks just enough of vLLM's API for the client (GET /health, GET /v1/models,
+POST /v1/chat/completions) and answers each chat request with the next scripted
+action, so tests can make a server that is slow, flaky, rude or down.
+
+Actions (strings, so they can come from the command line too):
+
+    ok           a valid reply with the requested number of pairs
+    429[:S]      HTTP 429 with Retry-After: S (default 1)
+    500, 503, 400, 401, 404, 422 ...   that status with a vLLM-style error body
+    drop         close the connection without answering
+    hang[:S]     wait S seconds (default 30), then answer ok
+    nojson       prose with no JSON at all
+    fenced       the pairs inside a ```json fence with prose around it
+    prose        the pairs as bare JSON with prose before and after
+    truncated    the pairs cut off in the middle of the last one, finish_reason "length"
+    ctrl         raw newlines and tabs inside the JSON strings
+    noash        half of the gyaru lines without あーし
+    repeat       the pairs of the previous ok reply again
+
+Use it in tests as a context manager (it runs in a background thread), or by
+hand: `python -m tests.fakeserver --port 8000 --latency 1 --script 429,500,drop`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+BATCH_RE = re.compile(r"バッチ番号は(\d+)")
+COUNT_RE = re.compile(r"ちょうど(\d+)組")
+
+
+def make_pairs(n: int, tag: str, *, topics: Iterable[str] = ("Tech", "Streaming", "Daily", "Gaming")) -> list[dict[str, str]]:
+    topic_list = list(topics)
+    return [
+        {
+            "topic": topic_list[i % len(topic_list)],
+            "standard": f"これは試験用の文です。記号{tag}の{i}番目を確認します。",
+            "gyaru": f"これ試験用の文なんだけど〜、あーし{tag}の{i}番目をマジで確認しちゃう！",
+        }
+        for i in range(n)
+    ]
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    received_at: float
+    action: str | None = None
+
+    @property
+    def batch(self) -> int | None:
+        if not isinstance(self.body, dict):
+            return None
+        for message in self.body.get("messages", []):
+            match = BATCH_RE.search(str(message.get("content", "")))
+            if match:
+                return int(match.group(1))
+        return None
+
+
+@dataclass
+class FakeServer:
+    latency_s: float = 0.0
+    script: Iterable[str] = ()
+    # Batch number -> actions for that batch's successive attempts (before `script`).
+    per_batch: dict[int, list[str]] = field(default_factory=dict)
+    model: str = "fake-model"
+    api_key: str | None = None
+    max_model_len: int = 8192
+    host: str = "127.0.0.1"
+    port: int = 0
+    record_bodies: bool = True
+    # Decide the action from the request instead of the script (runs before it).
+    chooser: Callable[[RecordedRequest], str | None] | None = None
+
+    def __post_init__(self) -> None:
+        self._script: deque[str] = deque(self.script)
+        self._per_batch = {k: deque(v) for k, v in self.per_batch.items()}
+        self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._last_pairs: list[dict[str, str]] = []
+        self._counter = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    async def serve(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, backlog=1024)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        async with self._server:
+            await self._server.serve_forever()
+
+    def start(self) -> FakeServer:
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._loop.run_until_complete(self.serve())
+            except asyncio.CancelledError:
+                pass
+            finally:
+                self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="fakeserver", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("fake server did not start")
+        return self
+
+    def stop(self) -> None:
+        loop, server = self._loop, self._server
+        if loop is None or server is None:
+            return
+
+        def close() -> None:
+            server.close()
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+
+        loop.call_soon_threadsafe(close)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- HTTP --------------------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                method, target, _ = line.decode("latin-1").split(" ", 2)
+                headers: dict[str, str] = {}
+                while True:
+                    raw = await reader.readline()
+                    if raw in (b"\r\n", b"\n", b""):
+                        break
+                    key, _, value = raw.decode("latin-1").partition(":")
+                    headers[key.strip().lower()] = value.strip()
+                body_bytes = await reader.readexactly(int(headers.get("content-length", "0")))
+                keep = await self._dispatch(method, target.split("?")[0], headers, body_bytes, writer)
+                if not keep:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        finally:
+            writer.close()
+
+    @staticmethod
+    async def _send(writer: asyncio.StreamWriter, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
+        head = [f"HTTP/1.1 {status} {reason}", "content-type: application/json", f"content-length: {len(body)}"]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+
+    @staticmethod
+    def _error(status: int, message: str) -> dict[str, Any]:
+        kind = {400: "BadRequestError", 401: "Unauthorized", 404: "NotFoundError"}.get(status, "InternalServerError")
+        return {"error": {"message": message, "type": kind, "param": None, "code": status}}
+
+    def _authorised(self, headers: dict[str, str]) -> bool:
+        return self.api_key is None or headers.get("authorization") == f"Bearer {self.api_key}"
+
+    def _next_action(self, request: RecordedRequest) -> str:
+        with self._lock:
+            if self.chooser is not None:
+                chosen = self.chooser(request)
+                if chosen is not None:
+                    return chosen
+            batch = request.batch
+            if batch is not None and self._per_batch.get(batch):
+                return self._per_batch[batch].popleft()
+            if self._script:
+                return self._script.popleft()
+        return "ok"
+
+    async def _dispatch(self, method: str, path: str, headers: dict[str, str], body_bytes: bytes, writer: asyncio.StreamWriter) -> bool:
+        try:
+            body = json.loads(body_bytes) if body_bytes else None
+        except ValueError:
+            body = None
+        request = RecordedRequest(method, path, headers, body if self.record_bodies else None, time.monotonic())
+        with self._lock:
+            self.requests.append(request)
+        if path == "/health":
+            await self._send(writer, 200, {})
+            return True
+        if not self._authorised(headers):
+            await self._send(writer, 401, {"error": "Unauthorized"})
+            return True
+        if path == "/v1/models" and method == "GET":
+            await self._send(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "fake", "root": self.model, "max_model_len": self.max_model_len}]})
+            return True
+        if path != "/v1/chat/completions" or method != "POST":
+            await self._send(writer, 404, self._error(404, f"no route {method} {path}"))
+            return True
+        if not isinstance(body, dict) or body.get("model") != self.model:
+            name = body.get("model") if isinstance(body, dict) else None
+            await self._send(writer, 404, self._error(404, f"The model `{name}` does not exist."))
+            return True
+        action = self._next_action(request)
+        request.action = action
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._act(action, body, writer)
+        finally:
+            self.in_flight -= 1
+
+    async def _act(self, action: str, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        name, _, arg = action.partition(":")
+        if name == "hang":
+            await asyncio.sleep(float(arg or 30))
+            name = "ok"
+        elif self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        if name == "drop":
+            writer.transport.abort()
+            return False
+        if name.isdigit():
+            status = int(name)
+            extra = {"retry-after": arg or "1"} if status == 429 else {}
+            await self._send(writer, status, self._error(status, f"scripted failure {status}"), extra)
+            return True
+        text, finish = self._content(name, body)
+        prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 2
+        await self._send(writer, 200, {
+            "id": f"chatcmpl-{self._counter}", "object": "chat.completion", "created": int(time.time()), "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish, "logprobs": None}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max(len(text) // 2, 1), "total_tokens": prompt_tokens + len(text) // 2},
+        })
+        return True
+
+    def _requested_pairs(self, body: dict[str, Any]) -> int:
+        schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
+        items = (schema.get("properties") or {}).get("pairs") or {}
+        if isinstance(items.get("minItems"), int):
+            return int(items["minItems"])
+        for message in body.get("messages", []):
+            match = COUNT_RE.search(str(message.get("content", "")))
+            if match:
+                return int(match.group(1))
+        return 5
+
+    def _content(self, name: str, body: dict[str, Any]) -> tuple[str, str]:
+        n = self._requested_pairs(body)
+        with self._lock:
+            self._counter += 1
+            tag = f"{body.get('seed', 0)}x{self._counter}"
+        if name == "repeat" and self._last_pairs:
+            pairs = list(self._last_pairs)
+        else:
+            pairs = make_pairs(n, tag)
+            with self._lock:
+                self._last_pairs = pairs
+        doc = json.dumps({"pairs": pairs}, ensure_ascii=False)
+        if name in ("ok", "repeat"):
+            return doc, "stop"
+        if name == "nojson":
+            return "ごめんなさい、今はお手伝いできません。", "stop"
+        if name == "fenced":
+            return f"はい、作りました！\n```json\n{json.dumps(pairs, ensure_ascii=False, indent=2)}\n```\nどうでしょう？", "stop"
+        if name == "prose":
+            return f"以下が結果です。\n{doc}\n以上です。", "stop"
+        if name == "truncated":
+            cut = doc.rfind('{"topic"')
+            return doc[: cut + 30], "length"
+        if name == "ctrl":
+            for pair in pairs:
+                pair["standard"] = pair["standard"].replace("。", "。\n", 1)
+                pair["gyaru"] = pair["gyaru"].replace("、", "、\t", 1)
+            return json.dumps({"pairs": pairs}, ensure_ascii=False).replace("\\n", "\n").replace("\\t", "\t"), "stop"
+        if name == "noash":
+            for pair in pairs[::2]:
+                pair["gyaru"] = pair["gyaru"].replace("あーし", "うち")
+            return json.dumps({"pairs": pairs}, ensure_ascii=False), "stop"
+        raise ValueError(f"unknown action {name!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each chat reply")
+    parser.add_argument("--script", default="", help="comma-separated actions for successive chat requests")
+    parser.add_argument("--model", default="fake-model")
+    parser.add_argument("--api-key", default=None)
+    parser.add_argument("--no-record", action="store_true", help="keep no request bodies (long benchmarks)")
+    args = parser.parse_args()
+    server = FakeServer(
+        latency_s=args.latency, script=[a for a in args.script.split(",") if a], model=args.model,
+        api_key=args.api_key, host=args.host, port=args.port, record_bodies=not args.no_record,
+    )
+    print(f"serving {server.model} on http://{args.host}:{args.port}/v1", flush=True)
+    try:
+        asyncio.run(server.serve())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

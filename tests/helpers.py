@@ -1,0 +1,77 @@
+"""Shared test helpers: vLLM-shaped replies and a respx-mocked server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import respx
+
+from tests.fakeserver import make_pairs
+
+REPO = Path(__file__).resolve().parent.parent
+PROMPT = REPO / "prompts" / "system_prompt.txt"
+BASE_URL = "http://vllm.test/v1"
+MODEL = "test-model"
+
+
+def pairs_doc(n: int, tag: str = "t") -> str:
+    return json.dumps({"pairs": make_pairs(n, tag)}, ensure_ascii=False)
+
+
+def chat_body(content: str, *, finish_reason: str = "stop", model: str = MODEL, completion_tokens: int = 50) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": completion_tokens, "total_tokens": 100 + completion_tokens},
+    }
+
+
+def chat_ok(content: str, **kwargs: Any) -> httpx.Response:
+    return httpx.Response(200, json=chat_body(content, **kwargs))
+
+
+def vllm_error(status: int, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(
+        status,
+        json={"error": {"message": message, "type": "BadRequestError", "param": None, "code": status}},
+        headers=headers,
+    )
+
+
+def requested_pairs(request: httpx.Request) -> int:
+    body = json.loads(request.content)
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema", {})
+    return int(schema.get("properties", {}).get("pairs", {}).get("minItems", 5))
+
+
+def default_chat(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    return chat_ok(pairs_doc(requested_pairs(request), f"s{body.get('seed')}"))
+
+
+def mock_vllm(
+    router: respx.MockRouter,
+    chat: Callable[[httpx.Request], Any] | None = None,
+    *,
+    base_url: str = BASE_URL,
+    models: tuple[str, ...] = (MODEL,),
+) -> respx.Route:
+    """Mock /health, /v1/models and /v1/chat/completions; returns the chat route."""
+    root = base_url.removesuffix("/v1")
+    router.get(f"{root}/health").mock(return_value=httpx.Response(200))
+    router.get(f"{base_url}/models").mock(
+        return_value=httpx.Response(
+            200,
+            json={"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "vllm", "max_model_len": 8192} for m in models]},
+        )
+    )
+    route = router.post(f"{base_url}/chat/completions")
+    route.side_effect = chat or default_chat
+    return route

@@ -1,0 +1,113 @@
+"""validate + schema: each rejection reason, and that the rules match the grammar."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import pytest
+
+from client.records import Pair, Rejection
+from client.schema import PairRules
+from client.validate import ValidationContext, validate_item, validate_items
+
+RULES = PairRules(
+    topics=("Tech", "Streaming", "Daily", "Gaming"),
+    first_person="あーし",
+    standard_min_chars=2,
+    standard_max_chars=60,
+    gyaru_min_chars=2,
+    gyaru_max_chars=80,
+    max_non_japanese_run=12,
+)
+CTX = ValidationContext(rules=RULES, style_markers=("マジ", "じゃん", "〜"), min_quality=0.0)
+GOOD = {"topic": "Tech", "standard": "新しいパソコンを買いました。", "gyaru": "あーし新しいパソコン買ったんだけど！マジ最高〜"}
+
+
+def check(item: Any, ctx: ValidationContext = CTX) -> Pair | Rejection:
+    return validate_item(0, item, ctx=ctx, pair_id="r-b0001-000", batch=1, generated_at="2026-01-01T00:00:00Z")
+
+
+def test_good_pair_is_accepted_with_contract_fields() -> None:
+    pair = check(GOOD)
+    assert isinstance(pair, Pair)
+    data = pair.to_json()
+    assert set(data) >= {"id", "batch", "topic", "standard", "gyaru", "generated_at"}
+    assert data["standard"] == GOOD["standard"] and 0 <= data["quality"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        (["not", "an", "object"], "schema"),
+        ({"topic": "Tech", "standard": "です。"}, "schema"),
+        ({**GOOD, "gyaru": 3}, "schema"),
+        ({**GOOD, "standard": "   "}, "empty"),
+        ({**GOOD, "topic": "Cooking"}, "topic"),
+        ({**GOOD, "standard": "あ" * 61}, "length"),
+        ({**GOOD, "gyaru": "あーし" + "い" * 80}, "length"),
+        ({**GOOD, "standard": "I bought a new computer today."}, "not_japanese"),
+        ({**GOOD, "gyaru": "あーし bought a new computer lol"}, "not_japanese"),
+        ({**GOOD, "standard": "引用符\"入り"}, "not_japanese"),
+        ({**GOOD, "gyaru": GOOD["standard"] + "あーし", "standard": GOOD["standard"] + "あーし"}, "identical"),
+        ({**GOOD, "gyaru": "うち新しいパソコン買ったんだけど！"}, "missing_first_person"),
+    ],
+)
+def test_rejections_name_their_reason(item: Any, reason: str) -> None:
+    outcome = check(item)
+    assert isinstance(outcome, Rejection)
+    assert outcome.reason == reason, outcome.detail
+    assert outcome.detail and outcome.item == item
+
+
+def test_topic_matching_folds_case_and_width() -> None:
+    pair = check({**GOOD, "topic": "ＴＥＣＨ"})
+    assert isinstance(pair, Pair) and pair.topic == "Tech"
+
+
+def test_first_person_not_required_when_switched_off() -> None:
+    rules = dataclasses.replace(RULES, first_person=None)
+    ctx = ValidationContext(rules=rules, style_markers=(), min_quality=0.0)
+    assert isinstance(check({**GOOD, "gyaru": "うち新しいの買ったし！"}, ctx), Pair)
+
+
+def test_min_quality_filters() -> None:
+    ctx = ValidationContext(rules=RULES, style_markers=(), min_quality=0.99)
+    outcome = check(GOOD, ctx)
+    assert isinstance(outcome, Rejection) and outcome.reason == "low_quality"
+
+
+def test_short_latin_words_are_fine_in_japanese_lines() -> None:
+    assert isinstance(check({**GOOD, "standard": "Apex Legendsで勝ちました。"}), Pair)
+
+
+def test_validate_items_assigns_unique_ids() -> None:
+    accepted, rejected = validate_items([GOOD, {**GOOD, "standard": "別の文です。"}, 5], ctx=CTX, run_id="r", batch=3, generated_at="t")
+    assert [p.id for p in accepted] == ["r-b0003-000", "r-b0003-001"]
+    assert [r.index for r in rejected] == [2]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["あーし", "マジでApex Legendsやばいってあーし", "「あーし」だよ", "あーし123456789012です", "Switch2であーし遊ぶ"],
+)
+def test_gyaru_pattern_accepts_what_validation_accepts(line: str) -> None:
+    assert re.fullmatch(RULES.gyaru_pattern, line)
+
+
+@pytest.mark.parametrize("line", ["あたし", "あーし1234567890123", 'あーし"', "あーし\n", "abc"])
+def test_gyaru_pattern_rejects_what_validation_rejects(line: str) -> None:
+    assert not re.fullmatch(RULES.gyaru_pattern, line)
+
+
+def test_batch_schema_asks_for_exactly_n_items_from_the_topics() -> None:
+    schema = RULES.batch_schema(7)
+    pairs = schema["properties"]["pairs"]
+    assert pairs["minItems"] == pairs["maxItems"] == 7
+    item = pairs["items"]
+    assert item["properties"]["topic"]["enum"] == list(RULES.topics)
+    assert item["properties"]["gyaru"]["pattern"] == RULES.gyaru_pattern
+    assert item["additionalProperties"] is False and item["required"] == ["topic", "standard", "gyaru"]
+    fmt = RULES.response_format(7)
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"] == schema
