@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -70,14 +78,26 @@ class ServerConfig(_Section):
         urls = self.base_urls or (self.base_url,)
         return tuple(dict.fromkeys(u.rstrip("/") for u in urls))
 
-    @model_validator(mode="after")
-    def _check_urls(self) -> ServerConfig:
-        for url in (self.base_url, *self.base_urls):
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"base URL must start with http:// or https://, got {url!r}")
-        if not self.model.strip():
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"base URL must start with http:// or https://, got {url!r}")
+        return url
+
+    @field_validator("base_urls")
+    @classmethod
+    def _check_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            cls._check_url(url)
+        return urls
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, model: str) -> str:
+        if not model.strip():
             raise ValueError("model must not be empty (use 'auto' for the server's first model)")
-        return self
+        return model
 
 
 class GenerationConfig(_Section):
@@ -123,9 +143,9 @@ class ValidationConfig(_Section):
     standard_max_chars: int = Field(default=120, ge=1)
     gyaru_min_chars: int = Field(default=2, ge=1)
     gyaru_max_chars: int = Field(default=160, ge=1)
-    # A line is Japanese when it holds Japanese script and never more than this many
-    # other characters in a row: room for "Apex Legends", not for an English sentence.
-    max_non_japanese_run: int = Field(default=12, ge=0, le=64)
+    # A line is Japanese when it holds kana and never more than this many other
+    # characters in a row: room for "League of Legends", not for an English sentence.
+    max_non_japanese_run: int = Field(default=20, ge=0, le=64)
     dedup_key: Literal["pair", "standard"] = "pair"
     dedup_against_previous_runs: bool = False
 
@@ -250,12 +270,15 @@ def _describe_error(
     found, value = _lookup(overrides, loc)
     if found:
         flag = flag_names.get(key, key)
-        return f"{flag} {value!r}: {msg}"
+        shown = " ".join(map(str, value)) if isinstance(value, list | tuple) else repr(value)
+        return f"{flag} {shown}: {msg}" if not isinstance(value, dict) else f"{flag}: {msg}"
     env = _env_name(loc)
     if loc and env in os.environ:
         return f"{env}={os.environ[env]!r}: {msg}"
     found, value = _lookup(yaml_data, loc)
     if found and config_path is not None:
+        if isinstance(value, dict):
+            return f"{config_path}: {key}: {msg}"
         return f"{config_path}: {key} = {value!r}: {msg}"
     return f"{key}: {msg}"
 

@@ -17,14 +17,37 @@ from typing import Any
 # CJK ideographs and extension A, and full/half-width forms (！？ＡＢ ｶﾅ).
 JAPANESE_RANGES = r"\u3000-\u303f\u3040-\u309f\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff9f"
 JAPANESE_CHAR = f"[{JAPANESE_RANGES}]"
+# Kana: what tells Japanese from Chinese, which a Qwen model sometimes drifts into.
+KANA_RANGES = r"\u3040-\u309f\u30a0-\u30ff\uff66-\uff9f"
+KANA_CHAR = f"[{KANA_RANGES}]"
 # Anything else that may stand inside a JSON string without an escape. Keeping `"`,
-# `\` and control characters out means guided decoding can never emit a string
-# that needs escaping, so the reply is valid JSON however the model behaves.
+# `\` and control characters out of the grammar means guided decoding can never
+# emit a string that needs escaping, so the reply is valid JSON however the model
+# behaves. Validation is looser (it accepts quotes): what the grammar allows is a
+# subset of what validation accepts.
 OTHER_CHAR = f'[^"\\\\\\u0000-\\u001f{JAPANESE_RANGES}]'
-LINE_CHAR = '[^"\\\\\\u0000-\\u001f]'
+_OTHER_RUN = f"[^\\u0000-\\u001f{JAPANESE_RANGES}]"
+_KANA_RE = re.compile(KANA_CHAR)
+_CONTROL_RE = re.compile(r"\s*[\u0000-\u001f\u007f]+\s*")
 
 SCHEMA_NAME = "gyaru_pairs"
 ITEMS_KEY = "pairs"
+
+
+def clean_line(text: str) -> str:
+    """Strip, and drop raw control characters (newlines, tabs) a model put inside a line:
+    a space where they separated two Latin words, nothing between Japanese characters."""
+
+    def join(match: re.Match[str]) -> str:
+        before = match.string[match.start() - 1] if match.start() else ""
+        after = match.string[match.end()] if match.end() < len(match.string) else ""
+        return (
+            " "
+            if before.isascii() and after.isascii() and before.isalnum() and after.isalnum()
+            else ""
+        )
+
+    return _CONTROL_RE.sub(join, text).strip()
 
 
 @dataclass(frozen=True)
@@ -39,28 +62,36 @@ class PairRules:
     gyaru_max_chars: int
     max_non_japanese_run: int
 
+    def _line_pattern(self, required: str) -> str:
+        """Japanese script throughout (no run of more than N other characters), with
+        `required` (a regex) somewhere in it."""
+        run = self.max_non_japanese_run
+        unit = f"(?:{OTHER_CHAR}{{0,{run}}}{JAPANESE_CHAR})*"
+        tail = f"{OTHER_CHAR}{{0,{run}}}"
+        return f"^{unit}{tail}{required}{unit}{tail}$"
+
     @cached_property
     def standard_pattern(self) -> str:
-        run = self.max_non_japanese_run
-        return f"^(?:{OTHER_CHAR}{{0,{run}}}{JAPANESE_CHAR})+{OTHER_CHAR}{{0,{run}}}$"
+        return self._line_pattern(KANA_CHAR)
 
     @cached_property
     def gyaru_pattern(self) -> str:
         if self.first_person is None:
             return self.standard_pattern
-        run = self.max_non_japanese_run
-        unit = f"(?:{OTHER_CHAR}{{0,{run}}}{JAPANESE_CHAR})*"
-        tail = f"{OTHER_CHAR}{{0,{run}}}"
-        marker = re.escape(self.first_person)
-        return f"^{unit}{tail}{marker}{unit}{tail}$"
+        return self._line_pattern(re.escape(self.first_person))
 
     @cached_property
-    def standard_re(self) -> re.Pattern[str]:
-        return re.compile(self.standard_pattern)
+    def _long_other_run(self) -> re.Pattern[str]:
+        return re.compile(f"{_OTHER_RUN}{{{self.max_non_japanese_run + 1},}}")
 
-    @cached_property
-    def gyaru_re(self) -> re.Pattern[str]:
-        return re.compile(self.gyaru_pattern)
+    def japanese_problem(self, text: str) -> str | None:
+        """Why `text` is not Japanese, or None. The grammar's patterns guarantee the same."""
+        if not _KANA_RE.search(text):
+            return "has no kana (not Japanese, or Chinese)"
+        long_run = self._long_other_run.search(text)
+        if long_run:
+            return f"has {len(long_run.group())} non-Japanese characters in a row ({long_run.group()[:20]!r})"
+        return None
 
     def item_schema(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ from typing import Any
 from client.dedup import normalise
 from client.quality import quality_score
 from client.records import Pair, Rejection
-from client.schema import PairRules
+from client.schema import PairRules, clean_line
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,13 @@ def _reject(index: int, item: Any, reason: str, detail: str) -> Rejection:
 
 
 def _check_line(
-    name: str, text: str, low: int, high: int, pattern_ok: bool, run: int
+    name: str, text: str, low: int, high: int, rules: PairRules
 ) -> tuple[str, str] | None:
     if len(text) < low or len(text) > high:
         return "length", f"{name} is {len(text)} characters, outside {low}..{high}"
-    if not pattern_ok:
-        return "not_japanese", (
-            f"{name} is not Japanese text (no Japanese script, a run of more than "
-            f"{run} other characters, or a quote, backslash or control character)"
-        )
+    problem = rules.japanese_problem(text)
+    if problem is not None:
+        return "not_japanese", f"{name} {problem}"
     return None
 
 
@@ -65,7 +63,7 @@ def validate_item(
             return _reject(
                 index, item, "schema", f"field '{key}' is a {type(value).__name__}, not a string"
             )
-        fields[key] = value.strip()
+        fields[key] = clean_line(value)
     for key in ("standard", "gyaru"):
         if not fields[key]:
             return _reject(index, item, "empty", f"{key} is empty")
@@ -78,26 +76,9 @@ def validate_item(
         )
 
     standard, gyaru = fields["standard"], fields["gyaru"]
-    run = rules.max_non_japanese_run
     problem = _check_line(
-        "standard",
-        standard,
-        rules.standard_min_chars,
-        rules.standard_max_chars,
-        rules.standard_re.fullmatch(standard) is not None,
-        run,
-    )
-    if problem is None:
-        # The gyaru pattern also demands the first person; check script first so
-        # the reason names the real problem.
-        problem = _check_line(
-            "gyaru",
-            gyaru,
-            rules.gyaru_min_chars,
-            rules.gyaru_max_chars,
-            rules.standard_re.fullmatch(gyaru) is not None,
-            run,
-        )
+        "standard", standard, rules.standard_min_chars, rules.standard_max_chars, rules
+    ) or _check_line("gyaru", gyaru, rules.gyaru_min_chars, rules.gyaru_max_chars, rules)
     if problem is not None:
         return _reject(index, item, *problem)
     if normalise(standard) == normalise(gyaru):
