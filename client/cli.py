@@ -47,8 +47,19 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line that says where to look, then exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        line = f"{self.prog}: error: {message} (see {self.prog} --help)"
+        if _wants_json_logs(sys.argv[1:]):
+            # Logging is not set up yet, but a JSON-log consumer still gets JSON.
+            import json
+
+            line = json.dumps({"event": line, "level": "error"}, ensure_ascii=False)
+        sys.stderr.write(line + "\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def _wants_json_logs(argv: Sequence[str]) -> bool:
+    pairs = zip(argv, [*argv[1:], ""], strict=False)
+    return "--log-format=json" in argv or any(a == "--log-format" and b == "json" for a, b in pairs)
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -204,6 +215,13 @@ def load_settings_from(args: argparse.Namespace) -> Any:
     return load_settings(getattr(args, "config", None), overrides, flag_names=names)
 
 
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    # Piped output (a log file, CI) gets wide tables instead of wrapped cells.
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
 def show_progress(args: argparse.Namespace, log_format: str) -> bool:
     return (
         not getattr(args, "no_progress", False) and log_format == "console" and sys.stderr.isatty()
@@ -211,6 +229,13 @@ def show_progress(args: argparse.Namespace, log_format: str) -> bool:
 
 
 def _run_generate(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
+    # Settings first: a bad config fails before the slow imports (the OpenAI SDK).
+    settings = load_settings_from(args)
+    if args.run_id is not None:
+        from client.store import check_run_id
+
+        check_run_id(args.run_id)
+
     import anyio
     from rich.console import Console
 
@@ -220,7 +245,6 @@ def _run_generate(args: argparse.Namespace, log_format: str, argv: Sequence[str]
     from client.redact import register_secret
     from client.report import print_summary
 
-    settings = load_settings_from(args)
     api_key = api_key_from_env()
     register_secret(api_key.get_secret_value() if api_key else None)
     make_observer: Callable[[LiveStats], Any] | None = None
@@ -237,7 +261,7 @@ def _run_generate(args: argparse.Namespace, log_format: str, argv: Sequence[str]
             settings, api_key=api_key, run_id=args.run_id, argv=argv, make_observer=make_observer
         )
     )
-    print_summary(summary, Console(soft_wrap=False))
+    print_summary(summary, stdout_console())
     event = log.info if summary.status == "complete" else log.warning
     event(
         "run finished",

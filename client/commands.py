@@ -149,6 +149,13 @@ def register(
     bench.set_defaults(handler=run_bench_command)
 
 
+def _console() -> Console:
+    from client.cli import stdout_console
+
+    console: Console = stdout_console()
+    return console
+
+
 def _settings(args: argparse.Namespace) -> Any:
     from client.cli import load_settings_from
 
@@ -195,7 +202,7 @@ def run_check_command(args: argparse.Namespace, log_format: str, argv: list[str]
             else "FAILED",
             "; ".join(r.problems) or "ready",
         )
-    Console(soft_wrap=True).print(table)
+    _console().print(table)
     ready = all(r.ready for r in results)
     for r in results:
         if r.ready:
@@ -274,7 +281,7 @@ def run_stats_command(args: argparse.Namespace, log_format: str, argv: list[str]
             + "\n"
         )
         return EXIT_OK
-    console = Console(soft_wrap=True)
+    console = _console()
     overview = Table(
         title=f"{dataset.path}: {report.count} pairs", title_justify="left", show_header=False
     )
@@ -357,7 +364,7 @@ def run_bench_command(args: argparse.Namespace, log_format: str, argv: list[str]
             f"{p95:.2f}" if p95 is not None else "-",
             str(r.failed),
         )
-    console = Console(soft_wrap=True)
+    console = _console()
     console.print(table)
     best = recommend(results)
     if best is None:

@@ -165,6 +165,14 @@ class EndpointPool:
         state.out_until = time.monotonic() + cooldown
         return True
 
+    def take_out(self, endpoint: Endpoint, reason: str) -> None:
+        """Out of rotation for a cooldown (an endpoint found down before the run)."""
+        state = self._state(endpoint)
+        state.last_error = reason
+        if len(self._states) > 1:
+            state.consecutive_faults += 1
+            state.out_until = time.monotonic() + self._cooldown_s
+
     def can_failover(self, exc: BaseException, failed_url: str | None) -> bool:
         """Whether another endpoint could take a retry right now."""
         if not isinstance(exc, TransientError) or not exc.endpoint_fault:

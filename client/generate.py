@@ -264,6 +264,7 @@ async def generate(
                 model = resolve_model(settings.server.model, statuses)
                 for status in statuses:
                     if not status.ready:
+                        pool.take_out(status.endpoint, status.error or "not ready")
                         log.warning(
                             "endpoint not ready; it joins when it answers",
                             endpoint=status.endpoint.base_url,

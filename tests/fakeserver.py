@@ -285,11 +285,11 @@ class FakeServer:
             self._counter += 1
             tag = f"{body.get('seed', 0)}x{self._counter}"
         if name == "repeat" and self._last_pairs:
-            pairs = list(self._last_pairs)
+            pairs = [dict(p) for p in self._last_pairs]
         else:
             pairs = make_pairs(n, tag)
             with self._lock:
-                self._last_pairs = pairs
+                self._last_pairs = [dict(p) for p in pairs]
         doc = json.dumps({"pairs": pairs}, ensure_ascii=False)
         if name in ("ok", "repeat"):
             return doc, "stop"

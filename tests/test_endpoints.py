@@ -1,0 +1,84 @@
+"""endpoints: least-in-flight routing, the per-endpoint bound, taking failing endpoints out."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import httpx
+
+from client.api import Endpoint
+from client.endpoints import EndpointPool
+from client.errors import TransientError
+
+
+def pool(n: int, capacity: int, cooldown: float = 5.0) -> EndpointPool:
+    http = httpx.AsyncClient()
+    endpoints = [
+        Endpoint(f"http://e{i}.test/v1", http_client=http, api_key=None, request_timeout_s=1, connect_timeout_s=1)
+        for i in range(n)
+    ]
+    return EndpointPool(endpoints, capacity=capacity, cooldown_s=cooldown, http_client=http)
+
+
+async def test_slots_spread_over_endpoints_and_respect_the_bound() -> None:
+    p = pool(2, capacity=2)
+    seen: list[str] = []
+    peak = {"e0": 0, "e1": 0}
+    now = {"e0": 0, "e1": 0}
+
+    async def one() -> None:
+        async with p.slot() as ep:
+            name = ep.base_url.split("//")[1][:2]
+            seen.append(name)
+            now[name] += 1
+            peak[name] = max(peak[name], now[name])
+            await anyio.sleep(0.02)
+            now[name] -= 1
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(12):
+            tg.start_soon(one)
+    assert peak == {"e0": 2, "e1": 2}
+    assert seen.count("e0") == seen.count("e1") == 6
+    await p.aclose()
+
+
+async def test_refused_endpoint_is_taken_out_and_comes_back() -> None:
+    p = pool(2, capacity=4, cooldown=0.2)
+    e0, e1 = p.endpoints
+    refused = TransientError("refused", reason="connection", endpoint_fault=True)
+    assert p.report_failure(e0, refused)
+    for _ in range(5):
+        async with p.slot() as ep:
+            assert ep is e1
+    assert p.can_failover(refused, e0.base_url)
+    time.sleep(0.25)
+    async with p.slot(avoid=e1.base_url) as ep:
+        assert ep is e0
+    await p.aclose()
+
+
+async def test_5xx_takes_an_endpoint_out_only_when_repeated() -> None:
+    p = pool(2, capacity=1)
+    e0, _ = p.endpoints
+    err = TransientError("500", reason="http_500", endpoint_fault=True)
+    assert not p.report_failure(e0, err)
+    assert p.report_failure(e0, err)
+    await p.aclose()
+
+
+async def test_a_single_endpoint_is_never_taken_out() -> None:
+    p = pool(1, capacity=1)
+    (e0,) = p.endpoints
+    assert not p.report_failure(e0, TransientError("x", reason="connection", endpoint_fault=True))
+    assert not p.can_failover(TransientError("x", reason="connection", endpoint_fault=True), e0.base_url)
+    await p.aclose()
+
+
+async def test_429_does_not_take_an_endpoint_out() -> None:
+    p = pool(2, capacity=1)
+    e0, _ = p.endpoints
+    busy = TransientError("busy", reason="http_429", retry_after_s=1)
+    assert not p.report_failure(e0, busy) and not p.report_failure(e0, busy)
+    await p.aclose()
