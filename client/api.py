@@ -68,6 +68,9 @@ def _server_message(exc: openai.APIStatusError) -> str:
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
             return str(inner["message"])
+        # vLLM's 401 is {"error": "Unauthorized"}: a string, unlike its other errors.
+        if isinstance(inner, str) and inner:
+            return inner
         if isinstance(body.get("detail"), str):
             return str(body["detail"])
         if isinstance(body.get("message"), str):

@@ -86,6 +86,7 @@ async def run_bench(
             model=model,
             system_prompt=prompts.system,
             params=pipeline.request_params(settings, rules),
+            send_seed=gen.send_seed,
         )
         # One tiny request first, so the first level does not pay for the cold
         # prefix cache (and lazy compilation) that every later level would skip.
@@ -107,6 +108,7 @@ async def run_bench(
         topics=settings.persona.topics,
         base_seed=gen.seed if gen.seed is not None else new_base_seed(),
         limit=gen.total_batches,
+        scenes=settings.persona.scenes,
     )
     results = []
     for level in levels:

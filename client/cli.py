@@ -32,6 +32,7 @@ OVERRIDES: dict[str, tuple[str, str, str]] = {
     "top_p": ("generation", "top_p", "--top-p"),
     "max_new_tokens": ("generation", "max_new_tokens", "--max-new-tokens"),
     "seed": ("generation", "seed", "--seed"),
+    "send_seed": ("generation", "send_seed", "--send-seed"),
     "structured_output": ("generation", "structured_output", "--structured-output"),
     "target_pairs": ("generation", "target_pairs", "--target-pairs"),
     "max_batches": ("generation", "max_batches", "--max-batches"),
@@ -121,6 +122,12 @@ def _add_batches(
     g.add_argument("--top-p", type=float)
     g.add_argument("--max-new-tokens", type=int, metavar="N")
     g.add_argument("--seed", type=int, help="base seed; batch i uses seed + i")
+    g.add_argument(
+        "--send-seed",
+        action="store_true",
+        default=None,
+        help="send each batch's seed as the server's sampling seed (reproducible replies)",
+    )
     g.add_argument(
         "--structured-output",
         action=argparse.BooleanOptionalAction,

@@ -57,6 +57,26 @@ DEFAULT_STYLE_MARKERS = (
 )
 
 
+DEFAULT_SCENES = (
+    "朝起きたとき",
+    "深夜の配信",
+    "コンビニで",
+    "雨の日",
+    "友だちとカフェで",
+    "新作の発売日",
+    "コラボ配信の前",
+    "テスト前",
+    "週末の予定",
+    "バイト帰り",
+    "機材トラブル",
+    "ランクマッチ中",
+    "推しの話",
+    "季節のイベント",
+    "買い物の失敗",
+    "リスナーからの質問",
+)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -107,8 +127,13 @@ class GenerationConfig(_Section):
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
     max_new_tokens: int = Field(default=2000, ge=1)
-    # Base seed; batch i is sent with seed + i. None: a random base, recorded in the manifest.
+    # Base seed: batch i gets seed + i, which picks its scene hints (and, with send_seed,
+    # is the server's sampling seed). None: a random base, recorded in the manifest.
     seed: int | None = Field(default=None, ge=0, lt=2**31)
+    # Send each batch's seed as the request's sampling seed, for replies that can be
+    # reproduced. Off by default: vLLM 0.32's CPU engine dies on seeded requests that
+    # are prefilled in chunks (docs/vllm-behaviour.md).
+    send_seed: bool = False
     # JSON-schema guided decoding (vLLM response_format); off for servers without it.
     structured_output: bool = True
     # Target mode: keep scheduling batches until this many unique pairs are accepted...
@@ -143,9 +168,6 @@ class ValidationConfig(_Section):
     standard_max_chars: int = Field(default=120, ge=1)
     gyaru_min_chars: int = Field(default=2, ge=1)
     gyaru_max_chars: int = Field(default=160, ge=1)
-    # A line is Japanese when it holds kana and never more than this many other
-    # characters in a row: room for "League of Legends", not for an English sentence.
-    max_non_japanese_run: int = Field(default=20, ge=0, le=64)
     dedup_key: Literal["pair", "standard"] = "pair"
     dedup_against_previous_runs: bool = False
 
@@ -170,6 +192,9 @@ class PersonaConfig(_Section):
     topics: tuple[str, ...] = Field(default=DEFAULT_TOPICS, min_length=1)
     # Words that make a line sound like the persona; they feed the quality score.
     style_markers: tuple[str, ...] = DEFAULT_STYLE_MARKERS
+    # Situations a batch is nudged towards (two per batch, drawn from its seed), so
+    # concurrent batches on the same topic still write about different things.
+    scenes: tuple[str, ...] = DEFAULT_SCENES
 
     @model_validator(mode="after")
     def _check_topics(self) -> PersonaConfig:

@@ -137,7 +137,8 @@ def batch_record(
             "model": template.model,
             "num_pairs": spec.num_pairs,
             "topic_focus": spec.topic_focus,
-            "seed": retry_seed(spec.seed, content_retries),
+            "seed": spec.seed,
+            "sampling_seed": retry_seed(spec.seed, content_retries) if template.send_seed else None,
             "temperature": template.params.get("temperature"),
             "top_p": template.params.get("top_p"),
             "max_tokens": template.params.get("max_tokens"),
@@ -319,6 +320,7 @@ async def generate(
                     model=model,
                     system_prompt=prompts.system,
                     params=pipeline.request_params(settings, rules),
+                    send_seed=gen.send_seed,
                 )
                 observer = make_observer(live) if make_observer else QuietObserver(live)
                 runner = BatchRunner(
@@ -368,6 +370,7 @@ async def generate(
                     topics=persona.topics,
                     base_seed=base_seed,
                     limit=limit,
+                    scenes=persona.scenes,
                 )
                 gate = (
                     TargetGate(

@@ -23,7 +23,6 @@ def pair_rules(settings: Settings) -> PairRules:
         standard_max_chars=val.standard_max_chars,
         gyaru_min_chars=val.gyaru_min_chars,
         gyaru_max_chars=val.gyaru_max_chars,
-        max_non_japanese_run=val.max_non_japanese_run,
     )
 
 

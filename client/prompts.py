@@ -8,6 +8,7 @@ persona_name, and in the user message also topic_focus and batch.
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ from client.records import BatchSpec
 
 DEFAULT_USER_TEMPLATE = (
     "今回のバッチ番号は${batch}です。トピック「${topic_focus}」を中心に、"
-    "ほかのトピックも少し混ぜながら、これまでと重ならない新しい場面で"
-    "ペアをちょうど${num_pairs}組作ってください。JSONだけを出力してください。"
+    "ほかのトピックも少し混ぜながら、ペアをちょうど${num_pairs}組作ってください。"
+    "場面のヒント：${scenes}。これまでと重ならない新しい内容にして、JSONだけを出力してください。"
 )
 SEED_MODULUS = 2**31 - 1
 
@@ -86,15 +87,15 @@ class PromptSet:
         # Check the user template now, not in the middle of a run.
         render(
             user_template,
-            {**values, "topic_focus": topics[0], "batch": 1},
+            {**values, "topic_focus": topics[0], "batch": 1, "scenes": ""},
             source="prompt.user_template",
         )
         return cls(system=system, user_template=user_template, values=values)
 
-    def user_message(self, *, batch: int, topic_focus: str) -> str:
+    def user_message(self, *, batch: int, topic_focus: str, scenes: str = "") -> str:
         return render(
             self.user_template,
-            {**self.values, "topic_focus": topic_focus, "batch": batch},
+            {**self.values, "topic_focus": topic_focus, "batch": batch, "scenes": scenes},
             source="prompt.user_template",
         )
 
@@ -120,17 +121,22 @@ class BatchPlan:
     topics: tuple[str, ...]
     base_seed: int
     limit: int  # the last batch index that may be scheduled
+    scenes: tuple[str, ...] = ()
 
     def spec(self, index: int) -> BatchSpec:
         # Each batch leans on one topic in turn, so concurrent batches ask for
         # different things instead of returning the same pairs.
         focus = self.topics[(index - 1) % len(self.topics)]
+        seed = batch_seed(self.base_seed, index)
+        picked = random.Random(seed).sample(self.scenes, min(2, len(self.scenes)))
         return BatchSpec(
             index=index,
             num_pairs=self.num_pairs,
             topic_focus=focus,
-            seed=batch_seed(self.base_seed, index),
-            user_message=self.prompts.user_message(batch=index, topic_focus=focus),
+            seed=seed,
+            user_message=self.prompts.user_message(
+                batch=index, topic_focus=focus, scenes="、".join(picked)
+            ),
         )
 
     def specs(self, done: Collection[int] = ()) -> Iterator[BatchSpec]:

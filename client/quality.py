@@ -6,10 +6,11 @@ on every pair. It is a ranking aid, not a judge: filtering on it is opt-in
 
 | part | weight | full marks when |
 | --- | --- | --- |
-| persona markers | 0.35 | the persona line uses two or more style markers the standard line lacks |
-| plain standard | 0.25 | the standard line ends politely (です/ます...) and has no persona markers |
+| persona markers | 0.30 | the persona line uses two or more style markers the standard line lacks |
+| plain standard | 0.20 | the standard line ends politely (です/ます...) and has no persona markers |
 | rewritten, not copied | 0.20 | character-bigram overlap between the lines is between 0.2 and 0.8 |
-| length ratio | 0.20 | the persona line is 0.8 to 1.8 times as long as the standard line |
+| length ratio | 0.15 | the persona line is 0.8 to 1.8 times as long as the standard line |
+| Japanese script | 0.15 | at least 60 % of each line's visible characters are Japanese script |
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from client.schema import JAPANESE_CHAR
+
 _POLITE_END_RE = re.compile(
     r"(です|ます|ました|ません|でした|ましょう|ください|ですか|ますか|ませんか|でしょう|でしょうか)"
     r"[。！？!?…、\s]*$"
 )
+
+
+_JAPANESE_RE = re.compile(JAPANESE_CHAR)
 
 
 def _bigrams(text: str) -> set[str]:
@@ -29,11 +35,11 @@ def _bigrams(text: str) -> set[str]:
 
 def _marker_part(standard: str, gyaru: str, markers: Sequence[str]) -> float:
     new = sum(1 for m in markers if m in gyaru and m not in standard)
-    return 0.35 if new >= 2 else 0.2 if new == 1 else 0.0
+    return 0.3 if new >= 2 else 0.15 if new == 1 else 0.0
 
 
 def _plain_part(standard: str, markers: Sequence[str], first_person: str | None) -> float:
-    score = 0.15 if _POLITE_END_RE.search(standard) else 0.0
+    score = 0.1 if _POLITE_END_RE.search(standard) else 0.0
     casual = any(m in standard for m in markers if len(m) > 1) or (
         first_person is not None and first_person in standard
     )
@@ -53,10 +59,23 @@ def _rewrite_part(standard: str, gyaru: str) -> float:
 def _length_part(standard: str, gyaru: str) -> float:
     ratio = len(gyaru) / max(len(standard), 1)
     if 0.8 <= ratio <= 1.8:
-        return 0.2
+        return 0.15
     if ratio < 0.8:
-        return max(0.0, 0.2 * (ratio - 0.5) / 0.3)
-    return max(0.0, 0.2 * (3.0 - ratio) / 1.2)
+        return max(0.0, 0.15 * (ratio - 0.5) / 0.3)
+    return max(0.0, 0.15 * (3.0 - ratio) / 1.2)
+
+
+def japanese_share(text: str) -> float:
+    visible = [c for c in text if not c.isspace()]
+    if not visible:
+        return 0.0
+    return sum(1 for c in visible if _JAPANESE_RE.match(c)) / len(visible)
+
+
+def _script_part(standard: str, gyaru: str) -> float:
+    # Validation only demands kana; a line that is mostly Latin still ranks lower.
+    share = min(japanese_share(standard), japanese_share(gyaru))
+    return 0.15 * min(share / 0.6, 1.0)
 
 
 def quality_score(
@@ -67,5 +86,6 @@ def quality_score(
         + _plain_part(standard, markers, first_person)
         + _rewrite_part(standard, gyaru)
         + _length_part(standard, gyaru)
+        + _script_part(standard, gyaru)
     )
     return round(min(total, 1.0), 2)

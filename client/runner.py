@@ -46,6 +46,8 @@ class RequestTemplate:
     system_prompt: str
     # Sampling parameters and response_format, the same for every batch.
     params: Mapping[str, Any]
+    # Send each batch's seed as the sampling seed (generation.send_seed).
+    send_seed: bool = False
 
     def messages(self, spec: BatchSpec) -> list[dict[str, str]]:
         return [
@@ -122,10 +124,9 @@ class BatchRunner:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    params = {
-                        **self.template.params,
-                        "seed": retry_seed(spec.seed, content_retries),
-                    }
+                    params = dict(self.template.params)
+                    if self.template.send_seed:
+                        params["seed"] = retry_seed(spec.seed, content_retries)
                     async with self.pool.slot(avoid=last_url) as endpoint:
                         last_url = endpoint.base_url
                         try:

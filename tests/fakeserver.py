@@ -283,7 +283,8 @@ class FakeServer:
         n = self._requested_pairs(body)
         with self._lock:
             self._counter += 1
-            tag = f"{body.get('seed', 0)}x{self._counter}"
+            # Unique across servers and requests, so only scripted repeats are duplicates.
+            tag = f"{self.port}x{self._counter}"
         if name == "repeat" and self._last_pairs:
             pairs = [dict(p) for p in self._last_pairs]
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ def requested_pairs(request: httpx.Request) -> int:
 
 def default_chat(request: httpx.Request) -> httpx.Response:
     body = json.loads(request.content)
-    return chat_ok(pairs_doc(requested_pairs(request), f"s{body.get('seed')}"))
+    batch = re.search(r"バッチ番号は(\d+)", request.content.decode())
+    return chat_ok(pairs_doc(requested_pairs(request), f"b{batch.group(1) if batch else 0}s{body.get('seed')}"))
 
 
 def mock_vllm(

@@ -123,3 +123,42 @@ async def test_health() -> None:
     async with respx.mock(assert_all_called=False) as router:
         router.get("http://vllm.test/health").mock(side_effect=httpx.ConnectError("no"))
         assert not await endpoint().health()
+
+
+# What the real vLLM 0.32 server does that a naive mock would not (docs/vllm-behaviour.md).
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        # 401 carries a bare string, unlike every other vLLM error.
+        (httpx.Response(401, json={"error": "Unauthorized"}), "HTTP 401: Unauthorized"),
+        # Unknown routes and wrong methods answer in FastAPI's shape.
+        (httpx.Response(404, json={"detail": "Not Found"}), "HTTP 404: Not Found"),
+        # Request validation errors say "Bad Request" (with a space) and a body.* param.
+        (
+            httpx.Response(400, json={"error": {"message": "1 validation error: body.messages Field required", "type": "Bad Request", "param": "body.messages", "code": 400}}),
+            "HTTP 400: 1 validation error: body.messages Field required",
+        ),
+        (
+            httpx.Response(404, json={"error": {"message": "The model `x` does not exist. Valid aliases: tiny-qwen2.", "type": "NotFoundError", "param": "model", "code": 404}}),
+            "does not exist. Valid aliases: tiny-qwen2.",
+        ),
+    ],
+)
+async def test_real_vllm_error_shapes_give_the_servers_words(response: httpx.Response, expected: str) -> None:
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router)
+        route.side_effect = [response]
+        with pytest.raises(FatalRequestError) as info:
+            await endpoint().chat(model=MODEL, messages=[], params={})
+    assert expected in str(info.value)
+
+
+async def test_models_unauthorised_is_reported_as_a_key_problem() -> None:
+    from client.readiness import AuthError, probe
+
+    async with respx.mock(assert_all_called=False) as router:
+        router.get(f"{BASE_URL}/models").mock(return_value=httpx.Response(401, json={"error": "Unauthorized"}))
+        with pytest.raises(AuthError, match="VLLM_API_KEY"):
+            await probe(endpoint())

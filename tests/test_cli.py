@@ -59,7 +59,7 @@ def test_concurrency_4_is_at_least_twice_as_fast_as_1(tmp_path: Path) -> None:
 
 def test_flags_reach_the_requests(tmp_path: Path) -> None:
     with FakeServer() as server:
-        result = run_client(gen_args(server.base_url, tmp_path, "--batches", "2", "--pairs-per-batch", "3", "--temperature", "0.3", "--max-new-tokens", "777", "--top-p", "0.5", "--seed", "42"))
+        result = run_client(gen_args(server.base_url, tmp_path, "--batches", "2", "--pairs-per-batch", "3", "--temperature", "0.3", "--max-new-tokens", "777", "--top-p", "0.5", "--seed", "42", "--send-seed"))
     assert result.code == 0, result.stderr
     bodies = [r.body for r in server.chat_requests]
     assert {(b["temperature"], b["max_tokens"], b["top_p"]) for b in bodies} == {(0.3, 777, 0.5)}
@@ -116,7 +116,8 @@ def test_wait_polls_until_the_server_comes_up(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = FakeServer(port=port)
-    timer = threading.Timer(3.0, server.start)
+    # Late enough that the client (a few seconds to start) finds nothing listening first.
+    timer = threading.Timer(8.0, server.start)
     timer.start()
     try:
         result = run_client(gen_args(f"http://127.0.0.1:{port}/v1", tmp_path, "--wait", "60", "--batches", "1", "--pairs-per-batch", "2"))

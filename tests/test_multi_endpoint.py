@@ -37,7 +37,16 @@ def test_one_server_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
     """The issue's check: 40 batches of 5 at concurrency 4, B killed after 3 s."""
     with FakeServer(latency_s=1.0) as a:
         b = FakeServer(latency_s=1.0).start()
-        killer = threading.Timer(3.0, b.stop)
+
+        def kill_b_mid_run() -> None:
+            # 3 s into B's work rather than 3 s after launch: a loaded machine may
+            # take that long just to start the client.
+            while not b.chat_requests:
+                time.sleep(0.05)
+            time.sleep(3.0)
+            b.stop()
+
+        killer = threading.Thread(target=kill_b_mid_run)
         killer.start()
         start = time.monotonic()
         result = run_client(gen_args(a.base_url, tmp_path, "--base-url", b.base_url, "--batches", "40", "--pairs-per-batch", "5", "--concurrency", "4"))

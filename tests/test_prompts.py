@@ -34,7 +34,7 @@ def test_shipped_examples_are_eight_valid_pairs_over_all_topics() -> None:
     system = load().system
     start = system.index('{"pairs"')
     extracted = extract_items(system[start : system.index("]}", start) + 2])
-    rules = PairRules(TOPICS, "あーし", 2, 120, 2, 160, 12)
+    rules = PairRules(TOPICS, "あーし", 2, 120, 2, 160)
     accepted, rejected = validate_items(
         extracted.items, ctx=ValidationContext(rules, (), 0.0), run_id="p", batch=1, generated_at="t"
     )

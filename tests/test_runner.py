@@ -27,7 +27,7 @@ async def run_all(settings: Settings, *, gate: TargetGate | None = None, limit: 
     runner = BatchRunner(
         pool=pool,
         policy=pipeline.retry_policy(settings),
-        template=RequestTemplate(MODEL, prompts.system, pipeline.request_params(settings, rules)),
+        template=RequestTemplate(MODEL, prompts.system, pipeline.request_params(settings, rules), send_seed=settings.generation.send_seed),
         validation=pipeline.validation_context(settings, rules),
         run_id="r",
         observer=QuietObserver(LiveStats(batches_planned=0)),
@@ -129,7 +129,7 @@ async def test_no_json_is_retried_with_a_new_seed_then_recorded(make_settings: C
 
     async with respx.mock(assert_all_called=False) as router:
         mock_vllm(router, chat)
-        results = await run_all(make_settings(generation={"total_batches": 1}, retry={"max_content_attempts": 3}))
+        results = await run_all(make_settings(generation={"total_batches": 1, "send_seed": True}, retry={"max_content_attempts": 3}))
     assert len(seeds) == 3 and len(set(seeds)) == 3
     (result,) = results
     assert result.status == "failed" and result.error_reason == "no_json"
@@ -154,7 +154,9 @@ async def test_requests_carry_structured_output_and_sampling(make_settings: Call
         assert (body["temperature"], body["max_tokens"], body["top_p"]) == (0.55, 1234, 0.8)
         assert body["response_format"]["type"] == "json_schema"
         assert body["messages"][0]["role"] == "system"
-    assert bodies[0]["seed"] != bodies[1]["seed"]
+        # No sampling seed unless asked for: vLLM's CPU engine dies on seeded requests.
+        assert "seed" not in body
+    assert bodies[0]["messages"][1]["content"] != bodies[1]["messages"][1]["content"]
 
 
 async def test_target_gate_stops_when_enough_pairs(make_settings: Callable[..., Settings]) -> None:
@@ -164,3 +166,27 @@ async def test_target_gate_stops_when_enough_pairs(make_settings: Callable[..., 
         results = await run_all(settings, gate=TargetGate(12, num_pairs=5), limit=50)
     assert sum(len(r.accepted) for r in results) >= 12
     assert route.call_count <= 4  # 3 batches give 15 pairs; at most one more was in flight
+
+
+# Replies shaped like the real vLLM server's under json_schema (docs/vllm-behaviour.md).
+
+
+async def test_json_with_whitespace_between_every_token_is_parsed(make_settings: Callable[..., Settings]) -> None:
+    """Guided decoding allows any whitespace between JSON tokens, and a weak model uses it."""
+    doc = json.loads(pairs_doc(3))
+    spaced = "{\"pairs\" \t \n  \n\t :\r\n [ \n " + ",\n\t\t".join(json.dumps(p, ensure_ascii=False).replace(":", " \t:\n ") for p in doc["pairs"]) + " \n\t]\n\t}"
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router, lambda req: chat_ok(spaced))
+        (result,) = await run_all(make_settings(generation={"total_batches": 1, "num_pairs_per_batch": 3}))
+    assert result.status == "ok" and len(result.accepted) == 3
+
+
+async def test_json_cut_by_max_tokens_arrives_as_a_normal_200(make_settings: Callable[..., Settings]) -> None:
+    """vLLM returns cut-off JSON with finish_reason "length" and HTTP 200, nothing else."""
+    cut = '{"pairs"\t  \n\n\n\t\t  \t\t :\r\r\r\r \t\t\t[{"topic":\t\t  \n \t\t\t\n"'
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router, lambda req: chat_ok(cut, finish_reason="length"))
+        (result,) = await run_all(make_settings(generation={"total_batches": 1}, retry={"max_content_attempts": 2}))
+    assert route.call_count == 2
+    assert result.status == "failed" and result.error_reason == "no_json"
+    assert "cut at max tokens" in (result.error_message or "")

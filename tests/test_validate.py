@@ -20,7 +20,6 @@ RULES = PairRules(
     standard_max_chars=60,
     gyaru_min_chars=2,
     gyaru_max_chars=80,
-    max_non_japanese_run=20,
 )
 CTX = ValidationContext(rules=RULES, style_markers=("マジ", "じゃん", "〜"), min_quality=0.0)
 GOOD = {"topic": "Tech", "standard": "新しいパソコンを買いました。", "gyaru": "あーし新しいパソコン買ったんだけど！マジ最高〜"}
@@ -49,7 +48,8 @@ def test_good_pair_is_accepted_with_contract_fields() -> None:
         ({**GOOD, "standard": "あ" * 61}, "length"),
         ({**GOOD, "gyaru": "あーし" + "い" * 80}, "length"),
         ({**GOOD, "standard": "I bought a new computer today."}, "not_japanese"),
-        ({**GOOD, "gyaru": "あーし bought a new computer today lol"}, "not_japanese"),
+        ({**GOOD, "gyaru": "I bought a new computer today lol"}, "not_japanese"),
+        ({**GOOD, "standard": "Atarashii pasokon wo kaimashita."}, "not_japanese"),
         ({**GOOD, "standard": "我今天买了新电脑。"}, "not_japanese"),
         ({**GOOD, "gyaru": GOOD["standard"] + "あーし", "standard": GOOD["standard"] + "あーし"}, "identical"),
         ({**GOOD, "gyaru": "うち新しいパソコン買ったんだけど！"}, "missing_first_person"),
@@ -94,7 +94,7 @@ def test_grammar_patterns_and_validation_agree() -> None:
     """On random lines (without the characters the grammar keeps out of JSON strings),
     a line matches the grammar's pattern exactly when validation finds it Japanese."""
     rng = random.Random(7)
-    alphabet = ["あ", "ー", "し", "カ", "漢", "。", "、", "a", "B", "1", " ", "!", "é", "💖", "ｶ", "Ａ"]
+    alphabet = ["あ", "ー", "し", "カ", "漢", "中", "。", "、", "a", "B", "1", " ", "!", "é", "💖", "ｶ", "Ａ", "한"]
     for _ in range(3000):
         line = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
         valid = RULES.japanese_problem(line) is None
@@ -110,13 +110,13 @@ def test_validate_items_assigns_unique_ids() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["あーし", "マジでLeague of Legendsやばいってあーし", "「あーし」だよ", "あーし12345678901234567890です", "Switch2であーし遊ぶ"],
+    ["あーし", "マジでLeague of Legendsやばいってあーし", "「あーし」だよ", "あーし12345678901234567890です", "Switch2であーし遊ぶ", "¥あーし"],
 )
 def test_gyaru_pattern_accepts_what_validation_accepts(line: str) -> None:
     assert re.fullmatch(RULES.gyaru_pattern, line)
 
 
-@pytest.mark.parametrize("line", ["あたし", "あーし123456789012345678901", 'あーし"', "あーし\n", "abc"])
+@pytest.mark.parametrize("line", ["あたし", 'あーし"', "あーし\\", "あーし\n", "\x93あーし", "abc"])
 def test_gyaru_pattern_rejects_what_validation_rejects(line: str) -> None:
     assert not re.fullmatch(RULES.gyaru_pattern, line)
 

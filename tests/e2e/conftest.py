@@ -1,0 +1,30 @@
+"""The real-vLLM tier: one vLLM CPU server for the whole session, started with an API key.
+
+The server (and its own virtual environment, built on first use and cached under
+.cache/) comes from tests/e2e/vllm_server.py. When it cannot be set up, these
+tests are skipped with the reason, except where E2E_REQUIRE_VLLM=1 (CI) makes
+that a failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.vllm_server import ServerInfo, ServerUnavailable, running_server
+
+API_KEY = "sk-e2e-test-key-0001"
+
+
+@pytest.fixture(scope="session")
+def vllm() -> Iterator[ServerInfo]:
+    try:
+        # --enforce-eager: skips a torch.compile warm-up that vLLM redoes on every start here.
+        with running_server(api_key=API_KEY, extra_args=("--enforce-eager",)) as server:
+            yield server
+    except ServerUnavailable as exc:
+        if os.environ.get("E2E_REQUIRE_VLLM") == "1":
+            pytest.fail(f"real vLLM server required (E2E_REQUIRE_VLLM=1) but unavailable: {exc}")
+        pytest.skip(f"real vLLM server unavailable: {exc}")

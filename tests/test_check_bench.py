@@ -1,0 +1,62 @@
+"""check and bench against our loopback server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from client.bench import LevelResult, recommend
+from tests.cli_helpers import run_client
+from tests.fakeserver import FakeServer
+
+
+def level(c: int, tokens_per_s: float) -> LevelResult:
+    return LevelResult(concurrency=c, wall_s=1.0, batches=4, completion_tokens=int(tokens_per_s))
+
+
+def test_recommend_stops_where_throughput_stops_growing() -> None:
+    assert recommend([level(1, 100), level(2, 190), level(4, 350), level(8, 360)]) == 4
+    assert recommend([level(1, 100), level(2, 105)]) == 1
+    assert recommend([level(1, 100), level(2, 200), level(4, 400)]) == 4
+    assert recommend([]) is None
+
+
+@pytest.mark.loopback
+def test_check_ready_server() -> None:
+    with FakeServer() as server:
+        result = run_client(["check", "--base-url", server.base_url, "--log-format", "json"])
+    assert result.code == 0, result.stderr
+    assert "fake-model" in result.stdout and "8192" in result.stdout
+    assert result.event("server ready")["model"] == "fake-model"
+
+
+@pytest.mark.loopback
+def test_check_fails_within_seconds_when_nothing_listens() -> None:
+    start = time.monotonic()
+    result = run_client(["check", "--base-url", "http://127.0.0.1:9/v1", "--log-format", "json"])
+    assert result.code == 1
+    assert time.monotonic() - start < 15
+    assert "connection failed" in result.stderr
+
+
+@pytest.mark.loopback
+def test_check_reports_a_server_without_structured_output() -> None:
+    def chooser(request: object) -> str | None:
+        body = getattr(request, "body", {}) or {}
+        return "400" if "response_format" in body else None
+
+    with FakeServer(chooser=chooser) as server:
+        result = run_client(["check", "--base-url", server.base_url, "--log-format", "json"])
+    assert result.code == 1
+    assert "structured output rejected" in result.stderr
+
+
+@pytest.mark.loopback
+def test_bench_prints_every_level_and_a_recommendation() -> None:
+    with FakeServer(latency_s=0.3) as server:
+        result = run_client(["bench", "--base-url", server.base_url, "--concurrency", "1,4", "--batches", "4", "--pairs-per-batch", "3", "--log-format", "json"])
+    assert result.code == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.strip().startswith(("│", "┃", "|"))]
+    assert any(" 1 " in r for r in rows) and any(" 4 " in r for r in rows)
+    assert "recommended: --concurrency 4" in result.stdout

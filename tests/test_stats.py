@@ -1,0 +1,40 @@
+"""stats: the numbers about a dataset, and the command that prints them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from client.stats import Distribution, describe
+from tests.cli_helpers import run_client
+from tests.test_export import dataset
+
+
+def test_distribution() -> None:
+    d = Distribution.of([1, 2, 3, 4, 100])
+    assert d is not None and (d.minimum, d.p50, d.maximum) == (1, 3, 100)
+    assert Distribution.of([]) is None
+
+
+def test_describe_counts_topics_lengths_quality_and_samples() -> None:
+    pairs = [
+        {"topic": "Tech", "standard": "あいう", "gyaru": "あーしあいう", "quality": 0.9},
+        {"topic": "Tech", "standard": "あい", "gyaru": "うちあい", "quality": 0.1},
+        {"topic": "Daily", "standard": "あ", "gyaru": "あーしあ"},
+    ]
+    report = describe(pairs, first_person="あーし", samples=2, seed=1)
+    assert report.count == 3 and report.topics == {"Tech": 2, "Daily": 1}
+    assert report.with_first_person == 2
+    assert report.quality_histogram["0.8-1.0"] == 1 and report.quality_histogram["0.0-0.2"] == 1
+    assert len(report.samples) == 2
+    assert report.standard_chars is not None and report.standard_chars.maximum == 3
+
+
+def test_cli_stats_reports_the_count(tmp_path: Path) -> None:
+    source = dataset(tmp_path / "d.json", 20)
+    result = run_client(["stats", str(source), "--samples", "3", "--seed", "1", "--log-format", "json"])
+    assert result.code == 0, result.stderr
+    assert "20 pairs" in result.stdout and "random pairs" in result.stdout
+    as_json = run_client(["stats", str(source), "--json", "--log-format", "json"])
+    data = json.loads(as_json.stdout)
+    assert data["count"] == 20 and sum(data["topics"].values()) == 20
