@@ -8,47 +8,59 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from functools import lru_cache
 from typing import Literal
 
 DedupKey = Literal["pair", "standard"]
 
 
-@lru_cache(maxsize=4096)
-def _dropped(char: str) -> bool:
-    # Punctuation, symbols, separators and control characters carry no meaning for
-    # "is this the same sentence": 「あーし、マジ無理！」 and あーしマジ無理 are one line.
-    return unicodedata.category(char)[0] in "PSZC"
+class _DropTable(dict[int, int | None]):
+    """A str.translate table that deletes punctuation, symbols, separators and control
+    characters, filled in lazily as characters are met (translate runs in C; this
+    runs once per distinct character)."""
+
+    def __missing__(self, codepoint: int) -> int | None:
+        # 「あーし、マジ無理！」 and あーしマジ無理 are the same sentence.
+        value = None if unicodedata.category(chr(codepoint))[0] in "PSZC" else codepoint
+        self[codepoint] = value
+        return value
+
+
+_DROP = _DropTable()
 
 
 def normalise(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(c for c in folded if not _dropped(c))
+    return unicodedata.normalize("NFKC", text).casefold().translate(_DROP)
 
 
 def dedup_key(standard: str, gyaru: str, key: DedupKey) -> bytes:
-    basis = (
-        normalise(standard) if key == "standard" else f"{normalise(standard)}\x1f{normalise(gyaru)}"
-    )
+    return key_of_normalised(normalise(standard), normalise(gyaru), key)
+
+
+def key_of_normalised(standard: str, gyaru: str, key: DedupKey) -> bytes:
+    basis = standard if key == "standard" else f"{standard}\x1f{gyaru}"
     return hashlib.blake2b(basis.encode("utf-8"), digest_size=12).digest()
 
 
 class Deduper:
     """Remembers what was seen; `add` answers whether the pair is new."""
 
-    def __init__(self, key: DedupKey) -> None:
+    def __init__(self, key: DedupKey, *, earlier: set[bytes] | None = None) -> None:
         self._key: DedupKey = key
         self._seen: set[bytes] = set()
+        # Keys of pairs in earlier runs: never new, but not counted in len().
+        self._earlier = earlier or set()
 
     def __len__(self) -> int:
         return len(self._seen)
 
     def add(self, standard: str, gyaru: str) -> bool:
-        digest = dedup_key(standard, gyaru, self._key)
-        if digest in self._seen:
+        return self.add_key(dedup_key(standard, gyaru, self._key))
+
+    def add_normalised(self, normalised: tuple[str, str]) -> bool:
+        return self.add_key(key_of_normalised(*normalised, self._key))
+
+    def add_key(self, digest: bytes) -> bool:
+        if digest in self._seen or digest in self._earlier:
             return False
         self._seen.add(digest)
         return True
-
-    def seen(self, standard: str, gyaru: str) -> bool:
-        return dedup_key(standard, gyaru, self._key) in self._seen

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from client import pipeline
 from client.config import Settings
-from client.dedup import Deduper, dedup_key
+from client.dedup import Deduper
 from client.endpoints import EndpointPool
 from client.errors import (
     EXIT_FAILED,
@@ -285,7 +285,7 @@ async def generate(
                     earlier = previous_run_keys(
                         settings.output.output_dir, store.run_id, val.dedup_key
                     )
-                deduper = Deduper(val.dedup_key)
+                deduper = Deduper(val.dedup_key, earlier=earlier)
                 for _, record in store.iter_records():
                     if record and record.get("status") in ("ok", "truncated"):
                         for pair in record.get("accepted") or []:
@@ -347,16 +347,9 @@ async def generate(
                         ) from None
                     new_unique = 0
                     if result.finished:
-                        for pair in result.accepted:
-                            if deduper.seen(pair.standard, pair.gyaru):
-                                continue
-                            if (
-                                earlier
-                                and dedup_key(pair.standard, pair.gyaru, val.dedup_key) in earlier
-                            ):
-                                continue
-                            deduper.add(pair.standard, pair.gyaru)
-                            new_unique += 1
+                        new_unique = sum(
+                            deduper.add_normalised(p.normalised) for p in result.accepted
+                        )
                     manifest_ref.set_batch(result.spec.index, _manifest_entry(result))
                     observer.batch_finished(result, new_unique)
                     if manifest_ref.due():

@@ -41,6 +41,9 @@ class Pair:
     gyaru: str
     generated_at: str
     quality: float
+    # Normalised standard and gyaru lines (dedup.normalise), computed once during
+    # validation and reused for duplicate detection; never written out.
+    normalised: tuple[str, str] = field(default=("", ""), repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

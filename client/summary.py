@@ -124,10 +124,11 @@ def build_dataset(
             if record.get("status") == "failed":
                 continue
             for pair in record.get("accepted") or []:
-                if dedup_key(pair["standard"], pair["gyaru"], key) in earlier:
+                digest = dedup_key(pair["standard"], pair["gyaru"], key)
+                if digest in earlier:
                     stats.duplicates_of_earlier_runs += 1
                     continue
-                if not deduper.add(pair["standard"], pair["gyaru"]):
+                if not deduper.add_key(digest):
                     stats.duplicates += 1
                     continue
                 stats.pairs_unique += 1

@@ -69,7 +69,9 @@ def validate_item(
             return _reject(index, item, "empty", f"{key} is empty")
 
     rules = ctx.rules
-    topic = ctx.topic_lookup.get(normalise(fields["topic"]))
+    topic = fields["topic"] if fields["topic"] in ctx.rules.topics else None
+    if topic is None:
+        topic = ctx.topic_lookup.get(normalise(fields["topic"]))
     if topic is None:
         return _reject(
             index, item, "topic", f"topic {fields['topic']!r} is not one of {list(rules.topics)}"
@@ -81,7 +83,8 @@ def validate_item(
     ) or _check_line("gyaru", gyaru, rules.gyaru_min_chars, rules.gyaru_max_chars, rules)
     if problem is not None:
         return _reject(index, item, *problem)
-    if normalise(standard) == normalise(gyaru):
+    normalised = (normalise(standard), normalise(gyaru))
+    if normalised[0] == normalised[1]:
         return _reject(index, item, "identical", "gyaru line is the standard line unchanged")
     if rules.first_person is not None and rules.first_person not in gyaru:
         return _reject(
@@ -101,6 +104,7 @@ def validate_item(
         gyaru=gyaru,
         generated_at=generated_at,
         quality=score,
+        normalised=normalised,
     )
 
 

@@ -31,28 +31,55 @@ class Result:
 
 
 def env(**extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("GYARU_") and k != "VLLM_API_KEY"}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("GYARU_") and k != "VLLM_API_KEY"
+    }
     base.update(extra)
     return base
 
 
 def gen_args(base_url: str, out: Path, *extra: str, run_id: str = "r1") -> list[str]:
     return [
-        "generate", "--base-url", base_url, "--output-dir", str(out), "--run-id", run_id,
-        "--system-prompt", str(PROMPT), "--log-format", "json", "--no-progress", *extra,
+        "generate",
+        "--base-url",
+        base_url,
+        "--output-dir",
+        str(out),
+        "--run-id",
+        run_id,
+        "--system-prompt",
+        str(PROMPT),
+        "--log-format",
+        "json",
+        "--no-progress",
+        *extra,
     ]
 
 
-def run_client(args: list[str], *, timeout: float = 120, cwd: Path | None = None, **env_extra: str) -> Result:
+def run_client(
+    args: list[str], *, timeout: float = 120, cwd: Path | None = None, **env_extra: str
+) -> Result:
     done = subprocess.run(
-        [CLIENT, *args], capture_output=True, text=True, timeout=timeout, env=env(**env_extra), cwd=cwd
+        [CLIENT, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env(**env_extra),
+        cwd=cwd,
     )
     return Result(done.returncode, done.stdout, done.stderr)
 
 
-def start_client(args: list[str], *, cwd: Path | None = None, **env_extra: str) -> subprocess.Popen[str]:
+def start_client(
+    args: list[str], *, cwd: Path | None = None, **env_extra: str
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [CLIENT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(**env_extra), cwd=cwd
+        [CLIENT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(**env_extra),
+        cwd=cwd,
     )
 
 

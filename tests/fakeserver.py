@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import threading
@@ -40,7 +41,9 @@ BATCH_RE = re.compile(r"バッチ番号は(\d+)")
 COUNT_RE = re.compile(r"ちょうど(\d+)組")
 
 
-def make_pairs(n: int, tag: str, *, topics: Iterable[str] = ("Tech", "Streaming", "Daily", "Gaming")) -> list[dict[str, str]]:
+def make_pairs(
+    n: int, tag: str, *, topics: Iterable[str] = ("Tech", "Streaming", "Daily", "Gaming")
+) -> list[dict[str, str]]:
     topic_list = list(topics)
     return [
         {
@@ -171,7 +174,9 @@ class FakeServer:
                     key, _, value = raw.decode("latin-1").partition(":")
                     headers[key.strip().lower()] = value.strip()
                 body_bytes = await reader.readexactly(int(headers.get("content-length", "0")))
-                keep = await self._dispatch(method, target.split("?")[0], headers, body_bytes, writer)
+                keep = await self._dispatch(
+                    method, target.split("?")[0], headers, body_bytes, writer
+                )
                 if not keep:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
@@ -182,17 +187,36 @@ class FakeServer:
             writer.close()
 
     @staticmethod
-    async def _send(writer: asyncio.StreamWriter, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    async def _send(
+        writer: asyncio.StreamWriter,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode()
-        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
-        head = [f"HTTP/1.1 {status} {reason}", "content-type: application/json", f"content-length: {len(body)}"]
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            401: "Unauthorized",
+            404: "Not Found",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }.get(status, "Error")
+        head = [
+            f"HTTP/1.1 {status} {reason}",
+            "content-type: application/json",
+            f"content-length: {len(body)}",
+        ]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         await writer.drain()
 
     @staticmethod
     def _error(status: int, message: str) -> dict[str, Any]:
-        kind = {400: "BadRequestError", 401: "Unauthorized", 404: "NotFoundError"}.get(status, "InternalServerError")
+        kind = {400: "BadRequestError", 401: "Unauthorized", 404: "NotFoundError"}.get(
+            status, "InternalServerError"
+        )
         return {"error": {"message": message, "type": kind, "param": None, "code": status}}
 
     def _authorised(self, headers: dict[str, str]) -> bool:
@@ -211,12 +235,21 @@ class FakeServer:
                 return self._script.popleft()
         return "ok"
 
-    async def _dispatch(self, method: str, path: str, headers: dict[str, str], body_bytes: bytes, writer: asyncio.StreamWriter) -> bool:
+    async def _dispatch(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body_bytes: bytes,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
         try:
             body = json.loads(body_bytes) if body_bytes else None
         except ValueError:
             body = None
-        request = RecordedRequest(method, path, headers, body if self.record_bodies else None, time.monotonic())
+        request = RecordedRequest(
+            method, path, headers, body if self.record_bodies else None, time.monotonic()
+        )
         with self._lock:
             self.requests.append(request)
         if path == "/health":
@@ -226,7 +259,23 @@ class FakeServer:
             await self._send(writer, 401, {"error": "Unauthorized"})
             return True
         if path == "/v1/models" and method == "GET":
-            await self._send(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "fake", "root": self.model, "max_model_len": self.max_model_len}]})
+            await self._send(
+                writer,
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": self.model,
+                            "object": "model",
+                            "created": 0,
+                            "owned_by": "fake",
+                            "root": self.model,
+                            "max_model_len": self.max_model_len,
+                        }
+                    ],
+                },
+            )
             return True
         if path != "/v1/chat/completions" or method != "POST":
             await self._send(writer, 404, self._error(404, f"no route {method} {path}"))
@@ -257,15 +306,35 @@ class FakeServer:
         if name.isdigit():
             status = int(name)
             extra = {"retry-after": arg or "1"} if status == 429 else {}
-            await self._send(writer, status, self._error(status, f"scripted failure {status}"), extra)
+            await self._send(
+                writer, status, self._error(status, f"scripted failure {status}"), extra
+            )
             return True
         text, finish = self._content(name, body)
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 2
-        await self._send(writer, 200, {
-            "id": f"chatcmpl-{self._counter}", "object": "chat.completion", "created": int(time.time()), "model": self.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish, "logprobs": None}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max(len(text) // 2, 1), "total_tokens": prompt_tokens + len(text) // 2},
-        })
+        await self._send(
+            writer,
+            200,
+            {
+                "id": f"chatcmpl-{self._counter}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": finish,
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": max(len(text) // 2, 1),
+                    "total_tokens": prompt_tokens + len(text) // 2,
+                },
+            },
+        )
         return True
 
     def _requested_pairs(self, body: dict[str, Any]) -> int:
@@ -297,7 +366,10 @@ class FakeServer:
         if name == "nojson":
             return "ごめんなさい、今はお手伝いできません。", "stop"
         if name == "fenced":
-            return f"はい、作りました！\n```json\n{json.dumps(pairs, ensure_ascii=False, indent=2)}\n```\nどうでしょう？", "stop"
+            return (
+                f"はい、作りました！\n```json\n{json.dumps(pairs, ensure_ascii=False, indent=2)}\n```\nどうでしょう？",
+                "stop",
+            )
         if name == "prose":
             return f"以下が結果です。\n{doc}\n以上です。", "stop"
         if name == "truncated":
@@ -307,7 +379,9 @@ class FakeServer:
             for pair in pairs:
                 pair["standard"] = pair["standard"].replace("。", "。\n", 1)
                 pair["gyaru"] = pair["gyaru"].replace("、", "、\t", 1)
-            return json.dumps({"pairs": pairs}, ensure_ascii=False).replace("\\n", "\n").replace("\\t", "\t"), "stop"
+            return json.dumps({"pairs": pairs}, ensure_ascii=False).replace("\\n", "\n").replace(
+                "\\t", "\t"
+            ), "stop"
         if name == "noash":
             for pair in pairs[::2]:
                 pair["gyaru"] = pair["gyaru"].replace("あーし", "うち")
@@ -316,24 +390,33 @@ class FakeServer:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each chat reply")
-    parser.add_argument("--script", default="", help="comma-separated actions for successive chat requests")
+    parser.add_argument(
+        "--script", default="", help="comma-separated actions for successive chat requests"
+    )
     parser.add_argument("--model", default="fake-model")
     parser.add_argument("--api-key", default=None)
-    parser.add_argument("--no-record", action="store_true", help="keep no request bodies (long benchmarks)")
+    parser.add_argument(
+        "--no-record", action="store_true", help="keep no request bodies (long benchmarks)"
+    )
     args = parser.parse_args()
     server = FakeServer(
-        latency_s=args.latency, script=[a for a in args.script.split(",") if a], model=args.model,
-        api_key=args.api_key, host=args.host, port=args.port, record_bodies=not args.no_record,
+        latency_s=args.latency,
+        script=[a for a in args.script.split(",") if a],
+        model=args.model,
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+        record_bodies=not args.no_record,
     )
     print(f"serving {server.model} on http://{args.host}:{args.port}/v1", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve())
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

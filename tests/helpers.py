@@ -23,14 +23,26 @@ def pairs_doc(n: int, tag: str = "t") -> str:
     return json.dumps({"pairs": make_pairs(n, tag)}, ensure_ascii=False)
 
 
-def chat_body(content: str, *, finish_reason: str = "stop", model: str = MODEL, completion_tokens: int = 50) -> dict[str, Any]:
+def chat_body(
+    content: str, *, finish_reason: str = "stop", model: str = MODEL, completion_tokens: int = 50
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
-        "usage": {"prompt_tokens": 100, "completion_tokens": completion_tokens, "total_tokens": 100 + completion_tokens},
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": 100,
+            "completion_tokens": completion_tokens,
+            "total_tokens": 100 + completion_tokens,
+        },
     }
 
 
@@ -41,7 +53,9 @@ def chat_ok(content: str, **kwargs: Any) -> httpx.Response:
 def vllm_error(status: int, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.Response(
         status,
-        json={"error": {"message": message, "type": "BadRequestError", "param": None, "code": status}},
+        json={
+            "error": {"message": message, "type": "BadRequestError", "param": None, "code": status}
+        },
         headers=headers,
     )
 
@@ -55,7 +69,9 @@ def requested_pairs(request: httpx.Request) -> int:
 def default_chat(request: httpx.Request) -> httpx.Response:
     body = json.loads(request.content)
     batch = re.search(r"バッチ番号は(\d+)", request.content.decode())
-    return chat_ok(pairs_doc(requested_pairs(request), f"b{batch.group(1) if batch else 0}s{body.get('seed')}"))
+    return chat_ok(
+        pairs_doc(requested_pairs(request), f"b{batch.group(1) if batch else 0}s{body.get('seed')}")
+    )
 
 
 def mock_vllm(
@@ -71,7 +87,19 @@ def mock_vllm(
     router.get(f"{base_url}/models").mock(
         return_value=httpx.Response(
             200,
-            json={"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "vllm", "max_model_len": 8192} for m in models]},
+            json={
+                "object": "list",
+                "data": [
+                    {
+                        "id": m,
+                        "object": "model",
+                        "created": 0,
+                        "owned_by": "vllm",
+                        "max_model_len": 8192,
+                    }
+                    for m in models
+                ],
+            },
         )
     )
     route = router.post(f"{base_url}/chat/completions")

@@ -18,7 +18,13 @@ from tests.helpers import BASE_URL, MODEL, chat_ok, mock_vllm, vllm_error
 
 def endpoint(key: str | None = None) -> Endpoint:
     http = make_http_client(pool_size=4, request_timeout_s=5, connect_timeout_s=1)
-    return Endpoint(BASE_URL, http_client=http, api_key=SecretStr(key) if key else None, request_timeout_s=5, connect_timeout_s=1)
+    return Endpoint(
+        BASE_URL,
+        http_client=http,
+        api_key=SecretStr(key) if key else None,
+        request_timeout_s=5,
+        connect_timeout_s=1,
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,9 +57,18 @@ async def test_chat_sends_parameters_and_parses_reply() -> None:
     async with respx.mock(assert_all_called=False) as router:
         route = mock_vllm(router, lambda req: chat_ok("{}", completion_tokens=7))
         ep = endpoint("sk-test-key")
-        done = await ep.chat(model=MODEL, messages=[{"role": "user", "content": "x"}], params={"temperature": 0.3, "max_tokens": 99, "seed": 5})
+        done = await ep.chat(
+            model=MODEL,
+            messages=[{"role": "user", "content": "x"}],
+            params={"temperature": 0.3, "max_tokens": 99, "seed": 5},
+        )
         body = json.loads(route.calls.last.request.content)
-        assert (body["temperature"], body["max_tokens"], body["seed"], body["model"]) == (0.3, 99, 5, MODEL)
+        assert (body["temperature"], body["max_tokens"], body["seed"], body["model"]) == (
+            0.3,
+            99,
+            5,
+            MODEL,
+        )
         assert route.calls.last.request.headers["authorization"] == "Bearer sk-test-key"
         # The SDK's own retries are off: tenacity is the one retry layer.
         assert route.calls.last.request.headers["x-stainless-retry-count"] == "0"
@@ -137,16 +152,38 @@ async def test_health() -> None:
         (httpx.Response(404, json={"detail": "Not Found"}), "HTTP 404: Not Found"),
         # Request validation errors say "Bad Request" (with a space) and a body.* param.
         (
-            httpx.Response(400, json={"error": {"message": "1 validation error: body.messages Field required", "type": "Bad Request", "param": "body.messages", "code": 400}}),
+            httpx.Response(
+                400,
+                json={
+                    "error": {
+                        "message": "1 validation error: body.messages Field required",
+                        "type": "Bad Request",
+                        "param": "body.messages",
+                        "code": 400,
+                    }
+                },
+            ),
             "HTTP 400: 1 validation error: body.messages Field required",
         ),
         (
-            httpx.Response(404, json={"error": {"message": "The model `x` does not exist. Valid aliases: tiny-qwen2.", "type": "NotFoundError", "param": "model", "code": 404}}),
+            httpx.Response(
+                404,
+                json={
+                    "error": {
+                        "message": "The model `x` does not exist. Valid aliases: tiny-qwen2.",
+                        "type": "NotFoundError",
+                        "param": "model",
+                        "code": 404,
+                    }
+                },
+            ),
             "does not exist. Valid aliases: tiny-qwen2.",
         ),
     ],
 )
-async def test_real_vllm_error_shapes_give_the_servers_words(response: httpx.Response, expected: str) -> None:
+async def test_real_vllm_error_shapes_give_the_servers_words(
+    response: httpx.Response, expected: str
+) -> None:
     async with respx.mock(assert_all_called=False) as router:
         route = mock_vllm(router)
         route.side_effect = [response]
@@ -159,6 +196,8 @@ async def test_models_unauthorised_is_reported_as_a_key_problem() -> None:
     from client.readiness import AuthError, probe
 
     async with respx.mock(assert_all_called=False) as router:
-        router.get(f"{BASE_URL}/models").mock(return_value=httpx.Response(401, json={"error": "Unauthorized"}))
+        router.get(f"{BASE_URL}/models").mock(
+            return_value=httpx.Response(401, json={"error": "Unauthorized"})
+        )
         with pytest.raises(AuthError, match="VLLM_API_KEY"):
             await probe(endpoint())

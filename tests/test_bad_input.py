@@ -39,33 +39,165 @@ class Case:
 
 
 CASES = [
-    Case("YAML syntax error", ["--config", "bad.yaml"], 2, "bad.yaml:3:1: invalid YAML", {"bad.yaml": "generation:\n  concurrency: [4\n"}),
-    Case("unknown key", ["--config", "bad.yaml"], 2, "unknown key 'generation.concurency'", {"bad.yaml": "generation:\n  concurency: 4\n"}),
-    Case("unknown section", ["--config", "bad.yaml"], 2, "unknown key 'generaton'", {"bad.yaml": "generaton:\n  concurrency: 4\n"}),
-    Case("API key in the config file", ["--config", "bad.yaml"], 2, "unknown key 'server.api_key'", {"bad.yaml": "server:\n  api_key: sk-123\n"}),
-    Case("wrong type", ["--config", "bad.yaml"], 2, "generation.concurrency = 'four': Input should be a valid integer", {"bad.yaml": "generation:\n  concurrency: four\n"}),
-    Case("top level not a mapping", ["--config", "bad.yaml"], 2, "the top level must be a mapping", {"bad.yaml": "- generation\n"}),
-    Case("concurrency 0 (flag)", ["--concurrency", "0"], 2, "--concurrency 0: Input should be greater than or equal to 1"),
-    Case("concurrency 0 (YAML)", ["--config", "bad.yaml"], 2, "generation.concurrency = 0: Input should be greater than or equal to 1", {"bad.yaml": "generation:\n  concurrency: 0\n"}),
-    Case("concurrency not a number", ["--concurrency", "four"], 2, "argument --concurrency: invalid int value: 'four'"),
-    Case("temperature above 2", ["--temperature", "2.5"], 2, "--temperature 2.5: Input should be less than or equal to 2"),
-    Case("temperature below 0", ["--temperature", "-0.1"], 2, "--temperature -0.1: Input should be greater than or equal to 0"),
+    Case(
+        "YAML syntax error",
+        ["--config", "bad.yaml"],
+        2,
+        "bad.yaml:3:1: invalid YAML",
+        {"bad.yaml": "generation:\n  concurrency: [4\n"},
+    ),
+    Case(
+        "unknown key",
+        ["--config", "bad.yaml"],
+        2,
+        "unknown key 'generation.concurency'",
+        {"bad.yaml": "generation:\n  concurency: 4\n"},
+    ),
+    Case(
+        "unknown section",
+        ["--config", "bad.yaml"],
+        2,
+        "unknown key 'generaton'",
+        {"bad.yaml": "generaton:\n  concurrency: 4\n"},
+    ),
+    Case(
+        "API key in the config file",
+        ["--config", "bad.yaml"],
+        2,
+        "unknown key 'server.api_key'",
+        {"bad.yaml": "server:\n  api_key: sk-123\n"},
+    ),
+    Case(
+        "wrong type",
+        ["--config", "bad.yaml"],
+        2,
+        "generation.concurrency = 'four': Input should be a valid integer",
+        {"bad.yaml": "generation:\n  concurrency: four\n"},
+    ),
+    Case(
+        "top level not a mapping",
+        ["--config", "bad.yaml"],
+        2,
+        "the top level must be a mapping",
+        {"bad.yaml": "- generation\n"},
+    ),
+    Case(
+        "concurrency 0 (flag)",
+        ["--concurrency", "0"],
+        2,
+        "--concurrency 0: Input should be greater than or equal to 1",
+    ),
+    Case(
+        "concurrency 0 (YAML)",
+        ["--config", "bad.yaml"],
+        2,
+        "generation.concurrency = 0: Input should be greater than or equal to 1",
+        {"bad.yaml": "generation:\n  concurrency: 0\n"},
+    ),
+    Case(
+        "concurrency not a number",
+        ["--concurrency", "four"],
+        2,
+        "argument --concurrency: invalid int value: 'four'",
+    ),
+    Case(
+        "temperature above 2",
+        ["--temperature", "2.5"],
+        2,
+        "--temperature 2.5: Input should be less than or equal to 2",
+    ),
+    Case(
+        "temperature below 0",
+        ["--temperature", "-0.1"],
+        2,
+        "--temperature -0.1: Input should be greater than or equal to 0",
+    ),
     Case("top_p 0", ["--top-p", "0"], 2, "--top-p 0.0: Input should be greater than 0"),
-    Case("top_p above 1", ["--config", "bad.yaml"], 2, "generation.top_p = 1.5: Input should be less than or equal to 1", {"bad.yaml": "generation:\n  top_p: 1.5\n"}),
-    Case("pairs per batch 0", ["--pairs-per-batch", "0"], 2, "--pairs-per-batch 0: Input should be greater than or equal to 1"),
-    Case("max new tokens 0", ["--max-new-tokens", "0"], 2, "--max-new-tokens 0: Input should be greater than or equal to 1"),
-    Case("negative wait", ["--wait", "-5"], 2, "--wait -5.0: Input should be greater than or equal to 0"),
-    Case("base URL without scheme", ["--base-url", "localhost:8000/v1"], 2, "base URL must start with http:// or https://"),
-    Case("bad environment value", [], 2, "GYARU_GENERATION__CONCURRENCY='lots': Input should be a valid integer", environ={"GYARU_GENERATION__CONCURRENCY": "lots"}),
+    Case(
+        "top_p above 1",
+        ["--config", "bad.yaml"],
+        2,
+        "generation.top_p = 1.5: Input should be less than or equal to 1",
+        {"bad.yaml": "generation:\n  top_p: 1.5\n"},
+    ),
+    Case(
+        "pairs per batch 0",
+        ["--pairs-per-batch", "0"],
+        2,
+        "--pairs-per-batch 0: Input should be greater than or equal to 1",
+    ),
+    Case(
+        "max new tokens 0",
+        ["--max-new-tokens", "0"],
+        2,
+        "--max-new-tokens 0: Input should be greater than or equal to 1",
+    ),
+    Case(
+        "negative wait",
+        ["--wait", "-5"],
+        2,
+        "--wait -5.0: Input should be greater than or equal to 0",
+    ),
+    Case(
+        "base URL without scheme",
+        ["--base-url", "localhost:8000/v1"],
+        2,
+        "base URL must start with http:// or https://",
+    ),
+    Case(
+        "bad environment value",
+        [],
+        2,
+        "GYARU_GENERATION__CONCURRENCY='lots': Input should be a valid integer",
+        environ={"GYARU_GENERATION__CONCURRENCY": "lots"},
+    ),
     Case("unknown flag", ["--concurency", "4"], 2, "unrecognized arguments: --concurency 4"),
     Case("missing config file", ["--config", "nope.yaml"], 2, "config file not found: nope.yaml"),
-    Case("missing prompt file", ["--system-prompt", "nope.txt"], 2, "system prompt file not found: nope.txt"),
-    Case("empty prompt file", ["--system-prompt", "empty.txt"], 2, "system prompt file is empty: empty.txt", {"empty.txt": "\n"}),
-    Case("unknown placeholder in the prompt", ["--system-prompt", "p.txt"], 2, "p.txt: unknown placeholder ${num_pair}", {"p.txt": "${num_pair}組作って"}),
-    Case("output dir cannot be written", ["--output-dir", "afile/outputs"], 2, "output directory is not writable: afile/outputs", {"afile": "not a folder"}),
-    Case("run id that leaves the output dir", ["--run-id", "../elsewhere"], 2, "--run-id '../elsewhere': use letters, digits"),
-    Case("model the server does not serve", ["--model", "qwen-typo"], 2, "model 'qwen-typo' is not served by"),
-    Case("server not running", ["--base-url", "http://127.0.0.1:9/v1"], 1, "cannot reach the server: http://127.0.0.1:9/v1: connection failed"),
+    Case(
+        "missing prompt file",
+        ["--system-prompt", "nope.txt"],
+        2,
+        "system prompt file not found: nope.txt",
+    ),
+    Case(
+        "empty prompt file",
+        ["--system-prompt", "empty.txt"],
+        2,
+        "system prompt file is empty: empty.txt",
+        {"empty.txt": "\n"},
+    ),
+    Case(
+        "unknown placeholder in the prompt",
+        ["--system-prompt", "p.txt"],
+        2,
+        "p.txt: unknown placeholder ${num_pair}",
+        {"p.txt": "${num_pair}組作って"},
+    ),
+    Case(
+        "output dir cannot be written",
+        ["--output-dir", "afile/outputs"],
+        2,
+        "output directory is not writable: afile/outputs",
+        {"afile": "not a folder"},
+    ),
+    Case(
+        "run id that leaves the output dir",
+        ["--run-id", "../elsewhere"],
+        2,
+        "--run-id '../elsewhere': use letters, digits",
+    ),
+    Case(
+        "model the server does not serve",
+        ["--model", "qwen-typo"],
+        2,
+        "model 'qwen-typo' is not served by",
+    ),
+    Case(
+        "server not running",
+        ["--base-url", "http://127.0.0.1:9/v1"],
+        1,
+        "cannot reach the server: http://127.0.0.1:9/v1: connection failed",
+    ),
 ]
 
 
@@ -76,7 +208,14 @@ def run_case(case: Case, port: int) -> tuple[int, list[str]]:
         base = ["--base-url", SERVER.format(port=port)] if "--base-url" not in case.args else []
         prompt = ["--system-prompt", str(PROMPT)] if "--system-prompt" not in case.args else []
         args = ["generate", *base, *prompt, "--batches", "1", "--log-format", "json", *case.args]
-        done = subprocess.run([CLIENT, *args], capture_output=True, text=True, timeout=60, cwd=tmp, env=env(**case.environ))
+        done = subprocess.run(
+            [CLIENT, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp,
+            env=env(**case.environ),
+        )
         return done.returncode, done.stderr.splitlines()
 
 
@@ -101,7 +240,9 @@ def outcomes() -> Iterator[tuple[FakeServer, dict[str, tuple[int, list[str]]]]]:
 
 @pytest.mark.loopback
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input(case: Case, outcomes: tuple[FakeServer, dict[str, tuple[int, list[str]]]]) -> None:
+def test_bad_input(
+    case: Case, outcomes: tuple[FakeServer, dict[str, tuple[int, list[str]]]]
+) -> None:
     server, results = outcomes
     code, lines = results[case.name]
     assert code == case.code
@@ -136,7 +277,9 @@ def markdown(port: int, results: dict[str, tuple[int, list[str]]]) -> str:
 
 
 @pytest.mark.loopback
-def test_docs_table_is_current(outcomes: tuple[FakeServer, dict[str, tuple[int, list[str]]]]) -> None:
+def test_docs_table_is_current(
+    outcomes: tuple[FakeServer, dict[str, tuple[int, list[str]]]],
+) -> None:
     server, results = outcomes
     assert DOCS.read_text(encoding="utf-8") == markdown(server.port, results), (
         "docs/bad-input.md is stale: run `uv run python -m tests.test_bad_input > docs/bad-input.md`"

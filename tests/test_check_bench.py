@@ -55,7 +55,21 @@ def test_check_reports_a_server_without_structured_output() -> None:
 @pytest.mark.loopback
 def test_bench_prints_every_level_and_a_recommendation() -> None:
     with FakeServer(latency_s=0.3) as server:
-        result = run_client(["bench", "--base-url", server.base_url, "--concurrency", "1,4", "--batches", "4", "--pairs-per-batch", "3", "--log-format", "json"])
+        result = run_client(
+            [
+                "bench",
+                "--base-url",
+                server.base_url,
+                "--concurrency",
+                "1,4",
+                "--batches",
+                "4",
+                "--pairs-per-batch",
+                "3",
+                "--log-format",
+                "json",
+            ]
+        )
     assert result.code == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.strip().startswith(("│", "┃", "|"))]
     assert any(" 1 " in r for r in rows) and any(" 4 " in r for r in rows)

@@ -26,14 +26,29 @@ def test_help_lists_every_command() -> None:
 
 def test_generate_8x5_against_a_delayed_server(tmp_path: Path) -> None:
     with FakeServer(latency_s=0.3) as server:
-        result = run_client(gen_args(server.base_url, tmp_path, "--batches", "8", "--pairs-per-batch", "5", "--concurrency", "4"))
+        result = run_client(
+            gen_args(
+                server.base_url,
+                tmp_path,
+                "--batches",
+                "8",
+                "--pairs-per-batch",
+                "5",
+                "--concurrency",
+                "4",
+            )
+        )
     assert result.code == 0, result.stderr
     raw = sorted((tmp_path / "raw" / "r1").glob("batch_*.json"))
     assert len(raw) == 8
-    data = json.loads((tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8"))
+    data = json.loads(
+        (tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8")
+    )
     pairs = data["pairs"]
     assert len(pairs) == 40 and len({p["id"] for p in pairs}) == 40
-    assert all({"id", "batch", "topic", "standard", "gyaru", "generated_at"} <= set(p) for p in pairs)
+    assert all(
+        {"id", "batch", "topic", "standard", "gyaru", "generated_at"} <= set(p) for p in pairs
+    )
     assert all("あーし" in p["gyaru"] for p in pairs)
     bodies = [r.body for r in server.chat_requests]
     assert all(b["temperature"] == 0.8 and b["max_tokens"] == 2000 for b in bodies)
@@ -49,7 +64,19 @@ def test_concurrency_4_is_at_least_twice_as_fast_as_1(tmp_path: Path) -> None:
     with FakeServer(latency_s=0.5) as server:
         for level in ("1", "4"):
             start = time.monotonic()
-            result = run_client(gen_args(server.base_url, tmp_path, "--batches", "8", "--pairs-per-batch", "5", "--concurrency", level, run_id=f"c{level}"))
+            result = run_client(
+                gen_args(
+                    server.base_url,
+                    tmp_path,
+                    "--batches",
+                    "8",
+                    "--pairs-per-batch",
+                    "5",
+                    "--concurrency",
+                    level,
+                    run_id=f"c{level}",
+                )
+            )
             timings[level] = time.monotonic() - start
             assert result.code == 0, result.stderr
     # 8 x 0.5 s = 4 s of server time at c=1, 1 s at c=4; process start is the same for both.
@@ -59,19 +86,55 @@ def test_concurrency_4_is_at_least_twice_as_fast_as_1(tmp_path: Path) -> None:
 
 def test_flags_reach_the_requests(tmp_path: Path) -> None:
     with FakeServer() as server:
-        result = run_client(gen_args(server.base_url, tmp_path, "--batches", "2", "--pairs-per-batch", "3", "--temperature", "0.3", "--max-new-tokens", "777", "--top-p", "0.5", "--seed", "42", "--send-seed"))
+        result = run_client(
+            gen_args(
+                server.base_url,
+                tmp_path,
+                "--batches",
+                "2",
+                "--pairs-per-batch",
+                "3",
+                "--temperature",
+                "0.3",
+                "--max-new-tokens",
+                "777",
+                "--top-p",
+                "0.5",
+                "--seed",
+                "42",
+                "--send-seed",
+            )
+        )
     assert result.code == 0, result.stderr
     bodies = [r.body for r in server.chat_requests]
     assert {(b["temperature"], b["max_tokens"], b["top_p"]) for b in bodies} == {(0.3, 777, 0.5)}
     assert sorted(b["seed"] for b in bodies) == [43, 44]
-    assert all(b["response_format"]["json_schema"]["schema"]["properties"]["pairs"]["minItems"] == 3 for b in bodies)
+    assert all(
+        b["response_format"]["json_schema"]["schema"]["properties"]["pairs"]["minItems"] == 3
+        for b in bodies
+    )
 
 
 def test_config_file_and_environment_are_read(tmp_path: Path) -> None:
     with FakeServer() as server:
-        cfg = config_file(tmp_path, f"server:\n  base_url: {server.base_url}\ngeneration:\n  total_batches: 3\n  num_pairs_per_batch: 2\n")
+        cfg = config_file(
+            tmp_path,
+            f"server:\n  base_url: {server.base_url}\ngeneration:\n  total_batches: 3\n  num_pairs_per_batch: 2\n",
+        )
         result = run_client(
-            ["generate", "--config", str(cfg), "--output-dir", str(tmp_path / "o"), "--run-id", "e", "--system-prompt", str(Path(__file__).parent.parent / "prompts/system_prompt.txt"), "--log-format", "json"],
+            [
+                "generate",
+                "--config",
+                str(cfg),
+                "--output-dir",
+                str(tmp_path / "o"),
+                "--run-id",
+                "e",
+                "--system-prompt",
+                str(Path(__file__).parent.parent / "prompts/system_prompt.txt"),
+                "--log-format",
+                "json",
+            ],
             GYARU_GENERATION__TEMPERATURE="0.25",
         )
     assert result.code == 0, result.stderr
@@ -90,7 +153,12 @@ def test_wrong_model_is_exit_2_with_a_clear_line(tmp_path: Path) -> None:
 
 def test_api_key_is_sent_and_its_absence_is_explained(tmp_path: Path) -> None:
     with FakeServer(api_key="sk-loopback-key") as server:
-        ok = run_client(gen_args(server.base_url, tmp_path, "--batches", "1", "--pairs-per-batch", "2", run_id="k1"), VLLM_API_KEY="sk-loopback-key")
+        ok = run_client(
+            gen_args(
+                server.base_url, tmp_path, "--batches", "1", "--pairs-per-batch", "2", run_id="k1"
+            ),
+            VLLM_API_KEY="sk-loopback-key",
+        )
         missing = run_client(gen_args(server.base_url, tmp_path, "--batches", "1", run_id="k2"))
     assert ok.code == 0, ok.stderr
     assert "sk-loopback-key" not in ok.stderr + ok.stdout
@@ -120,7 +188,18 @@ def test_wait_polls_until_the_server_comes_up(tmp_path: Path) -> None:
     timer = threading.Timer(8.0, server.start)
     timer.start()
     try:
-        result = run_client(gen_args(f"http://127.0.0.1:{port}/v1", tmp_path, "--wait", "60", "--batches", "1", "--pairs-per-batch", "2"))
+        result = run_client(
+            gen_args(
+                f"http://127.0.0.1:{port}/v1",
+                tmp_path,
+                "--wait",
+                "60",
+                "--batches",
+                "1",
+                "--pairs-per-batch",
+                "2",
+            )
+        )
     finally:
         timer.join()
         server.stop()

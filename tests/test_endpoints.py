@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import anyio
 import httpx
 
@@ -15,7 +13,13 @@ from client.errors import TransientError
 def pool(n: int, capacity: int, cooldown: float = 5.0) -> EndpointPool:
     http = httpx.AsyncClient()
     endpoints = [
-        Endpoint(f"http://e{i}.test/v1", http_client=http, api_key=None, request_timeout_s=1, connect_timeout_s=1)
+        Endpoint(
+            f"http://e{i}.test/v1",
+            http_client=http,
+            api_key=None,
+            request_timeout_s=1,
+            connect_timeout_s=1,
+        )
         for i in range(n)
     ]
     return EndpointPool(endpoints, capacity=capacity, cooldown_s=cooldown, http_client=http)
@@ -53,7 +57,7 @@ async def test_refused_endpoint_is_taken_out_and_comes_back() -> None:
         async with p.slot() as ep:
             assert ep is e1
     assert p.can_failover(refused, e0.base_url)
-    time.sleep(0.25)
+    await anyio.sleep(0.25)
     async with p.slot(avoid=e1.base_url) as ep:
         assert ep is e0
     await p.aclose()
@@ -72,7 +76,9 @@ async def test_a_single_endpoint_is_never_taken_out() -> None:
     p = pool(1, capacity=1)
     (e0,) = p.endpoints
     assert not p.report_failure(e0, TransientError("x", reason="connection", endpoint_fault=True))
-    assert not p.can_failover(TransientError("x", reason="connection", endpoint_fault=True), e0.base_url)
+    assert not p.can_failover(
+        TransientError("x", reason="connection", endpoint_fault=True), e0.base_url
+    )
     await p.aclose()
 
 

@@ -30,7 +30,14 @@ OBJECT = json.dumps({"pairs": [P1, P2]}, ensure_ascii=False)
         (f"結果：\n{ARRAY}\n以上", "embedded", 2, False),
         (OBJECT[: OBJECT.rfind('{"topic"') + 20], "salvaged", 1, True),
         (ARRAY[:-5], "salvaged", 1, True),
-        ('[{"topic": "Tech", "standard": "a", "gyaru": "b"}, {"standard": oops}, ' + json.dumps(P2, ensure_ascii=False) + "]", "salvaged", 2, True),
+        (
+            '[{"topic": "Tech", "standard": "a", "gyaru": "b"}, {"standard": oops}, '
+            + json.dumps(P2, ensure_ascii=False)
+            + "]",
+            "salvaged",
+            2,
+            True,
+        ),
         ("ごめんなさい、できません。", "none", 0, False),
         ("", "none", 0, False),
         ("{not json at all", "none", 0, False),

@@ -17,7 +17,9 @@ FAST_RETRIES = "retry:\n  initial_wait_s: 0.2\n  max_wait_s: 2\nserver:\n  reque
 
 
 def processed(out: Path, run_id: str = "r1") -> list[dict[str, object]]:
-    data = json.loads((out / "processed" / f"gyaru_dataset_{run_id}.json").read_text(encoding="utf-8"))
+    data = json.loads(
+        (out / "processed" / f"gyaru_dataset_{run_id}.json").read_text(encoding="utf-8")
+    )
     return list(data["pairs"])
 
 
@@ -26,7 +28,20 @@ def test_every_fault_at_once_loses_nothing(tmp_path: Path) -> None:
     script = ["429:1", "500", "503", "drop", "hang:20", "nojson", "drop", "500"]
     with FakeServer(script=script) as server:
         start = time.monotonic()
-        result = run_client(gen_args(server.base_url, tmp_path / "o", "--config", str(cfg), "--batches", "12", "--pairs-per-batch", "5", "--concurrency", "4"))
+        result = run_client(
+            gen_args(
+                server.base_url,
+                tmp_path / "o",
+                "--config",
+                str(cfg),
+                "--batches",
+                "12",
+                "--pairs-per-batch",
+                "5",
+                "--concurrency",
+                "4",
+            )
+        )
         elapsed = time.monotonic() - start
         requests = len(server.chat_requests)
     assert result.code == 0, result.stderr
@@ -35,7 +50,14 @@ def test_every_fault_at_once_loses_nothing(tmp_path: Path) -> None:
     assert len(pairs) == 60 and len({p["id"] for p in pairs}) == 60
     assert requests == 12 + len(script)
     retries = [e for e in result.events if e["event"] == "retrying batch"]
-    assert {e["reason"] for e in retries} == {"http_429", "http_500", "http_503", "connection", "timeout", "no_json"}
+    assert {e["reason"] for e in retries} == {
+        "http_429",
+        "http_500",
+        "http_503",
+        "connection",
+        "timeout",
+        "no_json",
+    }
     assert all("wait_s" in e and "batch" in e and "run_id" in e for e in retries)
 
 
@@ -61,20 +83,29 @@ def test_other_client_errors_are_not_retried(tmp_path: Path, status: str) -> Non
 def test_retries_are_bounded_by_attempts(tmp_path: Path) -> None:
     cfg = config_file(tmp_path, "retry:\n  max_attempts: 3\n  initial_wait_s: 0\n")
     with FakeServer(script=["503"] * 100) as server:
-        result = run_client(gen_args(server.base_url, tmp_path / "o", "--config", str(cfg), "--batches", "2"))
+        result = run_client(
+            gen_args(server.base_url, tmp_path / "o", "--config", str(cfg), "--batches", "2")
+        )
         assert len(server.chat_requests) == 6
     assert result.code == 1
-    manifest = json.loads((tmp_path / "o" / "raw" / "r1" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (tmp_path / "o" / "raw" / "r1" / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["status"] == "incomplete"
     assert {b["status"] for b in manifest["batches"].values()} == {"failed"}
     assert "--run-id r1" in manifest["summary"]["files"]["manifest"] or "resume" in result.stdout
 
 
 def test_retries_are_bounded_by_time(tmp_path: Path) -> None:
-    cfg = config_file(tmp_path, "retry:\n  max_attempts: 100\n  initial_wait_s: 1\n  max_wait_s: 1\n  max_elapsed_s: 4\n")
+    cfg = config_file(
+        tmp_path,
+        "retry:\n  max_attempts: 100\n  initial_wait_s: 1\n  max_wait_s: 1\n  max_elapsed_s: 4\n",
+    )
     with FakeServer(script=["503"] * 1000) as server:
         start = time.monotonic()
-        result = run_client(gen_args(server.base_url, tmp_path / "o", "--config", str(cfg), "--batches", "1"))
+        result = run_client(
+            gen_args(server.base_url, tmp_path / "o", "--config", str(cfg), "--batches", "1")
+        )
         assert time.monotonic() - start < 20
         assert len(server.chat_requests) < 10
     assert result.code == 1
@@ -94,7 +125,18 @@ def test_messy_replies_are_recovered(tmp_path: Path) -> None:
     """The issue-5 check: fenced, prose, cut, control characters, missing あーし, repeats."""
     script = ["fenced", "repeat", "prose", "truncated", "ctrl", "noash"] * 2 + ["ok"] * 4
     with FakeServer(script=script) as server:
-        result = run_client(gen_args(server.base_url, tmp_path, "--batches", "16", "--pairs-per-batch", "4", "--concurrency", "1"))
+        result = run_client(
+            gen_args(
+                server.base_url,
+                tmp_path,
+                "--batches",
+                "16",
+                "--pairs-per-batch",
+                "4",
+                "--concurrency",
+                "1",
+            )
+        )
         bodies = [r.body for r in server.chat_requests]
     assert result.code == 0, result.stderr
     assert len(bodies) == 16
@@ -106,9 +148,14 @@ def test_messy_replies_are_recovered(tmp_path: Path) -> None:
     # 16 batches x 4 pairs, less 2 x 1 cut item, 2 x 2 without あーし, 2 x 4 repeats.
     assert len(pairs) == 64 - 2 - 4 - 8
     assert all("あーし" in p["gyaru"] for p in pairs)
-    raw = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((tmp_path / "raw" / "r1").glob("batch_*.json"))]
+    raw = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((tmp_path / "raw" / "r1").glob("batch_*.json"))
+    ]
     assert sum(1 for r in raw if r["status"] == "truncated") == 2
     rejected = [x for r in raw for x in r["rejected"]]
     assert [x["reason"] for x in rejected] == ["missing_first_person"] * 4, rejected
-    summary = json.loads((tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8"))["metadata"]["summary"]
+    summary = json.loads(
+        (tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8")
+    )["metadata"]["summary"]
     assert summary["duplicates"] == 8 and summary["batches_truncated"] == 2

@@ -27,7 +27,9 @@ def read(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-async def test_outputs_follow_the_contract(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+async def test_outputs_follow_the_contract(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     settings = make_settings(generation={"total_batches": 8, "num_pairs_per_batch": 5})
     async with respx.mock(assert_all_called=False) as router:
         mock_vllm(router)
@@ -39,14 +41,17 @@ async def test_outputs_follow_the_contract(make_settings: Callable[..., Settings
     assert record["status"] == "ok" and record["batch"] == 1
     assert record["request"]["temperature"] == 0.8 and record["request"]["max_tokens"] == 2000
     assert record["request"]["structured_output"] is True
-    assert record["reply"]["finish_reason"] == "stop" and record["reply"]["usage"]["completion_tokens"] == 50
+    assert (
+        record["reply"]["finish_reason"] == "stop"
+        and record["reply"]["usage"]["completion_tokens"] == 50
+    )
     assert record["attempts"] == 1 and record["latency_s"] >= 0
     assert len(record["accepted"]) == 5 and record["rejected"] == []
 
     processed = read(out / "processed" / "gyaru_dataset_t1.json")
     pairs = processed["pairs"]
     assert len(pairs) == 40
-    assert all(CONTRACT <= set(p) for p in pairs)
+    assert all(set(p) >= CONTRACT for p in pairs)
     assert len({p["id"] for p in pairs}) == 40
     assert all("あーし" in p["gyaru"] for p in pairs)
     assert all(p["generated_at"].endswith("Z") for p in pairs)
@@ -63,13 +68,17 @@ async def test_outputs_follow_the_contract(make_settings: Callable[..., Settings
     assert manifest["config"]["generation"]["total_batches"] == 8
 
 
-async def test_rejected_items_stay_in_raw_files(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+async def test_rejected_items_stay_in_raw_files(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     doc = json.loads(pairs_doc(4))
     doc["pairs"][1]["gyaru"] = "うちも行くし！"
     doc["pairs"][2]["topic"] = "Cooking"
     async with respx.mock(assert_all_called=False) as router:
         mock_vllm(router, lambda req: chat_ok(json.dumps(doc, ensure_ascii=False)))
-        summary = await run(make_settings(generation={"total_batches": 1, "num_pairs_per_batch": 4}))
+        summary = await run(
+            make_settings(generation={"total_batches": 1, "num_pairs_per_batch": 4})
+        )
     record = read(tmp_path / "outputs" / "raw" / "t1" / "batch_0001.json")
     assert [r["reason"] for r in record["rejected"]] == ["missing_first_person", "topic"]
     assert record["rejected"][0]["item"]["gyaru"] == "うちも行くし！"
@@ -77,7 +86,9 @@ async def test_rejected_items_stay_in_raw_files(make_settings: Callable[..., Set
     assert summary.stats.pairs_unique == 2
 
 
-async def test_duplicates_across_batches_are_removed(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+async def test_duplicates_across_batches_are_removed(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     async with respx.mock(assert_all_called=False) as router:
         mock_vllm(router, lambda req: chat_ok(pairs_doc(5, "same")))
         summary = await run(make_settings(generation={"total_batches": 3}))
@@ -90,12 +101,19 @@ async def test_dedup_against_earlier_runs_is_opt_in(make_settings: Callable[...,
         mock_vllm(router, lambda req: chat_ok(pairs_doc(5, "same")))
         first = await run(make_settings(generation={"total_batches": 1}), "a")
         again = await run(make_settings(generation={"total_batches": 1}), "b")
-        opted = await run(make_settings(generation={"total_batches": 1}, validation={"dedup_against_previous_runs": True}), "c")
+        opted = await run(
+            make_settings(
+                generation={"total_batches": 1}, validation={"dedup_against_previous_runs": True}
+            ),
+            "c",
+        )
     assert first.stats.pairs_unique == 5 and again.stats.pairs_unique == 5
     assert opted.stats.pairs_unique == 0 and opted.stats.duplicates_of_earlier_runs == 5
 
 
-async def test_a_failed_batch_makes_the_run_incomplete_but_keeps_the_rest(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+async def test_a_failed_batch_makes_the_run_incomplete_but_keeps_the_rest(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     def chat(request: httpx.Request) -> httpx.Response:
         if "バッチ番号は3です" in request.content.decode():
             return vllm_error(400, "prompt is too long")
@@ -112,7 +130,9 @@ async def test_a_failed_batch_makes_the_run_incomplete_but_keeps_the_rest(make_s
     assert summary.resume_command is not None and "--run-id t1" in summary.resume_command
 
 
-async def test_resume_requests_only_unfinished_batches(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+async def test_resume_requests_only_unfinished_batches(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     fail = {"on": True}
 
     def chat(request: httpx.Request) -> httpx.Response:
@@ -136,19 +156,33 @@ async def test_resume_requests_only_unfinished_batches(make_settings: Callable[.
     assert [s["status"] for s in manifest["sessions"]] == ["incomplete", "complete"]
 
 
-async def test_target_mode_reports_whether_the_target_was_reached(make_settings: Callable[..., Settings]) -> None:
+async def test_target_mode_reports_whether_the_target_was_reached(
+    make_settings: Callable[..., Settings],
+) -> None:
     async with respx.mock(assert_all_called=False) as router:
         mock_vllm(router)
-        reached = await run(make_settings(generation={"target_pairs": 12, "max_batches": 10, "concurrency": 1}), "a")
-        capped = await run(make_settings(generation={"target_pairs": 100, "max_batches": 3, "concurrency": 2}), "b")
-    assert reached.target_reached and reached.status == "complete" and reached.stats.pairs_unique == 15
-    assert not capped.target_reached and capped.status == "incomplete" and capped.stats.pairs_unique == 15
+        reached = await run(
+            make_settings(generation={"target_pairs": 12, "max_batches": 10, "concurrency": 1}), "a"
+        )
+        capped = await run(
+            make_settings(generation={"target_pairs": 100, "max_batches": 3, "concurrency": 2}), "b"
+        )
+    assert (
+        reached.target_reached and reached.status == "complete" and reached.stats.pairs_unique == 15
+    )
+    assert (
+        not capped.target_reached
+        and capped.status == "incomplete"
+        and capped.stats.pairs_unique == 15
+    )
 
 
 async def test_model_not_served_is_a_usage_error(make_settings: Callable[..., Settings]) -> None:
     async with respx.mock(assert_all_called=False) as router:
         route = mock_vllm(router)
-        with pytest.raises(ModelNotServedError, match="'nope' is not served .* it serves: test-model"):
+        with pytest.raises(
+            ModelNotServedError, match=r"'nope' is not served .* it serves: test-model"
+        ):
             await run(make_settings(server={"model": "nope"}))
         assert route.call_count == 0
 
@@ -156,15 +190,21 @@ async def test_model_not_served_is_a_usage_error(make_settings: Callable[..., Se
 async def test_model_auto_takes_the_first_served(make_settings: Callable[..., Settings]) -> None:
     async with respx.mock(assert_all_called=False) as router:
         route = mock_vllm(router, models=("test-model", "other"))
-        summary = await run(make_settings(server={"model": "auto"}, generation={"total_batches": 1}))
+        summary = await run(
+            make_settings(server={"model": "auto"}, generation={"total_batches": 1})
+        )
         assert json.loads(route.calls.last.request.content)["model"] == "test-model"
     assert summary.model == "test-model"
 
 
-async def test_server_down_fails_fast(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+async def test_server_down_fails_fast(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     async with respx.mock(assert_all_called=False) as router:
         router.get(f"{BASE_URL}/models").mock(side_effect=httpx.ConnectError("refused"))
-        with pytest.raises(ServerUnavailableError, match="cannot reach the server.*docker compose up"):
+        with pytest.raises(
+            ServerUnavailableError, match=r"cannot reach the server.*docker compose up"
+        ):
             await run(make_settings())
     # Nothing was started, so no run folder is left behind.
     assert not (tmp_path / "outputs" / "raw" / "t1").exists()

@@ -36,7 +36,16 @@ def wait_for_files(raw: Path, count: int, timeout: float = 60) -> None:
 def test_sigkill_then_rerun_with_the_same_id(tmp_path: Path) -> None:
     raw = tmp_path / "raw" / "r1"
     with FakeServer(latency_s=0.4) as server:
-        args = gen_args(server.base_url, tmp_path, "--batches", "12", "--pairs-per-batch", "5", "--concurrency", "2")
+        args = gen_args(
+            server.base_url,
+            tmp_path,
+            "--batches",
+            "12",
+            "--pairs-per-batch",
+            "5",
+            "--concurrency",
+            "2",
+        )
         proc = start_client(args)
         wait_for_files(raw, 3)
         proc.kill()
@@ -52,7 +61,9 @@ def test_sigkill_then_rerun_with_the_same_id(tmp_path: Path) -> None:
     requested_again = {r.batch for r in rerun}
     assert requested_again.isdisjoint(done_before)
     assert requested_again == set(range(1, 13)) - done_before
-    pairs = json.loads((tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8"))["pairs"]
+    pairs = json.loads(
+        (tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8")
+    )["pairs"]
     assert len(pairs) == 60
     assert len({p["id"] for p in pairs}) == 60
     assert len({(p["standard"], p["gyaru"]) for p in pairs}) == 60
@@ -62,10 +73,21 @@ def test_sigkill_then_rerun_with_the_same_id(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupt_keeps_finished_batches_and_says_how_to_resume(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+def test_interrupt_keeps_finished_batches_and_says_how_to_resume(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
     raw = tmp_path / "raw" / "r1"
     with FakeServer(latency_s=0.5) as server:
-        args = gen_args(server.base_url, tmp_path, "--batches", "40", "--pairs-per-batch", "5", "--concurrency", "2")
+        args = gen_args(
+            server.base_url,
+            tmp_path,
+            "--batches",
+            "40",
+            "--pairs-per-batch",
+            "5",
+            "--concurrency",
+            "2",
+        )
         proc = start_client(args)
         wait_for_files(raw, 2)
         sent = time.monotonic()
@@ -84,7 +106,9 @@ def test_interrupt_keeps_finished_batches_and_says_how_to_resume(tmp_path: Path,
     assert manifest["status"] == "interrupted"
     done = finished_batches(raw)
     assert len(done) >= 2
-    pairs = json.loads((tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8"))["pairs"]
+    pairs = json.loads(
+        (tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8")
+    )["pairs"]
     assert len(pairs) == 5 * len(done)
 
 

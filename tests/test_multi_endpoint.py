@@ -21,7 +21,17 @@ def two_urls(a: FakeServer, b: FakeServer) -> list[str]:
 
 def test_batches_spread_over_both(tmp_path: Path) -> None:
     with FakeServer(latency_s=0.3) as a, FakeServer(latency_s=0.3) as b:
-        args = gen_args(a.base_url, tmp_path, *two_urls(a, b)[2:], "--batches", "16", "--pairs-per-batch", "2", "--concurrency", "2")
+        args = gen_args(
+            a.base_url,
+            tmp_path,
+            *two_urls(a, b)[2:],
+            "--batches",
+            "16",
+            "--pairs-per-batch",
+            "2",
+            "--concurrency",
+            "2",
+        )
         result = run_client(args)
         counts = (len(a.chat_requests), len(b.chat_requests))
         peaks = (a.max_in_flight, b.max_in_flight)
@@ -49,12 +59,27 @@ def test_one_server_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
         killer = threading.Thread(target=kill_b_mid_run)
         killer.start()
         start = time.monotonic()
-        result = run_client(gen_args(a.base_url, tmp_path, "--base-url", b.base_url, "--batches", "40", "--pairs-per-batch", "5", "--concurrency", "4"))
+        result = run_client(
+            gen_args(
+                a.base_url,
+                tmp_path,
+                "--base-url",
+                b.base_url,
+                "--batches",
+                "40",
+                "--pairs-per-batch",
+                "5",
+                "--concurrency",
+                "4",
+            )
+        )
         elapsed = time.monotonic() - start
         killer.join()
         served_a, served_b = len(a.chat_requests), len(b.chat_requests)
     assert result.code == 0, result.stderr
-    pairs = json.loads((tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8"))["pairs"]
+    pairs = json.loads(
+        (tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8")
+    )["pairs"]
     assert len(pairs) == 200 and len({p["id"] for p in pairs}) == 200
     assert served_a > 0 and served_b > 0
     assert any(e["event"] == "endpoint taken out of rotation" for e in result.events)
@@ -62,7 +87,9 @@ def test_one_server_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_both_down_fails_with_a_clear_message(tmp_path: Path) -> None:
-    result = run_client(gen_args("http://127.0.0.1:9/v1", tmp_path, "--base-url", "http://127.0.0.1:11/v1"))
+    result = run_client(
+        gen_args("http://127.0.0.1:9/v1", tmp_path, "--base-url", "http://127.0.0.1:11/v1")
+    )
     assert result.code == 1
     error = next(e for e in result.events if e["level"] == "error")["event"]
     assert "cannot reach the server" in error and "127.0.0.1:9" in error and "127.0.0.1:11" in error
@@ -70,7 +97,18 @@ def test_both_down_fails_with_a_clear_message(tmp_path: Path) -> None:
 
 def test_one_down_at_the_start_the_other_does_the_work(tmp_path: Path) -> None:
     with FakeServer() as a:
-        result = run_client(gen_args(a.base_url, tmp_path, "--base-url", "http://127.0.0.1:9/v1", "--batches", "6", "--pairs-per-batch", "2"))
+        result = run_client(
+            gen_args(
+                a.base_url,
+                tmp_path,
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--batches",
+                "6",
+                "--pairs-per-batch",
+                "2",
+            )
+        )
         assert len(a.chat_requests) >= 6
     assert result.code == 0, result.stderr
     assert any(e["event"].startswith("endpoint not ready") for e in result.events)

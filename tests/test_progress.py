@@ -21,7 +21,9 @@ SPEC = BatchSpec(index=1, num_pairs=5, topic_focus="Tech", seed=1, user_message=
 
 def result(status: str = "ok") -> BatchResult:
     completion = Completion("{}", "stop", 10, 200, "m", 1.0, "http://e/v1")
-    return BatchResult(spec=SPEC, status=status, attempts=1, started_at="", finished_at="", completion=completion)  # type: ignore[arg-type]
+    return BatchResult(
+        spec=SPEC, status=status, attempts=1, started_at="", finished_at="", completion=completion
+    )  # type: ignore[arg-type]
 
 
 def test_quiet_observer_counts() -> None:
@@ -29,7 +31,12 @@ def test_quiet_observer_counts() -> None:
     obs = QuietObserver(stats)
     obs.batch_started(SPEC)
     obs.batch_finished(result(), 3)
-    assert (stats.batches_done, stats.unique_pairs, stats.completion_tokens, stats.in_flight) == (1, 3, 200, 0)
+    assert (stats.batches_done, stats.unique_pairs, stats.completion_tokens, stats.in_flight) == (
+        1,
+        3,
+        200,
+        0,
+    )
 
 
 def test_progress_display_shows_the_counters() -> None:
@@ -46,7 +53,9 @@ def test_progress_display_shows_the_counters() -> None:
 def run_on_terminal(args: list[str]) -> tuple[int, str]:
     """Run the client with stderr on a pseudo-terminal, as in a user's shell."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([CLIENT, *args], stdout=subprocess.DEVNULL, stderr=slave, env=env(COLUMNS="160"))
+    proc = subprocess.Popen(
+        [CLIENT, *args], stdout=subprocess.DEVNULL, stderr=slave, env=env(COLUMNS="160")
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -64,7 +73,9 @@ def run_on_terminal(args: list[str]) -> tuple[int, str]:
 @pytest.mark.loopback
 def test_progress_on_a_terminal_and_not_with_no_progress(tmp_path: Path) -> None:
     with FakeServer(latency_s=0.2) as server:
-        args = gen_args(server.base_url, tmp_path, "--batches", "6", "--pairs-per-batch", "2", run_id="p1")
+        args = gen_args(
+            server.base_url, tmp_path, "--batches", "6", "--pairs-per-batch", "2", run_id="p1"
+        )
         args = [a for a in args if a not in ("--no-progress", "--log-format", "json")]
         code, shown = run_on_terminal(args)
         assert code == 0, shown

@@ -18,12 +18,24 @@ TOPICS = ("Tech", "Streaming", "Daily", "Gaming")
 
 
 def load(path: Path = PROMPT, n: int = 30) -> PromptSet:
-    return PromptSet.load(path, num_pairs=n, topics=TOPICS, first_person="あーし", persona_name="あーし系ギャル")
+    return PromptSet.load(
+        path, num_pairs=n, topics=TOPICS, first_person="あーし", persona_name="あーし系ギャル"
+    )
 
 
 def test_shipped_prompt_has_what_the_issue_lists() -> None:
     raw = read_prompt_file(PROMPT)
-    for needle in ("シナリオライター", "AITuber", "あーし", "Tech", "Streaming", "Daily", "Gaming", "JSON", "${num_pairs}"):
+    for needle in (
+        "シナリオライター",
+        "AITuber",
+        "あーし",
+        "Tech",
+        "Streaming",
+        "Daily",
+        "Gaming",
+        "JSON",
+        "${num_pairs}",
+    ):
         assert needle in raw or needle in load().system, needle
     # No pair count is written into the template; it comes from the config.
     assert not re.search(r"\d+\s*組", raw.replace("${num_pairs}組", ""))
@@ -36,7 +48,11 @@ def test_shipped_examples_are_eight_valid_pairs_over_all_topics() -> None:
     extracted = extract_items(system[start : system.index("]}", start) + 2])
     rules = PairRules(TOPICS, "あーし", 2, 120, 2, 160)
     accepted, rejected = validate_items(
-        extracted.items, ctx=ValidationContext(rules, (), 0.0), run_id="p", batch=1, generated_at="t"
+        extracted.items,
+        ctx=ValidationContext(rules, (), 0.0),
+        run_id="p",
+        batch=1,
+        generated_at="t",
     )
     assert len(accepted) == 8 and not rejected, rejected
     assert {p.topic for p in accepted} == set(TOPICS)

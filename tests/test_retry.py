@@ -8,10 +8,14 @@ from tenacity import RetryCallState
 from client.errors import ContentError, FatalRequestError, TransientError
 from client.retry import RetryPolicy
 
-POLICY = RetryPolicy(max_attempts=4, max_content_attempts=2, initial_wait_s=1.0, max_wait_s=8.0, max_elapsed_s=600)
+POLICY = RetryPolicy(
+    max_attempts=4, max_content_attempts=2, initial_wait_s=1.0, max_wait_s=8.0, max_elapsed_s=600
+)
 
 
-async def run(policy: RetryPolicy, errors: list[Exception], **kwargs: object) -> tuple[int, list[float]]:
+async def run(
+    policy: RetryPolicy, errors: list[Exception], **kwargs: object
+) -> tuple[int, list[float]]:
     attempts = 0
     waits: list[float] = []
 
@@ -35,7 +39,13 @@ async def test_transient_errors_are_retried_with_growing_waits() -> None:
 
 
 async def test_retry_after_is_honoured_and_capped() -> None:
-    _, waits = await run(POLICY, [TransientError("x", reason="http_429", retry_after_s=3.0), TransientError("x", reason="http_429", retry_after_s=100.0)])
+    _, waits = await run(
+        POLICY,
+        [
+            TransientError("x", reason="http_429", retry_after_s=3.0),
+            TransientError("x", reason="http_429", retry_after_s=100.0),
+        ],
+    )
     assert waits == [3.0, 8.0]
 
 
@@ -64,6 +74,12 @@ async def test_failover_skips_the_wait() -> None:
 
 
 async def test_total_time_is_bounded() -> None:
-    policy = RetryPolicy(max_attempts=50, max_content_attempts=50, initial_wait_s=10.0, max_wait_s=10.0, max_elapsed_s=25)
+    policy = RetryPolicy(
+        max_attempts=50,
+        max_content_attempts=50,
+        initial_wait_s=10.0,
+        max_wait_s=10.0,
+        max_elapsed_s=25,
+    )
     with pytest.raises(TransientError):
         await run(policy, [TransientError("x", reason="http_500")] * 50)

@@ -32,7 +32,9 @@ def test_describe_counts_topics_lengths_quality_and_samples() -> None:
 
 def test_cli_stats_reports_the_count(tmp_path: Path) -> None:
     source = dataset(tmp_path / "d.json", 20)
-    result = run_client(["stats", str(source), "--samples", "3", "--seed", "1", "--log-format", "json"])
+    result = run_client(
+        ["stats", str(source), "--samples", "3", "--seed", "1", "--log-format", "json"]
+    )
     assert result.code == 0, result.stderr
     assert "20 pairs" in result.stdout and "random pairs" in result.stdout
     as_json = run_client(["stats", str(source), "--json", "--log-format", "json"])

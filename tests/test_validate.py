@@ -22,11 +22,17 @@ RULES = PairRules(
     gyaru_max_chars=80,
 )
 CTX = ValidationContext(rules=RULES, style_markers=("マジ", "じゃん", "〜"), min_quality=0.0)
-GOOD = {"topic": "Tech", "standard": "新しいパソコンを買いました。", "gyaru": "あーし新しいパソコン買ったんだけど！マジ最高〜"}
+GOOD = {
+    "topic": "Tech",
+    "standard": "新しいパソコンを買いました。",
+    "gyaru": "あーし新しいパソコン買ったんだけど！マジ最高〜",
+}
 
 
 def check(item: Any, ctx: ValidationContext = CTX) -> Pair | Rejection:
-    return validate_item(0, item, ctx=ctx, pair_id="r-b0001-000", batch=1, generated_at="2026-01-01T00:00:00Z")
+    return validate_item(
+        0, item, ctx=ctx, pair_id="r-b0001-000", batch=1, generated_at="2026-01-01T00:00:00Z"
+    )
 
 
 def test_good_pair_is_accepted_with_contract_fields() -> None:
@@ -51,7 +57,10 @@ def test_good_pair_is_accepted_with_contract_fields() -> None:
         ({**GOOD, "gyaru": "I bought a new computer today lol"}, "not_japanese"),
         ({**GOOD, "standard": "Atarashii pasokon wo kaimashita."}, "not_japanese"),
         ({**GOOD, "standard": "我今天买了新电脑。"}, "not_japanese"),
-        ({**GOOD, "gyaru": GOOD["standard"] + "あーし", "standard": GOOD["standard"] + "あーし"}, "identical"),
+        (
+            {**GOOD, "gyaru": GOOD["standard"] + "あーし", "standard": GOOD["standard"] + "あーし"},
+            "identical",
+        ),
         ({**GOOD, "gyaru": "うち新しいパソコン買ったんだけど！"}, "missing_first_person"),
     ],
 )
@@ -85,16 +94,43 @@ def test_short_latin_words_and_quotes_are_fine_in_japanese_lines() -> None:
 
 
 def test_raw_control_characters_are_cleaned_not_rejected() -> None:
-    pair = check({**GOOD, "standard": "新しいパソコンを\n買いました。", "gyaru": "あーし新しいPC\tマジ最高〜"})
+    pair = check(
+        {
+            **GOOD,
+            "standard": "新しいパソコンを\n買いました。",
+            "gyaru": "あーし新しいPC\tマジ最高〜",
+        }
+    )
     assert isinstance(pair, Pair)
-    assert pair.standard == "新しいパソコンを買いました。" and pair.gyaru == "あーし新しいPCマジ最高〜"
+    assert (
+        pair.standard == "新しいパソコンを買いました。" and pair.gyaru == "あーし新しいPCマジ最高〜"
+    )
 
 
 def test_grammar_patterns_and_validation_agree() -> None:
     """On random lines (without the characters the grammar keeps out of JSON strings),
     a line matches the grammar's pattern exactly when validation finds it Japanese."""
     rng = random.Random(7)
-    alphabet = ["あ", "ー", "し", "カ", "漢", "中", "。", "、", "a", "B", "1", " ", "!", "é", "💖", "ｶ", "Ａ", "한"]
+    alphabet = [
+        "あ",
+        "ー",
+        "し",
+        "カ",
+        "漢",
+        "中",
+        "。",
+        "、",
+        "a",
+        "B",
+        "1",
+        " ",
+        "!",
+        "é",
+        "💖",
+        "ｶ",
+        "Ａ",
+        "한",
+    ]
     for _ in range(3000):
         line = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
         valid = RULES.japanese_problem(line) is None
@@ -103,14 +139,27 @@ def test_grammar_patterns_and_validation_agree() -> None:
 
 
 def test_validate_items_assigns_unique_ids() -> None:
-    accepted, rejected = validate_items([GOOD, {**GOOD, "standard": "別の文です。"}, 5], ctx=CTX, run_id="r", batch=3, generated_at="t")
+    accepted, rejected = validate_items(
+        [GOOD, {**GOOD, "standard": "別の文です。"}, 5],
+        ctx=CTX,
+        run_id="r",
+        batch=3,
+        generated_at="t",
+    )
     assert [p.id for p in accepted] == ["r-b0003-000", "r-b0003-001"]
     assert [r.index for r in rejected] == [2]
 
 
 @pytest.mark.parametrize(
     "line",
-    ["あーし", "マジでLeague of Legendsやばいってあーし", "「あーし」だよ", "あーし12345678901234567890です", "Switch2であーし遊ぶ", "¥あーし"],
+    [
+        "あーし",
+        "マジでLeague of Legendsやばいってあーし",
+        "「あーし」だよ",
+        "あーし12345678901234567890です",
+        "Switch2であーし遊ぶ",
+        "¥あーし",
+    ],
 )
 def test_gyaru_pattern_accepts_what_validation_accepts(line: str) -> None:
     assert re.fullmatch(RULES.gyaru_pattern, line)
@@ -128,6 +177,10 @@ def test_batch_schema_asks_for_exactly_n_items_from_the_topics() -> None:
     item = pairs["items"]
     assert item["properties"]["topic"]["enum"] == list(RULES.topics)
     assert item["properties"]["gyaru"]["pattern"] == RULES.gyaru_pattern
-    assert item["additionalProperties"] is False and item["required"] == ["topic", "standard", "gyaru"]
+    assert item["additionalProperties"] is False and item["required"] == [
+        "topic",
+        "standard",
+        "gyaru",
+    ]
     fmt = RULES.response_format(7)
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"] == schema
