@@ -41,7 +41,12 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def build(**sections: dict[str, Any]) -> Settings:
         base: dict[str, dict[str, Any]] = {
             "server": {"base_url": BASE_URL, "model": MODEL, "request_timeout_s": 10},
-            "generation": {"total_batches": 4, "num_pairs_per_batch": 5, "concurrency": 4, "seed": 1000},
+            "generation": {
+                "total_batches": 4,
+                "num_pairs_per_batch": 5,
+                "concurrency": 4,
+                "seed": 1000,
+            },
             "output": {"output_dir": tmp_path / "outputs", "fsync": False},
             "prompt": {"system_prompt_path": PROMPT},
         }
