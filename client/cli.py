@@ -269,6 +269,11 @@ def _run_generate(args: argparse.Namespace, log_format: str, argv: Sequence[str]
         )
     )
     print_summary(summary, stdout_console())
+    if summary.status == "complete" and summary.stats.pairs_unique == 0:
+        log.error(
+            "no pair survived validation; see the rejection reasons above and in the raw files",
+            rejections=dict(summary.stats.rejections),
+        )
     event = log.info if summary.status == "complete" else log.warning
     event(
         "run finished",

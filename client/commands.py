@@ -104,7 +104,12 @@ def register(
         help="also write FILE.val.jsonl with this share of the pairs (e.g. 0.1)",
     )
     export.add_argument("--seed", type=int, default=0, help="seed of the train/validation split")
-    export.add_argument("--config", type=Path, default=None)
+    export.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config whose export.system_prompt to use (default: the one the dataset was made with)",
+    )
     export.add_argument(
         "--output-dir", type=Path, metavar="DIR", help="where run ids are looked up"
     )
@@ -121,7 +126,12 @@ def register(
     stats.add_argument("--samples", type=int, default=5, metavar="N", help="random pairs to show")
     stats.add_argument("--seed", type=int, default=None, help="seed for the sample")
     stats.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    stats.add_argument("--config", type=Path, default=None)
+    stats.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config whose persona to count (default: the one the dataset was made with)",
+    )
     stats.add_argument("--output-dir", type=Path, metavar="DIR", help="where run ids are looked up")
     add_logging(stats)
     stats.set_defaults(handler=run_stats_command)
@@ -219,6 +229,23 @@ def _output_dir(args: argparse.Namespace) -> tuple[Path, Any]:
     return (args.output_dir or settings.output.output_dir), settings
 
 
+def _dataset_settings(args: argparse.Namespace, dataset: Any, fallback: Any) -> Any:
+    """The settings a dataset was made with (its metadata keeps a snapshot), unless the
+    user named a config: an お嬢様 dataset exports with the お嬢様 system prompt."""
+    from pydantic import ValidationError
+
+    from client.config import Settings
+
+    snapshot = dataset.metadata.get("config")
+    if args.config is not None or not isinstance(snapshot, dict):
+        return fallback
+    try:
+        return Settings.model_validate(snapshot)
+    except ValidationError:
+        log.warning("the dataset's config snapshot is not readable here; using the current config")
+        return fallback
+
+
 def run_export_command(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     from client.dataset import load_dataset
     from client.export import example, split, write_jsonl
@@ -227,6 +254,7 @@ def run_export_command(args: argparse.Namespace, log_format: str, argv: list[str
         raise UsageError(f"--val-fraction {args.val_fraction}: must be in [0, 1)")
     output_dir, settings = _output_dir(args)
     dataset = load_dataset(args.source, output_dir)
+    settings = _dataset_settings(args, dataset, settings)
     if args.no_system:
         system = None
     elif args.system is not None:
@@ -266,6 +294,7 @@ def run_stats_command(args: argparse.Namespace, log_format: str, argv: list[str]
 
     output_dir, settings = _output_dir(args)
     dataset = load_dataset(args.source, output_dir)
+    settings = _dataset_settings(args, dataset, settings)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     report = describe(
         dataset.pairs,

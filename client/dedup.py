@@ -29,7 +29,9 @@ _DROP = _DropTable()
 
 
 def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().translate(_DROP)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return text.casefold().translate(_DROP)
 
 
 def dedup_key(standard: str, gyaru: str, key: DedupKey) -> bytes:

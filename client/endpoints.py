@@ -157,7 +157,8 @@ class EndpointPool:
         if not exc.endpoint_fault or len(self._states) == 1:
             return False
         state.consecutive_faults += 1
-        refused = exc.reason in ("connection", "timeout")
+        # A refused or dropped connection takes it out at once; 5xx only when repeated.
+        refused = exc.reason == "connection"
         if not refused and state.consecutive_faults < FAULTS_BEFORE_OUT_5XX:
             return False
         exponent = max(state.consecutive_faults - 1, 0)

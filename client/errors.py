@@ -5,7 +5,8 @@ GyaruError
 ├── UsageError                  exit 2: the user's input is wrong
 │   ├── ConfigError             a config file, flag, environment value or prompt file
 │   ├── OutputDirError          the output directory cannot be written
-│   └── ModelNotServedError     the server does not serve the requested model
+│   ├── ModelNotServedError     the server does not serve the requested model
+│   └── AuthError               the server rejects the API key (or its absence)
 ├── ServerUnavailableError      exit 1: nothing answers, or not ready in time
 └── RequestError                one request failed (raised per attempt, never out of a run)
     ├── TransientError          worth retrying: connection, timeout, 408/409/429/5xx
@@ -45,6 +46,10 @@ class OutputDirError(UsageError):
 
 
 class ModelNotServedError(UsageError):
+    pass
+
+
+class AuthError(UsageError):
     pass
 
 

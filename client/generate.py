@@ -32,6 +32,7 @@ from client.errors import (
     EXIT_OK,
     EXIT_SIGINT,
     EXIT_SIGTERM,
+    ConfigError,
     OutputDirError,
     unwrap_group,
 )
@@ -82,7 +83,9 @@ class RunSummary:
             return EXIT_SIGTERM
         if self.interrupted_by is not None:
             return EXIT_SIGINT
-        return EXIT_OK if self.status == "complete" else EXIT_FAILED
+        # Every batch answered but nothing survived validation is not a success either.
+        ok = self.status == "complete" and self.stats.pairs_unique > 0
+        return EXIT_OK if ok else EXIT_FAILED
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -263,6 +266,13 @@ async def generate(
             with run_scope:
                 statuses = await wait_for_endpoints(pool.endpoints, wait_s=settings.server.wait_s)
                 model = resolve_model(settings.server.model, statuses)
+                context = max_model_len(statuses, model)
+                if context is not None and gen.max_new_tokens >= context:
+                    raise ConfigError(
+                        f"generation.max_new_tokens {gen.max_new_tokens} is not below the "
+                        f"model's max_model_len {context}: the server would reject every "
+                        "request (lower --max-new-tokens, or serve a longer context)"
+                    )
                 for status in statuses:
                     if not status.ready:
                         pool.take_out(status.endpoint, status.error or "not ready")
@@ -301,7 +311,7 @@ async def generate(
                         base_seed=base_seed,
                         prompt_sha=prompt_sha,
                         limit=limit,
-                        max_len=max_model_len(statuses, model),
+                        max_len=context,
                     ),
                 )
                 manifest.write()

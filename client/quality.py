@@ -37,7 +37,8 @@ def _marker_part(standard: str, gyaru: str, markers: Sequence[str]) -> float:
 
 def _plain_part(standard: str, markers: Sequence[str], first_person: str | None) -> float:
     score = 0.1 if _POLITE_END_RE.search(standard) else 0.0
-    casual = any(m in standard for m in markers if len(m) > 1) or (
+    # Single characters (！, 〜, w) are fine in a plain line; words are not.
+    casual = any(len(m) > 1 and m in standard for m in markers) or (
         first_person is not None and first_person in standard
     )
     return score + (0.0 if casual else 0.10)

@@ -14,11 +14,11 @@ import structlog
 
 from client.api import Endpoint, ModelInfo
 from client.errors import (
+    AuthError,
     FatalRequestError,
     ModelNotServedError,
     RequestError,
     ServerUnavailableError,
-    UsageError,
 )
 
 log = structlog.get_logger("client.readiness")
@@ -26,10 +26,6 @@ log = structlog.get_logger("client.readiness")
 POLL_INTERVAL_S = 2.0
 REPORT_EVERY_S = 10.0
 START_HINT = "start it with `docker compose up -d vllm`, or wait for it with --wait SECONDS"
-
-
-class AuthError(UsageError):
-    pass
 
 
 @dataclass(frozen=True)

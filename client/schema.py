@@ -31,6 +31,7 @@ _KANA_RE = re.compile(KANA_CHAR)
 SCHEMA_NAME = "gyaru_pairs"
 ITEMS_KEY = "pairs"
 _CONTROL_RE = re.compile(r"\s*[\u0000-\u001f\u007f-\u009f]+\s*")
+_HAS_CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f]").search
 
 
 def clean_line(text: str) -> str:
@@ -46,6 +47,8 @@ def clean_line(text: str) -> str:
             else ""
         )
 
+    if not _HAS_CONTROL(text):
+        return text.strip()
     return _CONTROL_RE.sub(join, text).strip()
 
 

@@ -59,6 +59,7 @@ class DatasetReport:
             "gyaru_chars": self.gyaru_chars.to_json() if self.gyaru_chars else None,
             "quality": self.quality.to_json() if self.quality else None,
             "quality_histogram": self.quality_histogram,
+            "first_person": self.first_person,
             "with_first_person": self.with_first_person,
             "samples": self.samples,
         }

@@ -1,6 +1,6 @@
 """One generated item to a `Pair` or a `Rejection` with its reason. Pure.
 
-Reason codes (counted in summaries, documented in docs/validation.md):
+Reason codes (counted in summaries, documented in docs/dataset.md):
 schema, empty, topic, length, not_japanese, identical, missing_first_person, low_quality.
 """
 

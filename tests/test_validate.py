@@ -184,3 +184,5 @@ def test_batch_schema_asks_for_exactly_n_items_from_the_topics() -> None:
     ]
     fmt = RULES.response_format(7)
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"] == schema
+    # Without it vLLM's guidance backend lets a model spend its budget on whitespace.
+    assert schema["x-guidance"] == {"whitespace_flexible": False}

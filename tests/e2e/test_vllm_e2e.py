@@ -165,13 +165,30 @@ def test_wrong_model_fails_in_seconds(vllm: ServerInfo, tmp_path: Path) -> None:
 def test_request_the_server_rejects_with_400_is_not_retried(
     vllm: ServerInfo, tmp_path: Path
 ) -> None:
-    result = generate(vllm, tmp_path, "--batches", "2", "--max-new-tokens", "100000", run_id="400")
+    # A sampling parameter only the server checks, passed through generation.extra_body.
+    result = run_client(
+        gen_args(vllm.base_url, tmp_path, "--batches", "2", run_id="400"),
+        timeout=300,
+        VLLM_API_KEY=API_KEY,
+        GYARU_GENERATION__EXTRA_BODY=json.dumps({"top_k": -5}),
+    )
     assert result.code == 1
-    assert "max_tokens=100000 cannot be greater than max_model_len=4096" in result.stderr
+    assert "HTTP 400" in result.stderr and "top_k" in result.stderr
     assert all(
         r["status"] == "failed" and r["attempts"] == 1 and r["error"]["status"] == 400
         for r in records(tmp_path, "400")
     )
+
+
+def test_max_new_tokens_beyond_the_context_fails_before_any_batch(
+    vllm: ServerInfo, tmp_path: Path
+) -> None:
+    start = time.monotonic()
+    result = generate(vllm, tmp_path, "--batches", "2", "--max-new-tokens", "100000", run_id="ctx")
+    assert result.code == 2
+    assert time.monotonic() - start < 20
+    assert "max_new_tokens 100000 is not below the model's max_model_len 4096" in result.stderr
+    assert not (tmp_path / "raw" / "ctx").exists()
 
 
 def test_api_key_required(vllm: ServerInfo, tmp_path: Path) -> None:
