@@ -19,7 +19,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from client.api import Endpoint, make_http_client
+from client.api import Endpoint, lanes_for, make_http_client
 from client.errors import TransientError
 
 MAX_COOLDOWN_S = 30.0
@@ -51,14 +51,14 @@ class EndpointPool:
         *,
         capacity: int,
         cooldown_s: float,
-        http_client: httpx.AsyncClient,
+        http_clients: Sequence[httpx.AsyncClient],
     ) -> None:
         if not endpoints:
             raise ValueError("at least one endpoint is needed")
         self._states = [EndpointState(e) for e in endpoints]
         self.capacity = capacity
         self._cooldown_s = cooldown_s
-        self._http = http_client
+        self._http = list(http_clients)
         self._changed = anyio.Condition()
 
     @classmethod
@@ -72,24 +72,32 @@ class EndpointPool:
         connect_timeout_s: float,
         cooldown_s: float,
     ) -> EndpointPool:
-        # The pool is never smaller than what may be in flight, or requests would
-        # queue inside httpx where no timeout of ours sees them.
-        http = make_http_client(
-            pool_size=capacity * len(urls) + 4,
-            request_timeout_s=request_timeout_s,
-            connect_timeout_s=connect_timeout_s,
-        )
-        endpoints = [
-            Endpoint(
-                url,
-                http_client=http,
-                api_key=api_key,
-                request_timeout_s=request_timeout_s,
-                connect_timeout_s=connect_timeout_s,
+        # Together the lanes' pools are never smaller than what may be in flight, or
+        # requests would queue inside httpx where no timeout of ours sees them.
+        lanes = lanes_for(capacity)
+        per_lane = -(-capacity // lanes)
+        clients: list[httpx.AsyncClient] = []
+        endpoints = []
+        for url in urls:
+            own = [
+                make_http_client(
+                    pool_size=per_lane + 1,
+                    request_timeout_s=request_timeout_s,
+                    connect_timeout_s=connect_timeout_s,
+                )
+                for _ in range(lanes)
+            ]
+            clients.extend(own)
+            endpoints.append(
+                Endpoint(
+                    url,
+                    http_clients=own,
+                    api_key=api_key,
+                    request_timeout_s=request_timeout_s,
+                    connect_timeout_s=connect_timeout_s,
+                )
             )
-            for url in urls
-        ]
-        return cls(endpoints, capacity=capacity, cooldown_s=cooldown_s, http_client=http)
+        return cls(endpoints, capacity=capacity, cooldown_s=cooldown_s, http_clients=clients)
 
     @property
     def endpoints(self) -> list[Endpoint]:
@@ -182,4 +190,5 @@ class EndpointPool:
         return any(s.url != failed_url and s.available(now) for s in self._states)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for http in self._http:
+            await http.aclose()

@@ -20,7 +20,7 @@ def endpoint(key: str | None = None) -> Endpoint:
     http = make_http_client(pool_size=4, request_timeout_s=5, connect_timeout_s=1)
     return Endpoint(
         BASE_URL,
-        http_client=http,
+        http_clients=[http],
         api_key=SecretStr(key) if key else None,
         request_timeout_s=5,
         connect_timeout_s=1,

@@ -15,14 +15,14 @@ def pool(n: int, capacity: int, cooldown: float = 5.0) -> EndpointPool:
     endpoints = [
         Endpoint(
             f"http://e{i}.test/v1",
-            http_client=http,
+            http_clients=[http],
             api_key=None,
             request_timeout_s=1,
             connect_timeout_s=1,
         )
         for i in range(n)
     ]
-    return EndpointPool(endpoints, capacity=capacity, cooldown_s=cooldown, http_client=http)
+    return EndpointPool(endpoints, capacity=capacity, cooldown_s=cooldown, http_clients=[http])
 
 
 async def test_slots_spread_over_endpoints_and_respect_the_bound() -> None:
@@ -87,4 +87,24 @@ async def test_429_does_not_take_an_endpoint_out() -> None:
     e0, _ = p.endpoints
     busy = TransientError("busy", reason="http_429", retry_after_s=1)
     assert not p.report_failure(e0, busy) and not p.report_failure(e0, busy)
+    await p.aclose()
+
+
+async def test_high_concurrency_is_spread_over_small_connection_pools() -> None:
+    """One pool of 64 connections costs several times the CPU of eight pools of eight
+    (httpcore's per-request bookkeeping grows with the pool): see docs/benchmarks.md."""
+    from client.api import LANE_SIZE, lanes_for
+
+    assert lanes_for(1) == lanes_for(LANE_SIZE) == 1
+    assert lanes_for(LANE_SIZE + 1) == 2 and lanes_for(64) == 64 // LANE_SIZE
+    p = EndpointPool.connect(
+        ["http://a.test/v1", "http://b.test/v1"],
+        api_key=None,
+        capacity=20,
+        request_timeout_s=1,
+        connect_timeout_s=1,
+        cooldown_s=1,
+    )
+    assert len(p._http) == 2 * 3
+    assert all(c._transport._pool._max_connections == 8 for c in p._http)  # type: ignore[attr-defined]
     await p.aclose()
