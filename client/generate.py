@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from client import pipeline
 from client.config import Settings
-from client.dedup import Deduper
+from client.dedup import Deduper, key_of_normalised
 from client.endpoints import EndpointPool
 from client.errors import (
     EXIT_FAILED,
@@ -94,6 +94,7 @@ class RunSummary:
             "model": self.model,
             "endpoints": self.endpoints,
             "wall_s": round(self.wall_s, 3),
+            "batch_phase_s": round(self.live.batch_phase_s, 3),
             "batches_planned": self.batches_planned,
             "batches_skipped_as_done": self.batches_skipped,
             "batches_run": self.live.batches_done,
@@ -345,9 +346,15 @@ async def generate(
                 manifest_ref = manifest
 
                 async def on_result(result: BatchResult) -> int:
+                    keys = [
+                        key_of_normalised(*p.normalised, val.dedup_key) for p in result.accepted
+                    ]
                     record = batch_record(
                         result, run_id=store.run_id, template=template, prompt_sha=prompt_sha
                     )
+                    # The rebuild at the end reuses these instead of normalising every
+                    # pair again; it recomputes them when the dedup mode differs.
+                    record["dedup"] = {"key": val.dedup_key, "keys": [k.hex() for k in keys]}
                     try:
                         await anyio.to_thread.run_sync(store.write_batch, result.spec.index, record)
                     except OSError as exc:
@@ -357,9 +364,7 @@ async def generate(
                         ) from None
                     new_unique = 0
                     if result.finished:
-                        new_unique = sum(
-                            deduper.add_normalised(p.normalised) for p in result.accepted
-                        )
+                        new_unique = sum(deduper.add_key(k) for k in keys)
                     manifest_ref.set_batch(result.spec.index, _manifest_entry(result))
                     observer.batch_finished(result, new_unique)
                     if manifest_ref.due():
@@ -385,6 +390,7 @@ async def generate(
                     else None
                 )
                 with observer:
+                    live.batches_started_at = time.monotonic()
                     await schedule(
                         plan.specs(done),
                         workers=pool.total_capacity,
@@ -392,6 +398,7 @@ async def generate(
                         on_result=on_result,
                         gate=gate,
                     )
+                    live.batches_ended_at = time.monotonic()
             # Finalising reads every raw file: off the event loop, so a second
             # Ctrl-C is still heard.
             summary = await anyio.to_thread.run_sync(

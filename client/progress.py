@@ -40,6 +40,17 @@ class LiveStats:
     retries: int = 0
     completion_tokens: int = 0
     prompt_tokens: int = 0
+    # From the first batch scheduled to the last one finished (server check and
+    # finalising excluded): what scheduling efficiency is measured on.
+    batches_started_at: float | None = None
+    batches_ended_at: float | None = None
+
+    @property
+    def batch_phase_s(self) -> float:
+        if self.batches_started_at is None:
+            return 0.0
+        end = self.batches_ended_at or time.monotonic()
+        return end - self.batches_started_at
 
     @property
     def elapsed_s(self) -> float:

@@ -101,6 +101,19 @@ def _count_record(stats: DatasetStats, index: int, record: dict[str, Any]) -> No
         stats.rejections[str(rejection.get("reason"))] += 1
 
 
+def _keys(record: dict[str, Any], accepted: list[Any], key: DedupKey) -> list[bytes]:
+    """The pairs' dedup keys: as the run stored them, or computed when absent or made
+    for another dedup mode."""
+    stored = record.get("dedup") or {}
+    hexes = stored.get("keys")
+    if stored.get("key") == key and isinstance(hexes, list) and len(hexes) == len(accepted):
+        try:
+            return [bytes.fromhex(h) for h in hexes]
+        except (TypeError, ValueError):
+            pass
+    return [dedup_key(p["standard"], p["gyaru"], key) for p in accepted]
+
+
 def build_dataset(
     store: RunStore,
     *,
@@ -123,8 +136,8 @@ def build_dataset(
             _count_record(stats, index, record)
             if record.get("status") == "failed":
                 continue
-            for pair in record.get("accepted") or []:
-                digest = dedup_key(pair["standard"], pair["gyaru"], key)
+            accepted = record.get("accepted") or []
+            for pair, digest in zip(accepted, _keys(record, accepted, key), strict=True):
                 if digest in earlier:
                     stats.duplicates_of_earlier_runs += 1
                     continue

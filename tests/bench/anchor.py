@@ -1,0 +1,269 @@
+"""The client against the anchor, on the real vLLM CPU server of the e2e tier.
+
+    uv run python -m tests.bench.anchor [--concurrency 4] [--requests 8] [--max-tokens 256]
+
+Side by side in one run, on the same server and the same requests:
+1. `client generate` (extraction, validation, files and all), structured output
+   off and `ignore_eos` on so every reply is exactly --max-tokens long;
+2. a bare httpx + asyncio loop sending the very same request bodies and reading
+   only the token counts (no SDK, no parsing, no files);
+3. vLLM's own serving benchmark (`vllm bench serve`, random dataset with the same
+   prompt and output lengths and a shared prefix as long as the system prompt),
+   when it runs in the server's environment.
+Output tokens per second are compared; then the concurrency speedup of the
+project's default run (structured output on): 4 batches at concurrency 4 vs 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from client import pipeline
+from client.config import load_settings
+from tests.bench.common import generate_args, machine, manifest_summary, run_client
+from tests.e2e.vllm_server import VLLM_CPU_VERSION, ServerInfo, ensure_setup, running_server
+
+KEY = "sk-bench"
+BENCH_SERVE = (
+    "import sys; from vllm.utils.argparse_utils import FlexibleArgumentParser; "
+    "from vllm.benchmarks.serve import add_cli_args, main; "
+    "p = FlexibleArgumentParser(); add_cli_args(p); main(p.parse_args(sys.argv[1:]))"
+)
+
+
+def client_settings_args(concurrency: int, requests: int, max_tokens: int) -> list[str]:
+    return [
+        "--batches",
+        str(requests),
+        "--pairs-per-batch",
+        "3",
+        "--concurrency",
+        str(concurrency),
+        "--max-new-tokens",
+        str(max_tokens),
+        "--no-structured-output",
+        "--max-attempts",
+        "1",
+    ]
+
+
+def request_bodies(server: ServerInfo, requests: int, max_tokens: int) -> list[dict[str, Any]]:
+    """The bodies the client sends for this run, built by the client's own code."""
+    from client.prompts import BatchPlan
+
+    settings = load_settings(
+        None,
+        {
+            "generation": {
+                "num_pairs_per_batch": 3,
+                "max_new_tokens": max_tokens,
+                "structured_output": False,
+            }
+        },
+    )
+    rules = pipeline.pair_rules(settings)
+    prompts = pipeline.prompt_set(settings)
+    plan = BatchPlan(prompts, 3, settings.persona.topics, 1, requests, settings.persona.scenes)
+    params = pipeline.request_params(settings, rules)
+    return [
+        {
+            "model": server.model,
+            "messages": [
+                {"role": "system", "content": prompts.system},
+                {"role": "user", "content": spec.user_message},
+            ],
+            **params,
+            "ignore_eos": True,
+        }
+        for spec in plan.specs()
+    ]
+
+
+async def bare_loop(
+    server: ServerInfo, bodies: list[dict[str, Any]], concurrency: int
+) -> tuple[float, int, int]:
+    gate = asyncio.Semaphore(concurrency)
+    tokens = 0
+    prompt = 0
+    async with httpx.AsyncClient(timeout=600, headers={"Authorization": f"Bearer {KEY}"}) as http:
+
+        async def one(body: dict[str, Any]) -> None:
+            nonlocal tokens, prompt
+            async with gate:
+                response = await http.post(f"{server.base_url}/chat/completions", json=body)
+                usage = response.json()["usage"]
+                tokens += usage["completion_tokens"]
+                prompt = usage["prompt_tokens"]
+
+        start = time.perf_counter()
+        await asyncio.gather(*[one(b) for b in bodies])
+        return time.perf_counter() - start, tokens, prompt
+
+
+def vllm_bench(
+    server: ServerInfo,
+    requests: int,
+    concurrency: int,
+    prompt_len: int,
+    prefix_len: int,
+    max_tokens: int,
+) -> float | None:
+    python = ensure_setup().python
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [
+            # `vllm bench serve` without its CLI wrapper, which looks up a distribution
+            # named "vllm" (this one is "vllm-cpu") and fails.
+            str(python),
+            "-c",
+            BENCH_SERVE,
+            "--backend",
+            "openai-chat",
+            "--base-url",
+            server.root_url,
+            "--endpoint",
+            "/v1/chat/completions",
+            "--model",
+            server.model,
+            "--tokenizer",
+            str(ensure_setup().model_dir),
+            "--dataset-name",
+            "random",
+            "--random-input-len",
+            str(max(prompt_len - prefix_len, 1)),
+            "--random-prefix-len",
+            str(prefix_len),
+            "--random-output-len",
+            str(max_tokens),
+            "--num-prompts",
+            str(requests),
+            "--max-concurrency",
+            str(concurrency),
+            "--ignore-eos",
+            # The client's sampling: top-p costs the server time per token, so it must match.
+            "--temperature",
+            "0.8",
+            "--top-p",
+            "0.9",
+            "--save-result",
+            "--result-dir",
+            tmp,
+            "--result-filename",
+            "r.json",
+        ]
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={**os.environ, "OPENAI_API_KEY": KEY, "HF_HUB_OFFLINE": "1"},
+        )
+        if done.returncode != 0:
+            print(
+                f"  vllm bench serve did not run: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
+            )
+            return None
+        result = json.loads((Path(tmp) / "r.json").read_text())
+        return float(result["output_throughput"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=8)
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    print(f"machine: {machine()}; vLLM {VLLM_CPU_VERSION} (CPU), tiny random Qwen2")
+    with running_server(api_key=KEY) as server, tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        bodies = request_bodies(server, args.requests, args.max_tokens)
+        asyncio.run(bare_loop(server, bodies[:2], 2))  # warm-up: compile, prefix cache
+        rows: list[tuple[str, float]] = []
+        prompt_tokens = 0
+        # Interleaved rounds, best of each: other load on a small machine only ever
+        # slows a run down.
+        for attempt in range(args.rounds):
+            run = run_client(
+                generate_args(
+                    server.base_url,
+                    out,
+                    f"anchor{attempt}",
+                    *client_settings_args(args.concurrency, args.requests, args.max_tokens),
+                ),
+                VLLM_API_KEY=KEY,
+                GYARU_GENERATION__EXTRA_BODY=json.dumps({"ignore_eos": True}),
+            )
+            # The random model writes no JSON without structured output, so these
+            # batches end failed (exit 1) with their replies recorded: throughput is
+            # what is measured here, in the tokens the run logged.
+            assert run.code in (0, 1), run.stderr[-1500:]
+            summary = manifest_summary(out, f"anchor{attempt}")
+            rows.append(
+                ("client generate", summary["dataset"]["completion_tokens"] / summary["wall_s"])
+            )
+            wall, tokens, prompt_tokens = asyncio.run(bare_loop(server, bodies, args.concurrency))
+            rows.append(("bare httpx loop", tokens / wall))
+            system_tokens = prompt_tokens - 40  # the user message is about 40 tokens
+            anchor = vllm_bench(
+                server,
+                args.requests,
+                args.concurrency,
+                prompt_tokens,
+                system_tokens,
+                args.max_tokens,
+            )
+            if anchor is not None:
+                rows.append(("vllm bench serve", anchor))
+        print(
+            f"{args.requests} requests, concurrency {args.concurrency}, {prompt_tokens} prompt tokens, "
+            f"{args.max_tokens} output tokens each, temperature 0.8, top_p 0.9; best of {args.rounds}"
+        )
+        values: dict[str, list[float]] = {}
+        for name, value in rows:
+            values.setdefault(name, []).append(value)
+        best = {name: max(v) for name, v in values.items()}
+        reference = best.get("vllm bench serve", best["bare httpx loop"])
+        for name, v in values.items():
+            print(
+                f"  {name:18s} best {max(v):7.1f}  median {statistics.median(v):7.1f} output tok/s"
+                f"  (best {max(v) / reference - 1:+.1%} vs the reference's best)"
+            )
+
+        timings = {}
+        for level in (1, 4):
+            run = run_client(
+                generate_args(
+                    server.base_url,
+                    out,
+                    f"speed{level}",
+                    "--batches",
+                    "4",
+                    "--pairs-per-batch",
+                    "3",
+                    "--concurrency",
+                    str(level),
+                ),
+                VLLM_API_KEY=KEY,
+            )
+            assert run.code == 0, run.stderr[-1500:]
+            timings[level] = float(manifest_summary(out, f"speed{level}")["wall_s"])
+        print(
+            f"default run, 4 batches x 3 pairs: concurrency 1 {timings[1]:.1f} s, concurrency 4 {timings[4]:.1f} s: {timings[1] / timings[4]:.2f}x faster"
+        )
+
+
+if __name__ == "__main__":
+    main()
