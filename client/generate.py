@@ -341,6 +341,7 @@ async def generate(
                     validation=validation,
                     run_id=store.run_id,
                     observer=observer,
+                    quiet_success=make_observer is not None,
                 )
                 write_lock = anyio.Lock()
                 manifest_ref = manifest

@@ -76,7 +76,9 @@ class BatchRunner:
         validation: ValidationContext,
         run_id: str,
         observer: RunObserver,
+        quiet_success: bool = False,
     ) -> None:
+        self.quiet_success = quiet_success
         self.pool = pool
         self.policy = policy
         self.template = template
@@ -196,7 +198,9 @@ class BatchRunner:
             extraction=extracted.method,
             failures=failures,
         )
-        blog.info(
+        # With a progress bar on screen a line per batch is noise: debug level then.
+        done = blog.debug if self.quiet_success else blog.info
+        done(
             "batch done",
             status=result.status,
             accepted=len(accepted),

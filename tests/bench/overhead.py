@@ -1,12 +1,13 @@
 """The client's own cost: CPU per batch and peak memory against a zero-latency server.
 
-    uv run python -m tests.bench.overhead [--batches 1000] [--concurrency 64] [--pairs 30]
+    uv run python -m tests.bench.overhead [--batches 100,1000,2000] [--concurrency 64] [--pairs 30]
 
 The server answers every request at once with a valid reply of the requested
 number of pairs, in its own process; the client's CPU time (user + system) and
 peak RSS are the kernel's figures for the client process alone. Also printed:
-the process start alone, peak memory at 100 batches for comparison, and where
-the per-batch time goes (in-process micro-measurements of each stage).
+the process start alone, and where the per-batch time goes (in-process
+micro-measurements of each stage). Several run sizes show whether anything
+grows with the number of batches (peak RSS).
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--batches", type=int, default=1000)
+    parser.add_argument("--batches", default="100,1000,2000", help="run sizes, comma-separated")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pairs", type=int, default=30)
     parser.add_argument(
@@ -148,7 +149,7 @@ def main() -> None:
         print(
             f"process start (imports, config, one failed connection): {start_only * 1000:.0f} ms CPU"
         )
-        for batches in sorted({100, args.batches}):
+        for batches in sorted({int(b) for b in args.batches.split(",")}):
             runs = []
             for i in range(args.repeat):
                 run = run_client(
