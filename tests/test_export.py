@@ -132,7 +132,9 @@ def test_cli_export_missing_source_is_exit_2(tmp_path: Path) -> None:
     )
 
 
-def test_export_uses_the_system_prompt_of_the_config_the_dataset_was_made_with(tmp_path: Path) -> None:
+def test_export_uses_the_system_prompt_of_the_config_the_dataset_was_made_with(
+    tmp_path: Path,
+) -> None:
     from client.config import Settings
 
     snapshot = Settings().snapshot()
@@ -142,6 +144,8 @@ def test_export_uses_the_system_prompt_of_the_config_the_dataset_was_made_with(t
     data["metadata"]["config"] = snapshot
     source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "o.jsonl"
-    result = run_client(["export", str(source), "--format", "alpaca", "--out", str(out), "--log-format", "json"])
+    result = run_client(
+        ["export", str(source), "--format", "alpaca", "--out", str(out), "--log-format", "json"]
+    )
     assert result.code == 0, result.stderr
     assert lines(out)[0]["instruction"] == "データセット自身のシステム文"
