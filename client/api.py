@@ -161,6 +161,7 @@ class Endpoint:
         self._http = http_clients[0]
         self._timeout = httpx.Timeout(request_timeout_s, connect=connect_timeout_s)
         key = api_key.get_secret_value() if api_key else PLACEHOLDER_KEY
+        self._headers = {"Authorization": f"Bearer {key}"}
         self._lanes = [
             openai.AsyncOpenAI(
                 base_url=self.base_url,
@@ -186,6 +187,28 @@ class Endpoint:
         except httpx.HTTPError:
             return False
         return response.status_code == 200
+
+    async def prompt_tokens(
+        self, *, model: str, messages: list[dict[str, str]]
+    ) -> tuple[int, int] | None:
+        """(prompt tokens, max_model_len) from vLLM's /tokenize, or None where the server
+        has no such endpoint (other OpenAI-compatible servers) or it fails."""
+        try:
+            response = await self._http.post(
+                f"{self.root_url}/tokenize",
+                json={"model": model, "messages": messages, "add_generation_prompt": True},
+                headers=self._headers,
+                timeout=self._timeout,
+            )
+            data = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        count, context = data.get("count"), data.get("max_model_len")
+        if isinstance(count, int) and isinstance(context, int):
+            return count, context
+        return None
 
     async def list_models(self) -> list[ModelInfo]:
         try:

@@ -282,6 +282,7 @@ async def generate(
                             endpoint=status.endpoint.base_url,
                             error=status.error,
                         )
+                await _check_prompt_fits(statuses, model, prompts, gen.max_new_tokens)
                 store.prepare()
                 previous = store.read_manifest()
                 done = store.finished()
@@ -426,6 +427,36 @@ async def generate(
         with anyio.CancelScope(shield=True):
             await pool.aclose()
     return summary
+
+
+async def _check_prompt_fits(
+    statuses: list[Any], model: str, prompts: Any, max_new_tokens: int
+) -> None:
+    """Ask vLLM how long the prompt is: one that cannot fit the context fails here,
+    not once per batch; one that leaves less room than max_new_tokens is reported."""
+    endpoint = next(s.endpoint for s in statuses if s.ready)
+    topic = next(iter(prompts.values["topics"].split(" / ")), "")
+    messages = [
+        {"role": "system", "content": prompts.system},
+        {"role": "user", "content": prompts.user_message(batch=1, topic_focus=topic)},
+    ]
+    counted = await endpoint.prompt_tokens(model=model, messages=messages)
+    if counted is None:
+        return
+    tokens, context = counted
+    if tokens >= context:
+        raise ConfigError(
+            f"the prompt is {tokens} tokens but the model's max_model_len is {context}: "
+            "shorten the system prompt or serve a longer context"
+        )
+    if tokens + max_new_tokens > context:
+        log.warning(
+            "replies will be cut short: the prompt and max_new_tokens exceed max_model_len",
+            prompt_tokens=tokens,
+            max_new_tokens=max_new_tokens,
+            max_model_len=context,
+            room_for_reply=context - tokens,
+        )
 
 
 async def _write_manifest(manifest: ManifestWriter) -> None:

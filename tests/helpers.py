@@ -80,6 +80,7 @@ def mock_vllm(
     *,
     base_url: str = BASE_URL,
     models: tuple[str, ...] = (MODEL,),
+    prompt_tokens: int = 1500,
 ) -> respx.Route:
     """Mock /health, /v1/models and /v1/chat/completions; returns the chat route."""
     root = base_url.removesuffix("/v1")
@@ -100,6 +101,12 @@ def mock_vllm(
                     for m in models
                 ],
             },
+        )
+    )
+    # vLLM's /tokenize (outside /v1): the client asks it how long the prompt is.
+    router.post(f"{root}/tokenize").mock(
+        return_value=httpx.Response(
+            200, json={"count": prompt_tokens, "max_model_len": 8192, "tokens": []}
         )
     )
     route = router.post(f"{base_url}/chat/completions")

@@ -208,3 +208,42 @@ async def test_server_down_fails_fast(
             await run(make_settings())
     # Nothing was started, so no run folder is left behind.
     assert not (tmp_path / "outputs" / "raw" / "t1").exists()
+
+
+async def test_a_prompt_longer_than_the_context_fails_before_any_batch(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from client.errors import ConfigError
+
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router, prompt_tokens=9000)
+        with pytest.raises(
+            ConfigError, match="the prompt is 9000 tokens but the model's max_model_len is 8192"
+        ):
+            await run(make_settings())
+        assert route.call_count == 0
+    assert not (tmp_path / "outputs" / "raw" / "t1").exists()
+
+
+async def test_too_little_room_for_the_reply_is_reported(
+    make_settings: Callable[..., Settings],
+) -> None:
+    from structlog.testing import capture_logs
+
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router, prompt_tokens=7000)
+        with capture_logs() as logs:
+            summary = await run(make_settings(generation={"total_batches": 1}))
+    assert summary.status == "complete"
+    (warning,) = [e for e in logs if e["event"].startswith("replies will be cut short")]
+    assert warning["room_for_reply"] == 1192 and warning["max_new_tokens"] == 2000
+
+
+async def test_servers_without_tokenize_are_fine(make_settings: Callable[..., Settings]) -> None:
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router)
+        router.post("http://vllm.test/tokenize").mock(
+            return_value=httpx.Response(404, json={"detail": "Not Found"})
+        )
+        summary = await run(make_settings(generation={"total_batches": 1}))
+    assert summary.status == "complete"

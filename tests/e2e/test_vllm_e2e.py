@@ -201,3 +201,21 @@ def test_api_key_required(vllm: ServerInfo, tmp_path: Path) -> None:
     assert "rejected the API key (HTTP 401)" in missing.stderr and "VLLM_API_KEY" in missing.stderr
     wrong = generate(vllm, tmp_path, "--batches", "1", run_id="k3", key="sk-wrong")
     assert wrong.code == 2 and "HTTP 401" in wrong.stderr
+
+
+def test_prompt_length_is_checked_against_the_context(vllm: ServerInfo, tmp_path: Path) -> None:
+    """vLLM's /tokenize says how long the prompt is: too little room is reported up front."""
+    result = generate(
+        vllm,
+        tmp_path,
+        "--batches",
+        "1",
+        "--pairs-per-batch",
+        "1",
+        "--max-new-tokens",
+        "3000",
+        run_id="room",
+    )
+    warning = next(e for e in result.events if e["event"].startswith("replies will be cut short"))
+    assert warning["max_model_len"] == 4096 and 0 < warning["prompt_tokens"] < 4096
+    assert warning["room_for_reply"] == 4096 - warning["prompt_tokens"]
