@@ -245,9 +245,7 @@ class Endpoint:
             response = await self._lanes[lane].post(
                 "/chat/completions", cast_to=ChatCompletion, body=body
             )
-        except openai.OpenAIError as exc:
-            raise map_error(exc, endpoint=self.base_url) from None
-        except httpx.HTTPError as exc:
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise map_error(exc, endpoint=self.base_url) from None
         finally:
             self._lane_load[lane] -= 1

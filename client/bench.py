@@ -77,8 +77,15 @@ async def run_bench(
     rules = pipeline.pair_rules(settings)
     validation = pipeline.validation_context(settings, rules)
     prompts = pipeline.prompt_set(settings)
+    plan = BatchPlan(
+        prompts=prompts,
+        num_pairs=gen.num_pairs_per_batch,
+        topics=settings.persona.topics,
+        base_seed=gen.seed if gen.seed is not None else new_base_seed(),
+        limit=gen.total_batches,
+        scenes=settings.persona.scenes,
+    )
     probe_pool = pipeline.endpoint_pool(settings, api_key, capacity=1)
-    template: RequestTemplate | None = None
     try:
         statuses = await wait_for_endpoints(probe_pool.endpoints, wait_s=settings.server.wait_s)
         model = resolve_model(settings.server.model, statuses)
@@ -90,26 +97,13 @@ async def run_bench(
         )
         # One tiny request first, so the first level does not pay for the cold
         # prefix cache (and lazy compilation) that every later level would skip.
-        for endpoint in probe_pool.endpoints:
-            await endpoint.chat(
-                model=model,
-                messages=template.messages(
-                    BatchPlan(prompts, gen.num_pairs_per_batch, settings.persona.topics, 0, 1).spec(
-                        1
-                    )
-                ),
-                params={"max_tokens": 1},
-            )
+        for status in statuses:
+            if status.ready:
+                await status.endpoint.chat(
+                    model=model, messages=template.messages(plan.spec(1)), params={"max_tokens": 1}
+                )
     finally:
         await probe_pool.aclose()
-    plan = BatchPlan(
-        prompts=prompts,
-        num_pairs=gen.num_pairs_per_batch,
-        topics=settings.persona.topics,
-        base_seed=gen.seed if gen.seed is not None else new_base_seed(),
-        limit=gen.total_batches,
-        scenes=settings.persona.scenes,
-    )
     results = []
     for level in levels:
         result = LevelResult(concurrency=level)

@@ -16,6 +16,7 @@ import structlog
 
 from client import __version__
 from client.errors import EXIT_FAILED, EXIT_SIGINT, EXIT_USAGE, GyaruError
+from client.log import LEVELS
 
 log = structlog.get_logger("client.cli")
 
@@ -69,7 +70,7 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 def _add_logging(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output and logging")
-    g.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    g.add_argument("--log-level", choices=LEVELS, default="info")
     g.add_argument(
         "--log-format",
         choices=("auto", "console", "json"),

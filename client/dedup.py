@@ -58,9 +58,6 @@ class Deduper:
     def add(self, standard: str, gyaru: str) -> bool:
         return self.add_key(dedup_key(standard, gyaru, self._key))
 
-    def add_normalised(self, normalised: tuple[str, str]) -> bool:
-        return self.add_key(key_of_normalised(*normalised, self._key))
-
     def add_key(self, digest: bytes) -> bool:
         if digest in self._seen or digest in self._earlier:
             return False

@@ -111,9 +111,6 @@ class EndpointPool:
     def total_capacity(self) -> int:
         return self.capacity * len(self._states)
 
-    def in_flight(self) -> int:
-        return sum(s.in_flight for s in self._states)
-
     def _pick(self, now: float, avoid: str | None) -> EndpointState | None:
         ready = [s for s in self._states if s.available(now) and s.in_flight < self.capacity]
         if not ready:

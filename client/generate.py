@@ -15,7 +15,6 @@ import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import anyio
@@ -24,6 +23,7 @@ import structlog
 from pydantic import SecretStr
 
 from client import pipeline
+from client.api import Endpoint
 from client.config import Settings
 from client.dedup import Deduper, key_of_normalised
 from client.endpoints import EndpointPool
@@ -41,8 +41,8 @@ from client.prompts import BatchPlan, new_base_seed, retry_seed, sha256_text
 from client.readiness import max_model_len, resolve_model, wait_for_endpoints
 from client.records import BatchResult
 from client.runner import BatchRunner, RequestTemplate, TargetGate, schedule
-from client.store import ManifestWriter, RunStore, dumps, new_run_id, utc_now
-from client.summary import DatasetStats, build_dataset, previous_run_keys
+from client.store import ManifestWriter, RunStore, dumps, ensure_writable, new_run_id, utc_now
+from client.summary import DatasetStats, build_dataset, previous_run_keys, record_keys
 
 log = structlog.get_logger("client.generate")
 
@@ -218,19 +218,6 @@ class _Interrupts:
                     os._exit(EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT)
 
 
-def check_output_dir(output_dir: Path) -> None:
-    """Fail before any GPU time is spent when the output directory cannot be written."""
-    probe = output_dir / f".write-test.{os.getpid()}"
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputDirError(
-            f"output directory is not writable: {output_dir}: {exc.strerror or exc}"
-        ) from None
-
-
 async def generate(
     settings: Settings,
     *,
@@ -245,11 +232,12 @@ async def generate(
     )
     prompts = pipeline.prompt_set(settings)
     prompt_sha = sha256_text(prompts.system)
-    check_output_dir(settings.output.output_dir)
+    # Before any GPU time is spent: the run's own folders are made once the server answers.
+    ensure_writable(settings.output.output_dir)
 
     rules = pipeline.pair_rules(settings)
     validation = pipeline.validation_context(settings, rules)
-    limit = gen.max_batches if gen.target_pairs else gen.total_batches
+    limit = batch_limit(settings)
     endpoints_urls = list(settings.server.endpoints)
 
     pool = pipeline.endpoint_pool(settings, api_key, capacity=gen.concurrency)
@@ -282,12 +270,27 @@ async def generate(
                             endpoint=status.endpoint.base_url,
                             error=status.error,
                         )
-                await _check_prompt_fits(statuses, model, prompts, gen.max_new_tokens)
-                store.prepare()
                 previous = store.read_manifest()
-                done = store.finished()
-                skipped = len(done)
                 base_seed = _base_seed(previous, gen.seed)
+                plan = BatchPlan(
+                    prompts=prompts,
+                    num_pairs=gen.num_pairs_per_batch,
+                    topics=persona.topics,
+                    base_seed=base_seed,
+                    limit=limit,
+                    scenes=persona.scenes,
+                )
+                template = RequestTemplate(
+                    model=model,
+                    system_prompt=prompts.system,
+                    params=pipeline.request_params(settings, rules),
+                    send_seed=gen.send_seed,
+                )
+                ready = next(s.endpoint for s in statuses if s.ready)
+                await _check_prompt_fits(
+                    ready, template, template.messages(plan.spec(1)), gen.max_new_tokens
+                )
+                store.prepare()
                 if previous and previous.get("system_prompt", {}).get("sha256") != prompt_sha:
                     log.warning(
                         "the system prompt changed since this run started", run_id=store.run_id
@@ -298,10 +301,14 @@ async def generate(
                         settings.output.output_dir, store.run_id, val.dedup_key
                     )
                 deduper = Deduper(val.dedup_key, earlier=earlier)
-                for _, record in store.iter_records():
-                    if record and record.get("status") in ("ok", "truncated"):
-                        for pair in record.get("accepted") or []:
-                            deduper.add(pair["standard"], pair["gyaru"])
+                # One pass over what earlier sessions finished: which batches to skip,
+                # and the pairs they already contributed.
+                done: set[int] = set()
+                for index, record in store.finished_records():
+                    done.add(index)
+                    for key in record_keys(record, val.dedup_key):
+                        deduper.add_key(key)
+                skipped = len(done)
 
                 manifest = ManifestWriter(
                     store,
@@ -328,12 +335,6 @@ async def generate(
                     output=str(store.raw_dir),
                 )
 
-                template = RequestTemplate(
-                    model=model,
-                    system_prompt=prompts.system,
-                    params=pipeline.request_params(settings, rules),
-                    send_seed=gen.send_seed,
-                )
                 observer = make_observer(live) if make_observer else QuietObserver(live)
                 runner = BatchRunner(
                     pool=pool,
@@ -374,14 +375,6 @@ async def generate(
                             await _write_manifest(manifest_ref)
                     return new_unique
 
-                plan = BatchPlan(
-                    prompts=prompts,
-                    num_pairs=gen.num_pairs_per_batch,
-                    topics=persona.topics,
-                    base_seed=base_seed,
-                    limit=limit,
-                    scenes=persona.scenes,
-                )
                 gate = (
                     TargetGate(
                         gen.target_pairs,
@@ -411,9 +404,7 @@ async def generate(
                     earlier,
                     interrupts.signum,
                     model,
-                    endpoints_urls,
                     started,
-                    limit,
                     skipped,
                     live,
                     pool,
@@ -430,17 +421,14 @@ async def generate(
 
 
 async def _check_prompt_fits(
-    statuses: list[Any], model: str, prompts: Any, max_new_tokens: int
+    endpoint: Endpoint,
+    template: RequestTemplate,
+    messages: list[dict[str, str]],
+    max_new_tokens: int,
 ) -> None:
     """Ask vLLM how long the prompt is: one that cannot fit the context fails here,
     not once per batch; one that leaves less room than max_new_tokens is reported."""
-    endpoint = next(s.endpoint for s in statuses if s.ready)
-    topic = next(iter(prompts.values["topics"].split(" / ")), "")
-    messages = [
-        {"role": "system", "content": prompts.system},
-        {"role": "user", "content": prompts.user_message(batch=1, topic_focus=topic)},
-    ]
-    counted = await endpoint.prompt_tokens(model=model, messages=messages)
+    counted = await endpoint.prompt_tokens(model=template.model, messages=messages)
     if counted is None:
         return
     tokens, context = counted
@@ -465,6 +453,12 @@ async def _write_manifest(manifest: ManifestWriter) -> None:
     text = dumps(manifest.manifest)
     manifest.mark_written()
     await anyio.to_thread.run_sync(manifest.write_text, text)
+
+
+def batch_limit(settings: Settings) -> int:
+    """The last batch index a run may schedule: the plan, or the cap in target mode."""
+    gen = settings.generation
+    return gen.max_batches if gen.target_pairs else gen.total_batches
 
 
 def _base_seed(previous: dict[str, Any] | None, configured: int | None) -> int:
@@ -519,15 +513,15 @@ def _finalise(
     earlier: set[bytes],
     signum: int | None,
     model: str | None,
-    endpoints: list[str],
     started: float,
-    limit: int,
     skipped: int,
     live: LiveStats,
     pool: EndpointPool,
     argv: Sequence[str],
 ) -> RunSummary:
     served = {s.url: s.served for s in pool.states}
+    endpoints = list(settings.server.endpoints)
+    limit = batch_limit(settings)
     files: dict[str, str] = {}
     stats = DatasetStats()
     status: RunStatus = "interrupted" if signum is not None else "incomplete"

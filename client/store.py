@@ -92,6 +92,20 @@ def read_json(path: Path) -> Any:
         return json.load(fh)
 
 
+def ensure_writable(*folders: Path) -> None:
+    """Create the folders and prove they are writable, before any GPU time is spent."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".write-test.{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise OutputDirError(
+                f"output directory is not writable: {folder}: {exc.strerror or exc}"
+            ) from None
+
+
 class RunStore:
     def __init__(self, output_dir: Path, run_id: str, *, fsync: bool = True) -> None:
         self.output_dir = output_dir
@@ -103,25 +117,12 @@ class RunStore:
         self.processed_path = self.processed_dir / f"gyaru_dataset_{run_id}.json"
 
     def prepare(self) -> None:
-        """Create the run's folders and prove they are writable, before any GPU time is spent."""
-        try:
-            self.raw_dir.mkdir(parents=True, exist_ok=True)
-            self.processed_dir.mkdir(parents=True, exist_ok=True)
-            for folder in (self.raw_dir, self.processed_dir):
-                probe = folder / f".write-test.{os.getpid()}"
-                probe.write_bytes(b"")
-                probe.unlink()
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            where = exc.filename or self.output_dir
-            raise OutputDirError(f"output directory is not writable: {where}: {reason}") from None
+        """Create the run's folders and prove they are writable."""
+        ensure_writable(self.raw_dir, self.processed_dir)
         # Temporary files left by a killed run are never finished batches.
         for stale in self.raw_dir.glob(".*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()
-
-    def exists(self) -> bool:
-        return self.raw_dir.is_dir()
 
     def batch_path(self, index: int) -> Path:
         return self.raw_dir / f"batch_{index:04d}.json"
@@ -146,13 +147,11 @@ class RunStore:
                 continue
             yield index, record if isinstance(record, dict) else None
 
-    def finished(self) -> dict[int, str]:
-        """Batch index -> status for every batch whose record says it is done."""
-        done = {}
+    def finished_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every batch whose record says it is done, one at a time."""
         for index, record in self.iter_records():
             if record is not None and record.get("status") in FINISHED_STATUSES:
-                done[index] = str(record["status"])
-        return done
+                yield index, record
 
     def write_batch(self, index: int, record: dict[str, Any]) -> Path:
         path = self.batch_path(index)

@@ -101,9 +101,10 @@ def _count_record(stats: DatasetStats, index: int, record: dict[str, Any]) -> No
         stats.rejections[str(rejection.get("reason"))] += 1
 
 
-def _keys(record: dict[str, Any], accepted: list[Any], key: DedupKey) -> list[bytes]:
-    """The pairs' dedup keys: as the run stored them, or computed when absent or made
-    for another dedup mode."""
+def record_keys(record: dict[str, Any], key: DedupKey) -> list[bytes]:
+    """The dedup keys of a raw record's accepted pairs: as the run stored them, or
+    computed when absent or made for another dedup mode."""
+    accepted = record.get("accepted") or []
     stored = record.get("dedup") or {}
     hexes = stored.get("keys")
     if stored.get("key") == key and isinstance(hexes, list) and len(hexes) == len(accepted):
@@ -137,7 +138,7 @@ def build_dataset(
             if record.get("status") == "failed":
                 continue
             accepted = record.get("accepted") or []
-            for pair, digest in zip(accepted, _keys(record, accepted, key), strict=True):
+            for pair, digest in zip(accepted, record_keys(record, key), strict=True):
                 if digest in earlier:
                     stats.duplicates_of_earlier_runs += 1
                     continue

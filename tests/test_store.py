@@ -37,7 +37,7 @@ def test_finished_ignores_failed_broken_and_temporary_files(tmp_path: Path) -> N
     store.write_batch(3, {"status": "failed"})
     store.batch_path(4).write_text('{"status": "ok", "accep', encoding="utf-8")  # half a file
     (store.raw_dir / ".batch_0005.json.123.tmp").write_text("{}", encoding="utf-8")
-    assert store.finished() == {1: "ok", 2: "truncated"}
+    assert {i: r["status"] for i, r in store.finished_records()} == {1: "ok", 2: "truncated"}
     assert [i for i, r in store.iter_records() if r is None] == [4]
     store.prepare()  # a new run cleans up temporary files a killed one left
     assert not list(store.raw_dir.glob(".*.tmp"))

@@ -29,7 +29,7 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
     from client import pipeline
     from client.api import LANE_SIZE
     from client.config import Settings
-    from client.dedup import Deduper
+    from client.dedup import Deduper, key_of_normalised
     from client.extract import extract_items
     from client.prompts import PromptSet
     from client.validate import validate_items
@@ -56,9 +56,10 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
     accepted, _ = validate_items(items, ctx=ctx, run_id="r", batch=1, generated_at="t")
 
     def dedup() -> None:
+        # As the run does it: each pair's key from its normalised lines, then the set.
         d = Deduper("pair")
         for p in accepted:
-            d.add_normalised(p.normalised)
+            d.add_key(key_of_normalised(*p.normalised, "pair"))
 
     costs["dedup"] = per_batch(dedup)
     record = {"accepted": [p.to_json() for p in accepted], "reply": {"text": text}}
