@@ -29,6 +29,12 @@ class Result:
     def event(self, name: str) -> dict[str, Any]:
         return next(e for e in self.events if e["event"] == name)
 
+    @property
+    def error(self) -> str:
+        """The one error line a failed run prints (fails the test if there is not one)."""
+        (error,) = [e for e in self.events if e.get("level") == "error"]
+        return str(error["event"])
+
 
 def env(**extra: str) -> dict[str, str]:
     base = {
@@ -81,6 +87,18 @@ def start_client(
         env=env(**env_extra),
         cwd=cwd,
     )
+
+
+def read_until(proc: subprocess.Popen[str], event_prefix: str) -> list[str]:
+    """Read the JSON log lines of a running client until one whose event starts with
+    `event_prefix`: a test acts when the client has got there, not after a guessed delay."""
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if json.loads(line)["event"].startswith(event_prefix):
+            return lines
+    raise AssertionError(f"the client ended without logging {event_prefix!r}: {''.join(lines)}")
 
 
 def config_file(tmp: Path, text: str) -> Path:

@@ -8,7 +8,6 @@ The same cases make the table in docs/bad-input.md:
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import CLIENT, env
+from tests.cli_helpers import CLIENT, Result, env
 from tests.fakeserver import FakeServer
 from tests.helpers import PROMPT, REPO
 
@@ -220,9 +219,7 @@ def run_case(case: Case, port: int) -> tuple[int, list[str]]:
 
 
 def error_line(lines: list[str]) -> str:
-    errors = [json.loads(line) for line in lines]
-    (error,) = [e for e in errors if e.get("level") == "error"]
-    return str(error["event"])
+    return Result(0, "", "\n".join(lines)).error
 
 
 def run_all(port: int) -> dict[str, tuple[int, list[str]]]:

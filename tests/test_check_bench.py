@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from client.bench import LevelResult, recommend
@@ -32,12 +30,12 @@ def test_check_ready_server() -> None:
 
 
 @pytest.mark.loopback
-def test_check_fails_within_seconds_when_nothing_listens() -> None:
-    start = time.monotonic()
+def test_check_fails_at_once_when_nothing_listens() -> None:
     result = run_client(["check", "--base-url", "http://127.0.0.1:9/v1", "--log-format", "json"])
     assert result.code == 1
-    assert time.monotonic() - start < 15
-    assert "connection failed" in result.stderr
+    assert "connection failed" in result.error
+    # One look, no waiting: the error is the only thing logged.
+    assert len(result.events) == 1
 
 
 @pytest.mark.loopback

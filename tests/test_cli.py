@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import config_file, gen_args, run_client
+from tests.cli_helpers import config_file, gen_args, read_until, run_client, start_client
 from tests.fakeserver import FakeServer
 
 pytestmark = pytest.mark.loopback
@@ -59,29 +58,17 @@ def test_generate_8x5_against_a_delayed_server(tmp_path: Path) -> None:
     assert finished["status"] == "complete" and finished["pairs"] == 40
 
 
-def test_concurrency_4_is_at_least_twice_as_fast_as_1(tmp_path: Path) -> None:
-    timings = {}
-    with FakeServer(latency_s=0.5) as server:
-        for level in ("1", "4"):
-            start = time.monotonic()
-            result = run_client(
-                gen_args(
-                    server.base_url,
-                    tmp_path,
-                    "--batches",
-                    "8",
-                    "--pairs-per-batch",
-                    "5",
-                    "--concurrency",
-                    level,
-                    run_id=f"c{level}",
-                )
-            )
-            timings[level] = time.monotonic() - start
+def test_concurrency_is_how_many_batches_are_in_flight(tmp_path: Path) -> None:
+    """--concurrency 4 keeps 4 requests at the server at once, --concurrency 1 one; what
+    that is worth in wall time is measured in tests/bench/scheduling.py, not here."""
+    peaks = {}
+    for level in ("1", "4"):
+        with FakeServer(latency_s=0.3) as server:
+            args = ["--batches", "8", "--pairs-per-batch", "5", "--concurrency", level]
+            result = run_client(gen_args(server.base_url, tmp_path, *args, run_id=f"c{level}"))
             assert result.code == 0, result.stderr
-    # 8 x 0.5 s = 4 s of server time at c=1, 1 s at c=4; process start is the same for both.
-    assert timings["1"] >= 2 * timings["4"] - 2.0, timings
-    assert timings["1"] - timings["4"] >= 2.5, timings
+            peaks[level] = server.max_in_flight
+    assert peaks == {"1": 1, "4": 4}
 
 
 def test_flags_reach_the_requests(tmp_path: Path) -> None:
@@ -168,40 +155,25 @@ def test_api_key_is_sent_and_its_absence_is_explained(tmp_path: Path) -> None:
     assert "rejected the API key (HTTP 401)" in missing.stderr and "VLLM_API_KEY" in missing.stderr
 
 
-def test_server_down_fails_in_seconds(tmp_path: Path) -> None:
-    start = time.monotonic()
+def test_server_down_fails_at_once(tmp_path: Path) -> None:
     result = run_client(gen_args("http://127.0.0.1:9/v1", tmp_path))
     assert result.code == 1
-    assert time.monotonic() - start < 30
-    assert "cannot reach the server" in result.stderr and "Traceback" not in result.stderr
+    assert "cannot reach the server" in result.error and "Traceback" not in result.stderr
+    # No waiting and no retrying: one look at the server, then the error.
+    assert [e["event"] for e in result.events] == [result.error]
 
 
 def test_wait_polls_until_the_server_comes_up(tmp_path: Path) -> None:
     import socket
-    import threading
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = FakeServer(port=port)
-    # Late enough that the client (a few seconds to start) finds nothing listening first.
-    timer = threading.Timer(8.0, server.start)
-    timer.start()
-    try:
-        result = run_client(
-            gen_args(
-                f"http://127.0.0.1:{port}/v1",
-                tmp_path,
-                "--wait",
-                "60",
-                "--batches",
-                "1",
-                "--pairs-per-batch",
-                "2",
-            )
-        )
-    finally:
-        timer.join()
-        server.stop()
-    assert result.code == 0, result.stderr
-    assert any(e["event"].startswith("waiting for the server") for e in result.events)
+    args = ["--wait", "60", "--batches", "1", "--pairs-per-batch", "2"]
+    proc = start_client(gen_args(f"http://127.0.0.1:{port}/v1", tmp_path, *args))
+    # The server comes up only once the client has said it is waiting for it.
+    waited = read_until(proc, "waiting for the server")
+    with FakeServer(port=port) as server:
+        _, rest = proc.communicate(timeout=120)
+        assert len(server.chat_requests) == 1
+    assert proc.returncode == 0, "".join(waited) + rest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 import httpx
+import pytest
 
 from client.api import Endpoint
 from client.endpoints import EndpointPool
@@ -48,7 +49,11 @@ async def test_slots_spread_over_endpoints_and_respect_the_bound() -> None:
     await p.aclose()
 
 
-async def test_refused_endpoint_is_taken_out_and_comes_back() -> None:
+async def test_refused_endpoint_is_taken_out_and_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("client.endpoints.time.monotonic", lambda: clock[0])
     p = pool(2, capacity=4, cooldown=0.2)
     e0, e1 = p.endpoints
     refused = TransientError("refused", reason="connection", endpoint_fault=True)
@@ -57,7 +62,7 @@ async def test_refused_endpoint_is_taken_out_and_comes_back() -> None:
         async with p.slot() as ep:
             assert ep is e1
     assert p.can_failover(refused, e0.base_url)
-    await anyio.sleep(0.25)
+    clock[0] += 0.25  # the cooldown is over
     async with p.slot(avoid=e1.base_url) as ep:
         assert ep is e0
     await p.aclose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,6 @@ def test_every_fault_at_once_loses_nothing(tmp_path: Path) -> None:
     cfg = config_file(tmp_path, FAST_RETRIES)
     script = ["429:1", "500", "503", "drop", "hang:20", "nojson", "drop", "500"]
     with FakeServer(script=script) as server:
-        start = time.monotonic()
         result = run_client(
             gen_args(
                 server.base_url,
@@ -42,10 +40,8 @@ def test_every_fault_at_once_loses_nothing(tmp_path: Path) -> None:
                 "4",
             )
         )
-        elapsed = time.monotonic() - start
         requests = len(server.chat_requests)
     assert result.code == 0, result.stderr
-    assert elapsed < 45
     pairs = processed(tmp_path / "o")
     assert len(pairs) == 60 and len({p["id"] for p in pairs}) == 60
     assert requests == 12 + len(script)
@@ -59,6 +55,9 @@ def test_every_fault_at_once_loses_nothing(tmp_path: Path) -> None:
         "no_json",
     }
     assert all("wait_s" in e and "batch" in e and "run_id" in e for e in retries)
+    # The 20 s hang was cut by the 3 s request timeout, not waited out.
+    (hang,) = [e for e in retries if e["reason"] == "timeout"]
+    assert "timed out" in hang["error"]
 
 
 def test_400_gets_one_request_per_batch_and_its_message_reaches_the_user(tmp_path: Path) -> None:
@@ -93,7 +92,8 @@ def test_retries_are_bounded_by_attempts(tmp_path: Path) -> None:
     )
     assert manifest["status"] == "incomplete"
     assert {b["status"] for b in manifest["batches"].values()} == {"failed"}
-    assert "--run-id r1" in manifest["summary"]["files"]["manifest"] or "resume" in result.stdout
+    # The summary table ends with the exact command that resumes the run.
+    assert "resume with" in result.stdout and "--run-id r1" in result.stdout
 
 
 def test_retries_are_bounded_by_time(tmp_path: Path) -> None:
@@ -102,13 +102,17 @@ def test_retries_are_bounded_by_time(tmp_path: Path) -> None:
         "retry:\n  max_attempts: 100\n  initial_wait_s: 1\n  max_wait_s: 1\n  max_elapsed_s: 4\n",
     )
     with FakeServer(script=["503"] * 1000) as server:
-        start = time.monotonic()
         result = run_client(
             gen_args(server.base_url, tmp_path / "o", "--config", str(cfg), "--batches", "1")
         )
-        assert time.monotonic() - start < 20
-        assert len(server.chat_requests) < 10
+        requests = len(server.chat_requests)
     assert result.code == 1
+    # 1 s between attempts and 4 s in all: a handful of attempts, far from the 100 allowed.
+    assert 2 <= requests <= 5
+    record = json.loads(
+        (tmp_path / "o" / "raw" / "r1" / "batch_0001.json").read_text(encoding="utf-8")
+    )
+    assert record["attempts"] == requests and record["error"]["reason"] == "http_503"
 
 
 def test_content_retries_are_bounded_and_the_reply_is_recorded(tmp_path: Path) -> None:

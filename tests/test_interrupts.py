@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import gen_args, run_client, start_client
+from tests.cli_helpers import gen_args, read_until, run_client, start_client
 from tests.fakeserver import FakeServer
 
 pytestmark = pytest.mark.loopback
@@ -90,12 +90,13 @@ def test_interrupt_keeps_finished_batches_and_says_how_to_resume(
         )
         proc = start_client(args)
         wait_for_files(raw, 2)
-        sent = time.monotonic()
+        requested_before = len(server.chat_requests)
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=20)
-        elapsed = time.monotonic() - sent
+        stdout, stderr = proc.communicate(timeout=60)
+        requested_after = len(server.chat_requests) - requested_before
     assert proc.returncode == code
-    assert elapsed < 5
+    # Scheduling stopped at the signal: at most the 2 workers' next batches slipped out.
+    assert requested_after <= 2
     assert "Traceback" not in stderr
     events = [json.loads(line) for line in stderr.splitlines()]
     finished = next(e for e in events if e["event"] == "run finished")
@@ -105,7 +106,7 @@ def test_interrupt_keeps_finished_batches_and_says_how_to_resume(
     manifest = json.loads((raw / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "interrupted"
     done = finished_batches(raw)
-    assert len(done) >= 2
+    assert 2 <= len(done) < 40
     pairs = json.loads(
         (tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8")
     )["pairs"]
@@ -114,8 +115,8 @@ def test_interrupt_keeps_finished_batches_and_says_how_to_resume(
 
 def test_interrupt_while_waiting_for_the_server(tmp_path: Path) -> None:
     proc = start_client(gen_args("http://127.0.0.1:9/v1", tmp_path, "--wait", "120"))
-    time.sleep(4)
+    read_until(proc, "waiting for the server")
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=20)
+    _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "Traceback" not in stderr

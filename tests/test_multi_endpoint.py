@@ -49,16 +49,14 @@ def test_one_server_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
         b = FakeServer(latency_s=1.0).start()
 
         def kill_b_mid_run() -> None:
-            # 3 s into B's work rather than 3 s after launch: a loaded machine may
-            # take that long just to start the client.
-            while not b.chat_requests:
+            # "After 3 s" counted in B's work, not in seconds: 12 requests is three
+            # rounds of its 4 slots at 1 s each, however slow the machine starts.
+            while len(b.chat_requests) < 12:
                 time.sleep(0.05)
-            time.sleep(3.0)
             b.stop()
 
         killer = threading.Thread(target=kill_b_mid_run)
         killer.start()
-        start = time.monotonic()
         result = run_client(
             gen_args(
                 a.base_url,
@@ -73,7 +71,6 @@ def test_one_server_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
                 "4",
             )
         )
-        elapsed = time.monotonic() - start
         killer.join()
         served_a, served_b = len(a.chat_requests), len(b.chat_requests)
     assert result.code == 0, result.stderr
@@ -83,7 +80,6 @@ def test_one_server_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
     assert len(pairs) == 200 and len({p["id"] for p in pairs}) == 200
     assert served_a > 0 and served_b > 0
     assert any(e["event"] == "endpoint taken out of rotation" for e in result.events)
-    assert elapsed < 60
 
 
 def test_both_down_fails_with_a_clear_message(tmp_path: Path) -> None:
@@ -91,7 +87,7 @@ def test_both_down_fails_with_a_clear_message(tmp_path: Path) -> None:
         gen_args("http://127.0.0.1:9/v1", tmp_path, "--base-url", "http://127.0.0.1:11/v1")
     )
     assert result.code == 1
-    error = next(e for e in result.events if e["level"] == "error")["event"]
+    error = result.error
     assert "cannot reach the server" in error and "127.0.0.1:9" in error and "127.0.0.1:11" in error
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.cli_helpers import CLIENT, env
-from tests.helpers import PROMPT, REPO
+from tests.cli_helpers import CLIENT, env, gen_args
+from tests.helpers import REPO
 
 
 def free_port() -> int:
@@ -95,23 +95,9 @@ def run_client(args: list[str], **env_extra: str) -> ClientRun:
 
 
 def generate_args(base_url: str, out: Path, run_id: str, *extra: str) -> list[str]:
-    return [
-        "generate",
-        "--base-url",
-        base_url,
-        "--output-dir",
-        str(out),
-        "--run-id",
-        run_id,
-        "--system-prompt",
-        str(PROMPT),
-        "--log-format",
-        "json",
-        "--log-level",
-        "warning",
-        "--no-progress",
-        *extra,
-    ]
+    # The tests' command line, with only warnings logged: a log line per batch would
+    # be part of what is measured.
+    return gen_args(base_url, out, "--log-level", "warning", *extra, run_id=run_id)
 
 
 def manifest_summary(out: Path, run_id: str) -> dict[str, Any]:
