@@ -66,10 +66,13 @@ def summary_table(summary: RunSummary) -> Table:
         table.add_row("", f"... and {len(stats.failed) - 5} more failed batches (see the manifest)")
     for name, path in summary.files.items():
         table.add_row(name.replace("_", " "), path)
-    if summary.resume_command:
-        table.add_row("resume with", summary.resume_command)
     return table
 
 
 def print_summary(summary: RunSummary, console: Console) -> None:
     console.print(summary_table(summary))
+    if summary.resume_command:
+        # On a line of its own and never wrapped, so it can be copied and run as it is.
+        console.print(
+            f"resume with: {summary.resume_command}", soft_wrap=True, markup=False, highlight=False
+        )

@@ -92,8 +92,9 @@ def test_retries_are_bounded_by_attempts(tmp_path: Path) -> None:
     )
     assert manifest["status"] == "incomplete"
     assert {b["status"] for b in manifest["batches"].values()} == {"failed"}
-    # The summary table ends with the exact command that resumes the run.
-    assert "resume with" in result.stdout and "--run-id r1" in result.stdout
+    # The summary ends with the exact command that resumes the run, on one line.
+    (resume,) = [line for line in result.stdout.splitlines() if line.startswith("resume with: ")]
+    assert resume.endswith(" --run-id r1") and " --batches 2 " in resume
 
 
 def test_retries_are_bounded_by_time(tmp_path: Path) -> None:
