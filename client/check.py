@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from client import pipeline
 from client.api import Endpoint, ModelInfo
 from client.config import Settings
-from client.errors import FatalRequestError, RequestError
-from client.readiness import probe, wait_for_endpoints
+from client.errors import FatalRequestError, ModelNotServedError, RequestError
+from client.readiness import probe, resolve_model, wait_for_endpoints
 
 
 @dataclass
@@ -42,10 +42,10 @@ async def _check_one(endpoint: Endpoint, settings: Settings, requested_model: st
         return result
     result.reachable = True
     result.models = status.models
-    served = [m.id for m in status.models]
-    model = served[0] if requested_model == "auto" else requested_model
-    if model not in served:
-        result.problems.append(f"model {model!r} is not served (it serves: {', '.join(served)})")
+    try:
+        model = resolve_model(requested_model, [status])
+    except ModelNotServedError as exc:
+        result.problems.append(str(exc))
         return result
     result.model = model
     try:

@@ -72,3 +72,13 @@ def test_bench_prints_every_level_and_a_recommendation() -> None:
     rows = [line for line in result.stdout.splitlines() if line.strip().startswith(("│", "┃", "|"))]
     assert any(" 1 " in r for r in rows) and any(" 4 " in r for r in rows)
     assert "recommended: --concurrency 4" in result.stdout
+
+
+@pytest.mark.loopback
+def test_check_names_a_model_the_server_does_not_serve() -> None:
+    with FakeServer() as server:
+        result = run_client(
+            ["check", "--base-url", server.base_url, "--model", "qwen-typo", "--log-format", "json"]
+        )
+    assert result.code == 1
+    assert "model 'qwen-typo' is not served by" in result.error and "fake-model" in result.error
