@@ -37,7 +37,7 @@ from client.errors import (
     unwrap_group,
 )
 from client.progress import LiveStats, QuietObserver
-from client.prompts import BatchPlan, new_base_seed, retry_seed, sha256_text
+from client.prompts import BatchPlan, new_base_seed, sha256_text
 from client.readiness import max_model_len, resolve_model, wait_for_endpoints
 from client.records import BatchResult
 from client.runner import BatchRunner, RequestTemplate, TargetGate, schedule
@@ -131,7 +131,6 @@ def batch_record(
 ) -> dict[str, Any]:
     spec = result.spec
     completion = result.completion
-    content_retries = sum(1 for f in result.failures if f.reason == "no_json")
     record: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "run_id": run_id,
@@ -142,7 +141,7 @@ def batch_record(
             "num_pairs": spec.num_pairs,
             "topic_focus": spec.topic_focus,
             "seed": spec.seed,
-            "sampling_seed": retry_seed(spec.seed, content_retries) if template.send_seed else None,
+            "sampling_seed": result.sampling_seed,
             "temperature": template.params.get("temperature"),
             "top_p": template.params.get("top_p"),
             "max_tokens": template.params.get("max_tokens"),

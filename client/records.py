@@ -103,6 +103,8 @@ class BatchResult:
     rejected: list[Rejection] = field(default_factory=list)
     extraction: str | None = None
     failures: list[AttemptFailure] = field(default_factory=list)
+    # The seed sent with the last attempt (None when seeds are not sent).
+    sampling_seed: int | None = None
     error_reason: str | None = None
     error_message: str | None = None
     error_status: int | None = None

@@ -93,6 +93,7 @@ class BatchRunner:
         attempts = 0
         content_retries = 0
         last_url: str | None = None
+        sampling_seed: int | None = None
         completion: Completion | None = None
         messages = self.template.messages(spec)
         self.observer.batch_started(spec)
@@ -128,7 +129,8 @@ class BatchRunner:
                     attempts += 1
                     params = dict(self.template.params)
                     if self.template.send_seed:
-                        params["seed"] = retry_seed(spec.seed, content_retries)
+                        sampling_seed = retry_seed(spec.seed, content_retries)
+                        params["seed"] = sampling_seed
                     async with self.pool.slot(avoid=last_url) as endpoint:
                         last_url = endpoint.base_url
                         try:
@@ -171,6 +173,7 @@ class BatchRunner:
                 finished_at=utc_now(),
                 completion=completion,
                 failures=failures,
+                sampling_seed=sampling_seed,
                 error_reason=exc.reason,
                 error_message=exc.message,
                 error_status=exc.status if isinstance(exc, FatalRequestError) else None,
@@ -197,6 +200,7 @@ class BatchRunner:
             rejected=rejected,
             extraction=extracted.method,
             failures=failures,
+            sampling_seed=sampling_seed,
         )
         # With a progress bar on screen a line per batch is noise: debug level then.
         done = blog.debug if self.quiet_success else blog.info

@@ -253,3 +253,16 @@ async def test_json_cut_by_max_tokens_arrives_as_a_normal_200(
     assert route.call_count == 2
     assert result.status == "failed" and result.error_reason == "no_json"
     assert "cut at max tokens" in (result.error_message or "")
+
+
+async def test_the_seed_sent_is_recorded(make_settings: Callable[..., Settings]) -> None:
+    seeds: list[int] = []
+
+    def chat(request: httpx.Request) -> httpx.Response:
+        seeds.append(json.loads(request.content)["seed"])
+        return chat_ok("no json here") if len(seeds) == 1 else default_chat(request)
+
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router, chat)
+        (result,) = await run_all(make_settings(generation={"total_batches": 1, "send_seed": True}))
+    assert result.status == "ok" and result.sampling_seed == seeds[-1] != seeds[0]
