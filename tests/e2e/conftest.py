@@ -13,9 +13,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.vllm_server import ServerInfo, ServerUnavailable, running_server
+from tests.e2e.vllm_server import (
+    ServerInfo,
+    ServerUnavailable,
+    SetupResult,
+    ensure_setup,
+    running_server,
+)
 
 API_KEY = "sk-e2e-test-key-0001"
+
+
+def _unavailable(exc: ServerUnavailable) -> None:
+    if os.environ.get("E2E_REQUIRE_VLLM") == "1":
+        pytest.fail(f"real vLLM server required (E2E_REQUIRE_VLLM=1) but unavailable: {exc}")
+    pytest.skip(f"real vLLM server unavailable: {exc}")
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +37,14 @@ def vllm() -> Iterator[ServerInfo]:
         with running_server(api_key=API_KEY, extra_args=("--enforce-eager",)) as server:
             yield server
     except ServerUnavailable as exc:
-        if os.environ.get("E2E_REQUIRE_VLLM") == "1":
-            pytest.fail(f"real vLLM server required (E2E_REQUIRE_VLLM=1) but unavailable: {exc}")
-        pytest.skip(f"real vLLM server unavailable: {exc}")
+        _unavailable(exc)
+
+
+@pytest.fixture(scope="session")
+def vllm_setup() -> SetupResult:
+    """The tier's vLLM environment and tiny model, without a running server."""
+    try:
+        return ensure_setup()
+    except ServerUnavailable as exc:
+        _unavailable(exc)
+        raise  # unreachable: pytest.fail/skip raise
