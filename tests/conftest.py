@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import structlog
 
-from client import retry
 from client.config import Settings, load_settings
+from client.server import retry
 from tests.helpers import BASE_URL, MODEL, PROMPT
 
 

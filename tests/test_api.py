@@ -11,8 +11,8 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from client.api import Endpoint, make_http_client, parse_retry_after, root_url
 from client.errors import FatalRequestError, TransientError
+from client.server.api import Endpoint, make_http_client, parse_retry_after, root_url
 from tests.helpers import BASE_URL, MODEL, chat_ok, mock_vllm, vllm_error
 
 
@@ -193,7 +193,7 @@ async def test_real_vllm_error_shapes_give_the_servers_words(
 
 
 async def test_models_unauthorised_is_reported_as_a_key_problem() -> None:
-    from client.readiness import AuthError, probe
+    from client.server.readiness import AuthError, probe
 
     async with respx.mock(assert_all_called=False) as router:
         router.get(f"{BASE_URL}/models").mock(

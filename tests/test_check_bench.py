@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from client.bench import LevelResult, recommend
+from client.run.bench import LevelResult, recommend
 from tests.cli_helpers import run_client
 from tests.fakeserver import FakeServer
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from client.dataset import load_dataset, resolve_source
 from client.errors import UsageError
+from client.storage.dataset import load_dataset, resolve_source
 
 
 def test_run_id_or_path(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client.dedup import Deduper, normalise
+from client.pairs.dedup import Deduper, normalise
 
 
 def test_normalise_folds_width_case_space_and_punctuation() -> None:

@@ -6,9 +6,9 @@ import anyio
 import httpx
 import pytest
 
-from client.api import Endpoint
-from client.endpoints import EndpointPool
 from client.errors import TransientError
+from client.server.api import Endpoint
+from client.server.pool import EndpointPool
 
 
 def pool(n: int, capacity: int, cooldown: float = 5.0) -> EndpointPool:
@@ -53,7 +53,7 @@ async def test_refused_endpoint_is_taken_out_and_comes_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("client.endpoints.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("client.server.pool.time.monotonic", lambda: clock[0])
     p = pool(2, capacity=4, cooldown=0.2)
     e0, e1 = p.endpoints
     refused = TransientError("refused", reason="connection", endpoint_fault=True)
@@ -98,7 +98,7 @@ async def test_429_does_not_take_an_endpoint_out() -> None:
 async def test_high_concurrency_is_spread_over_small_connection_pools() -> None:
     """One pool of 64 connections costs several times the CPU of eight pools of eight
     (httpcore's per-request bookkeeping grows with the pool): see docs/benchmarks.md."""
-    from client.api import LANE_SIZE, lanes_for
+    from client.server.api import LANE_SIZE, lanes_for
 
     assert lanes_for(1) == lanes_for(LANE_SIZE) == 1
     assert lanes_for(LANE_SIZE + 1) == 2 and lanes_for(64) == 64 // LANE_SIZE

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from client.export import FORMATS, example, split
+from client.pairs.export import FORMATS, example, split
 from tests.cli_helpers import run_client
 from tests.fakeserver import make_pairs
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from client.extract import extract_items
+from client.pairs.extract import extract_items
 
 P1 = {"topic": "Tech", "standard": "新しいです。", "gyaru": "あーし新しい！"}
 P2 = {"topic": "Daily", "standard": "眠いです。", "gyaru": "あーし眠い〜"}

@@ -28,11 +28,11 @@ from client.config import (
     load_settings,
     read_yaml,
 )
-from client.extract import extract_items
-from client.pipeline import pair_rules, prompt_set, request_params, validation_context
-from client.prompts import BatchPlan
-from client.records import Pair
-from client.validate import validate_items
+from client.pairs.extract import extract_items
+from client.pairs.prompts import BatchPlan
+from client.pairs.records import Pair
+from client.pairs.validate import validate_items
+from client.run.job import pair_rules, prompt_set, request_params, validation_context
 from tests.cli_helpers import Result, run_client
 from tests.fakeserver import FakeServer
 

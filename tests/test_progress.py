@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from client.progress import LiveStats, ProgressObserver, QuietObserver
-from client.records import BatchResult, BatchSpec, Completion
+from client.pairs.records import BatchResult, BatchSpec, Completion
+from client.run.progress import LiveStats, ProgressObserver, QuietObserver
 from tests.cli_helpers import CLIENT, env, gen_args
 from tests.fakeserver import FakeServer
 

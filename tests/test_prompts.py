@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from client.errors import ConfigError
-from client.extract import extract_items
-from client.prompts import BatchPlan, PromptSet, read_prompt_file
-from client.schema import PairRules
-from client.validate import ValidationContext, validate_items
+from client.pairs.extract import extract_items
+from client.pairs.prompts import BatchPlan, PromptSet, read_prompt_file
+from client.pairs.schema import PairRules
+from client.pairs.validate import ValidationContext, validate_items
 from tests.helpers import PROMPT
 
 TOPICS = ("Tech", "Streaming", "Daily", "Gaming")

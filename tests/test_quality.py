@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from client.quality import quality_score
+from client.pairs.quality import quality_score
 
 MARKERS = ("マジ", "じゃん", "ウケる", "〜")
 

@@ -6,7 +6,7 @@ import pytest
 from tenacity import RetryCallState
 
 from client.errors import ContentError, FatalRequestError, TransientError
-from client.retry import RetryPolicy
+from client.server.retry import RetryPolicy
 
 POLICY = RetryPolicy(
     max_attempts=4, max_content_attempts=2, initial_wait_s=1.0, max_wait_s=8.0, max_elapsed_s=600

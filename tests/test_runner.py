@@ -11,12 +11,12 @@ import httpx
 import pytest
 import respx
 
-from client import pipeline
 from client.config import Settings
-from client.progress import LiveStats, QuietObserver
-from client.prompts import BatchPlan
-from client.records import BatchResult
-from client.runner import BatchRunner, RequestTemplate, TargetGate, schedule
+from client.pairs.prompts import BatchPlan
+from client.pairs.records import BatchResult
+from client.run import job as pipeline
+from client.run.progress import LiveStats, QuietObserver
+from client.run.runner import BatchRunner, RequestTemplate, TargetGate, schedule
 from tests.helpers import MODEL, chat_ok, default_chat, mock_vllm, pairs_doc, vllm_error
 
 

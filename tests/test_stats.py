@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from client.stats import Distribution, describe
+from client.pairs.stats import Distribution, describe
 from tests.cli_helpers import run_client
 from tests.test_export import dataset
 

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from client.errors import ConfigError, OutputDirError
-from client.store import ManifestWriter, RunStore, atomic_write_json, check_run_id, new_run_id
+from client.storage.runstore import (
+    ManifestWriter,
+    RunStore,
+    atomic_write_json,
+    check_run_id,
+    new_run_id,
+)
 
 
 def test_atomic_write_leaves_no_temporary_file_and_replaces_whole(tmp_path: Path) -> None:

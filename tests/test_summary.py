@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from client.dedup import dedup_key
-from client.store import RunStore
-from client.summary import build_dataset, previous_run_keys
+from client.pairs.dedup import dedup_key
+from client.storage.processed import build_dataset, previous_run_keys
+from client.storage.runstore import RunStore
 
 
 def pair(i: int, text: str = "眠いです。") -> dict[str, Any]:

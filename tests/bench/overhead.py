@@ -26,13 +26,13 @@ from tests.fakeserver import make_pairs
 
 def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]:
     """Milliseconds of CPU per batch for each stage, measured in this process."""
-    from client import pipeline
-    from client.api import LANE_SIZE
     from client.config import Settings
-    from client.dedup import Deduper, key_of_normalised
-    from client.extract import extract_items
-    from client.prompts import PromptSet
-    from client.validate import validate_items
+    from client.pairs.dedup import Deduper, key_of_normalised
+    from client.pairs.extract import extract_items
+    from client.pairs.prompts import PromptSet
+    from client.pairs.validate import validate_items
+    from client.run import job as pipeline
+    from client.server.api import LANE_SIZE
     from tests.helpers import PROMPT
 
     settings = Settings()
@@ -64,7 +64,7 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
     costs["dedup"] = per_batch(dedup)
     record = {"accepted": [p.to_json() for p in accepted], "reply": {"text": text}}
     with tempfile.TemporaryDirectory() as tmp:
-        from client.store import atomic_write_json
+        from client.storage.runstore import atomic_write_json
 
         costs["raw file (JSON + fsync)"] = per_batch(
             lambda: atomic_write_json(Path(tmp) / "b.json", record, fsync=True)
@@ -87,7 +87,7 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
     }
 
     async def http(kind: str) -> float:
-        from client.api import Endpoint, lanes_for, make_http_client
+        from client.server.api import Endpoint, lanes_for, make_http_client
 
         lanes = 1 if kind == "one pool" else lanes_for(concurrency)
         size = -(-concurrency // lanes) + 1

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from client.config import Settings
-from client.schema import PairRules
-from client.validate import ValidationContext, validate_item
+from client.pairs.schema import PairRules
+from client.pairs.validate import ValidationContext, validate_item
 from tests.cli_helpers import gen_args, run_client
 from tests.e2e.conftest import API_KEY
 from tests.e2e.vllm_server import ServerInfo

@@ -22,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from client.records import AttemptFailure, BatchResult, BatchSpec
+from client.pairs.records import AttemptFailure, BatchResult, BatchSpec
 
 
 @dataclass

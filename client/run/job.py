@@ -7,11 +7,11 @@ from typing import Any
 from pydantic import SecretStr
 
 from client.config import Settings
-from client.endpoints import EndpointPool
-from client.prompts import PromptSet
-from client.retry import RetryPolicy
-from client.schema import PairRules
-from client.validate import ValidationContext
+from client.pairs.prompts import PromptSet
+from client.pairs.schema import PairRules
+from client.pairs.validate import ValidationContext
+from client.server.pool import EndpointPool
+from client.server.retry import RetryPolicy
 
 
 def pair_rules(settings: Settings) -> PairRules:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from client.schema import JAPANESE_CHAR
+from client.pairs.schema import JAPANESE_CHAR
 
 _POLITE_END_RE = re.compile(
     r"(です|ます|ました|ません|でした|ましょう|ください|ですか|ますか|ませんか|でしょう|でしょうか)"

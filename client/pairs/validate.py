@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from client.dedup import normalise
-from client.quality import quality_score
-from client.records import Pair, Rejection
-from client.schema import PairRules, clean_line
+from client.pairs.dedup import normalise
+from client.pairs.quality import quality_score
+from client.pairs.records import Pair, Rejection
+from client.pairs.schema import PairRules, clean_line
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from client.api import Endpoint, lanes_for, make_http_client
 from client.errors import TransientError
+from client.server.api import Endpoint, lanes_for, make_http_client
 
 MAX_COOLDOWN_S = 30.0
 FAULTS_BEFORE_OUT_5XX = 2

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from client.errors import EXIT_FAILED, EXIT_OK, UsageError
 
-log = structlog.get_logger("client.commands")
+log = structlog.get_logger("client.cli.commands")
 
 AddGroup = Callable[..., Any]
 
@@ -184,7 +184,7 @@ def _api_key() -> Any:
 def run_check_command(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     import anyio
 
-    from client.check import run_check
+    from client.run.check import run_check
 
     settings = _settings(args)
     results = anyio.run(run_check, settings, _api_key())
@@ -247,8 +247,8 @@ def _dataset_settings(args: argparse.Namespace, dataset: Any, fallback: Any) -> 
 
 
 def run_export_command(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
-    from client.dataset import load_dataset
-    from client.export import example, split, write_jsonl
+    from client.pairs.export import example, split, write_jsonl
+    from client.storage.dataset import load_dataset
 
     if not 0 <= args.val_fraction < 1:
         raise UsageError(f"--val-fraction {args.val_fraction}: must be in [0, 1)")
@@ -289,8 +289,8 @@ def run_export_command(args: argparse.Namespace, log_format: str, argv: list[str
 def run_stats_command(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     import random
 
-    from client.dataset import load_dataset
-    from client.stats import describe
+    from client.pairs.stats import describe
+    from client.storage.dataset import load_dataset
 
     output_dir, settings = _output_dir(args)
     dataset = load_dataset(args.source, output_dir)
@@ -362,7 +362,7 @@ def run_stats_command(args: argparse.Namespace, log_format: str, argv: list[str]
 def run_bench_command(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     import anyio
 
-    from client.bench import recommend, run_bench
+    from client.run.bench import recommend, run_bench
 
     settings = _settings(args)
     model, results = anyio.run(run_bench, settings, _api_key(), args.levels)

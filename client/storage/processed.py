@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
-from client.dedup import Deduper, DedupKey, dedup_key
-from client.store import RunStore
+from client.pairs.dedup import Deduper, DedupKey, dedup_key
+from client.storage.runstore import RunStore
 
-log = structlog.get_logger("client.summary")
+log = structlog.get_logger("client.storage.processed")
 
 
 @dataclass

@@ -28,7 +28,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import SecretStr
 
 from client.errors import FatalRequestError, RequestError, TransientError
-from client.records import Completion
+from client.pairs.records import Completion
 from client.redact import redact
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import anyio
 import structlog
 
-from client.api import Endpoint, ModelInfo
 from client.errors import (
     AuthError,
     FatalRequestError,
@@ -20,8 +19,9 @@ from client.errors import (
     RequestError,
     ServerUnavailableError,
 )
+from client.server.api import Endpoint, ModelInfo
 
-log = structlog.get_logger("client.readiness")
+log = structlog.get_logger("client.server.readiness")
 
 POLL_INTERVAL_S = 2.0
 REPORT_EVERY_S = 10.0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from client.errors import UsageError
-from client.store import RUN_ID_RE
+from client.storage.runstore import RUN_ID_RE
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,7 @@ import anyio.to_thread
 import structlog
 from pydantic import SecretStr
 
-from client import pipeline
-from client.api import Endpoint
 from client.config import Settings
-from client.dedup import Deduper, key_of_normalised
-from client.endpoints import EndpointPool
 from client.errors import (
     EXIT_FAILED,
     EXIT_OK,
@@ -36,15 +32,26 @@ from client.errors import (
     OutputDirError,
     unwrap_group,
 )
-from client.progress import LiveStats, QuietObserver
-from client.prompts import BatchPlan, new_base_seed, sha256_text
-from client.readiness import max_model_len, resolve_model, wait_for_endpoints
-from client.records import BatchResult
-from client.runner import BatchRunner, RequestTemplate, TargetGate, schedule
-from client.store import ManifestWriter, RunStore, dumps, ensure_writable, new_run_id, utc_now
-from client.summary import DatasetStats, build_dataset, previous_run_keys, record_keys
+from client.pairs.dedup import Deduper, key_of_normalised
+from client.pairs.prompts import BatchPlan, new_base_seed, sha256_text
+from client.pairs.records import BatchResult
+from client.run import job as pipeline
+from client.run.progress import LiveStats, QuietObserver
+from client.run.runner import BatchRunner, RequestTemplate, TargetGate, schedule
+from client.server.api import Endpoint
+from client.server.pool import EndpointPool
+from client.server.readiness import max_model_len, resolve_model, wait_for_endpoints
+from client.storage.processed import DatasetStats, build_dataset, previous_run_keys, record_keys
+from client.storage.runstore import (
+    ManifestWriter,
+    RunStore,
+    dumps,
+    ensure_writable,
+    new_run_id,
+    utc_now,
+)
 
-log = structlog.get_logger("client.generate")
+log = structlog.get_logger("client.run.generate")
 
 RunStatus = Literal["complete", "incomplete", "interrupted"]
 MANIFEST_FORMAT = 1

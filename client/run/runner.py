@@ -16,7 +16,6 @@ import anyio
 import structlog
 from tenacity import RetryCallState
 
-from client.endpoints import EndpointPool
 from client.errors import (
     ContentError,
     FatalRequestError,
@@ -24,14 +23,15 @@ from client.errors import (
     TransientError,
     unwrap_group,
 )
-from client.extract import extract_items
-from client.prompts import retry_seed
-from client.records import AttemptFailure, BatchResult, BatchSpec, Completion
-from client.retry import RetryPolicy
-from client.store import utc_now
-from client.validate import ValidationContext, validate_items
+from client.pairs.extract import extract_items
+from client.pairs.prompts import retry_seed
+from client.pairs.records import AttemptFailure, BatchResult, BatchSpec, Completion
+from client.pairs.validate import ValidationContext, validate_items
+from client.server.pool import EndpointPool
+from client.server.retry import RetryPolicy
+from client.storage.runstore import utc_now
 
-log = structlog.get_logger("client.runner")
+log = structlog.get_logger("client.run.runner")
 
 
 class RunObserver(Protocol):

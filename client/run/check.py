@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-from client import pipeline
-from client.api import Endpoint, ModelInfo
 from client.config import Settings
 from client.errors import FatalRequestError, ModelNotServedError, RequestError
-from client.readiness import probe, resolve_model, wait_for_endpoints
+from client.run import job as pipeline
+from client.server.api import Endpoint, ModelInfo
+from client.server.readiness import probe, resolve_model, wait_for_endpoints
 
 
 @dataclass

@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_logging(gen)
     gen.set_defaults(handler=_run_generate)
 
-    from client import commands
+    from client.cli import commands
 
     commands.register(
         sub,
@@ -240,18 +240,18 @@ def _run_generate(args: argparse.Namespace, log_format: str, argv: Sequence[str]
     # Settings first: a bad config fails before the slow imports (the OpenAI SDK).
     settings = load_settings_from(args)
     if args.run_id is not None:
-        from client.store import check_run_id
+        from client.storage.runstore import check_run_id
 
         check_run_id(args.run_id)
 
     import anyio
     from rich.console import Console
 
+    from client.cli.run_table import print_summary
     from client.config import api_key_from_env
-    from client.generate import generate
-    from client.progress import LiveStats, ProgressObserver
     from client.redact import register_secret
-    from client.report import print_summary
+    from client.run.generate import generate
+    from client.run.progress import LiveStats, ProgressObserver
 
     api_key = api_key_from_env()
     register_secret(api_key.get_secret_value() if api_key else None)

@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 import structlog
 from pydantic import SecretStr
 
-from client import pipeline
 from client.config import Settings
-from client.progress import LiveStats, QuietObserver
-from client.prompts import BatchPlan, new_base_seed
-from client.readiness import resolve_model, wait_for_endpoints
-from client.records import BatchResult
-from client.runner import BatchRunner, RequestTemplate, schedule
+from client.pairs.prompts import BatchPlan, new_base_seed
+from client.pairs.records import BatchResult
+from client.run import job as pipeline
+from client.run.progress import LiveStats, QuietObserver
+from client.run.runner import BatchRunner, RequestTemplate, schedule
+from client.server.readiness import resolve_model, wait_for_endpoints
 
-log = structlog.get_logger("client.bench")
+log = structlog.get_logger("client.run.bench")
 
 # A level "still pays" when it adds at least this much throughput over the one before.
 GAIN_THRESHOLD = 0.10

@@ -16,7 +16,7 @@ from pathlib import Path
 from string import Template
 
 from client.errors import ConfigError
-from client.records import BatchSpec
+from client.pairs.records import BatchSpec
 
 DEFAULT_USER_TEMPLATE = (
     "今回のバッチ番号は${batch}です。トピック「${topic_focus}」を中心に、"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from client.errors import ConfigError, OutputDirError
-from client.records import FINISHED_STATUSES
+from client.pairs.records import FINISHED_STATUSES
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 BATCH_FILE_RE = re.compile(r"^batch_(\d{4,})\.json$")

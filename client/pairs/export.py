@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from client.store import atomic_write_text
+from client.storage.runstore import atomic_write_text
 
 Format = Literal["openai-chat", "alpaca", "sharegpt"]
 FORMATS: tuple[Format, ...] = ("openai-chat", "alpaca", "sharegpt")

@@ -1,0 +1,1 @@
+"""The vLLM edge: API calls, the endpoint pool, readiness, the retry policy."""

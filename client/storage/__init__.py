@@ -1,0 +1,1 @@
+"""The disk edge: sole owner of every file name and shape."""
