@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import anyio
 import httpx
 import pytest
@@ -11,7 +14,9 @@ from client.server.api import Endpoint
 from client.server.pool import EndpointPool
 
 
-def pool(n: int, capacity: int, cooldown: float = 5.0) -> EndpointPool:
+def pool(
+    n: int, capacity: int, cooldown: float = 5.0, clock: Callable[[], float] = time.monotonic
+) -> EndpointPool:
     http = httpx.AsyncClient()
     endpoints = [
         Endpoint(
@@ -23,7 +28,9 @@ def pool(n: int, capacity: int, cooldown: float = 5.0) -> EndpointPool:
         )
         for i in range(n)
     ]
-    return EndpointPool(endpoints, capacity=capacity, cooldown_s=cooldown, http_clients=[http])
+    return EndpointPool(
+        endpoints, capacity=capacity, cooldown_s=cooldown, http_clients=[http], clock=clock
+    )
 
 
 async def test_slots_spread_over_endpoints_and_respect_the_bound() -> None:
@@ -49,12 +56,11 @@ async def test_slots_spread_over_endpoints_and_respect_the_bound() -> None:
     await p.aclose()
 
 
-async def test_refused_endpoint_is_taken_out_and_comes_back(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = [1000.0]
-    monkeypatch.setattr("client.server.pool.time.monotonic", lambda: clock[0])
-    p = pool(2, capacity=4, cooldown=0.2)
+@pytest.mark.parametrize("start", [1000.0, 0.0, -50.0])
+async def test_refused_endpoint_is_taken_out_and_comes_back(start: float) -> None:
+    # Any origin of the clock: an endpoint never taken out is available at once.
+    clock = [start]
+    p = pool(2, capacity=4, cooldown=0.2, clock=lambda: clock[0])
     e0, e1 = p.endpoints
     refused = TransientError("refused", reason="connection", endpoint_fault=True)
     assert p.report_failure(e0, refused)

@@ -103,3 +103,20 @@ def test_manifest_writer_coalesces(tmp_path: Path) -> None:
         "2": {"status": "ok"},
     }
     assert os.path.getsize(store.manifest_path) > 0
+
+
+def test_a_manifest_never_written_is_due_on_a_clock_that_starts_near_zero(tmp_path: Path) -> None:
+    # time.monotonic() counts from boot: on a machine up for 5 s, "last written at 0.0"
+    # read as "written 5 s ago", so a manifest never written was not due for an hour.
+    now = [5.0]
+    store = RunStore(tmp_path, "r1", fsync=False)
+    store.prepare()
+    writer = ManifestWriter(store, {}, interval_s=3600, clock=lambda: now[0])
+    writer.set_batch(1, {"status": "ok"})
+    assert writer.due()
+    writer.write()
+    writer.set_batch(2, {"status": "ok"})
+    now[0] += 3599
+    assert not writer.due()
+    now[0] += 1
+    assert writer.due()

@@ -49,7 +49,7 @@ class LiveStats:
     def batch_phase_s(self) -> float:
         if self.batches_started_at is None:
             return 0.0
-        end = self.batches_ended_at or time.monotonic()
+        end = time.monotonic() if self.batches_ended_at is None else self.batches_ended_at
         return end - self.batches_started_at
 
     @property

@@ -11,7 +11,7 @@ restores it fully.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -33,7 +33,9 @@ class EndpointState:
     served: int = 0
     failures: int = 0
     consecutive_faults: int = 0
-    out_until: float = 0.0
+    # When it rejoins the rotation; None: never taken out (no reading of an injected
+    # clock, whose origin is arbitrary, means "never").
+    out_until: float | None = None
     last_error: str | None = None
 
     @property
@@ -41,7 +43,7 @@ class EndpointState:
         return self.endpoint.base_url
 
     def available(self, now: float) -> bool:
-        return now >= self.out_until
+        return self.out_until is None or now >= self.out_until
 
 
 class EndpointPool:
@@ -52,6 +54,7 @@ class EndpointPool:
         capacity: int,
         cooldown_s: float,
         http_clients: Sequence[httpx.AsyncClient],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not endpoints:
             raise ValueError("at least one endpoint is needed")
@@ -60,6 +63,7 @@ class EndpointPool:
         self._cooldown_s = cooldown_s
         self._http = list(http_clients)
         self._changed = anyio.Condition()
+        self._clock = clock
 
     @classmethod
     def connect(
@@ -119,7 +123,11 @@ class EndpointPool:
         return min(preferred, key=lambda s: (s.in_flight, s.served))
 
     def _next_return(self, now: float) -> float | None:
-        pending = [s.out_until - now for s in self._states if not s.available(now)]
+        pending = [
+            s.out_until - now
+            for s in self._states
+            if s.out_until is not None and not s.available(now)
+        ]
         return min(pending) if pending else None
 
     @asynccontextmanager
@@ -127,7 +135,7 @@ class EndpointPool:
         """Hold one request slot on the best endpoint for the duration of the block."""
         async with self._changed:
             while True:
-                now = time.monotonic()
+                now = self._clock()
                 state = self._pick(now, avoid)
                 if state is not None:
                     break
@@ -168,7 +176,7 @@ class EndpointPool:
             return False
         exponent = max(state.consecutive_faults - 1, 0)
         cooldown = min(self._cooldown_s * 2**exponent, MAX_COOLDOWN_S)
-        state.out_until = time.monotonic() + cooldown
+        state.out_until = self._clock() + cooldown
         return True
 
     def take_out(self, endpoint: Endpoint, reason: str) -> None:
@@ -177,13 +185,13 @@ class EndpointPool:
         state.last_error = reason
         if len(self._states) > 1:
             state.consecutive_faults += 1
-            state.out_until = time.monotonic() + self._cooldown_s
+            state.out_until = self._clock() + self._cooldown_s
 
     def can_failover(self, exc: BaseException, failed_url: str | None) -> bool:
         """Whether another endpoint could take a retry right now."""
         if not isinstance(exc, TransientError) or not exc.endpoint_fault:
             return False
-        now = time.monotonic()
+        now = self._clock()
         return any(s.url != failed_url and s.available(now) for s in self._states)
 
     async def aclose(self) -> None:

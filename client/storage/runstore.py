@@ -21,7 +21,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -194,12 +194,21 @@ class ManifestWriter:
     """
 
     def __init__(
-        self, store: RunStore, manifest: dict[str, Any], *, interval_s: float = 1.0
+        self,
+        store: RunStore,
+        manifest: dict[str, Any],
+        *,
+        interval_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.manifest = manifest
         self.interval_s = interval_s
-        self._last_write = 0.0
+        self._clock = clock
+        # None, not 0.0: the clock counts from an arbitrary origin (time.monotonic from
+        # boot), so on a machine up for less than interval_s "written at 0.0" would make
+        # a manifest never written look recently written.
+        self._last_write: float | None = None
         self._dirty = False
 
     def update(self, **fields: Any) -> None:
@@ -211,10 +220,12 @@ class ManifestWriter:
         self._dirty = True
 
     def due(self) -> bool:
-        return self._dirty and time.monotonic() - self._last_write >= self.interval_s
+        if not self._dirty:
+            return False
+        return self._last_write is None or self._clock() - self._last_write >= self.interval_s
 
     def mark_written(self) -> None:
-        self._last_write = time.monotonic()
+        self._last_write = self._clock()
         self._dirty = False
 
     def write_text(self, text: str) -> None:
