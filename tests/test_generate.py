@@ -13,7 +13,8 @@ import respx
 
 from client.config import Settings
 from client.errors import ModelNotServedError, ServerUnavailableError
-from client.run.generate import RunSummary, generate
+from client.run.generate import generate
+from client.run.summary import RunSummary
 from tests.helpers import BASE_URL, chat_ok, default_chat, mock_vllm, pairs_doc, vllm_error
 
 CONTRACT = {"id", "batch", "topic", "standard", "gyaru", "generated_at"}

@@ -12,40 +12,25 @@ import pytest
 import respx
 
 from client.config import Settings
-from client.pairs.prompts import BatchPlan
 from client.pairs.records import BatchResult
-from client.run import job as pipeline
+from client.run.job import Job
 from client.run.progress import LiveStats, QuietObserver
-from client.run.runner import BatchRunner, RequestTemplate, TargetGate, schedule
+from client.run.schedule import TargetGate, schedule
 from tests.helpers import MODEL, chat_ok, default_chat, mock_vllm, pairs_doc, vllm_error
 
 
 async def run_all(
     settings: Settings, *, gate: TargetGate | None = None, limit: int | None = None
 ) -> list[BatchResult]:
-    rules = pipeline.pair_rules(settings)
-    prompts = pipeline.prompt_set(settings)
-    pool = pipeline.endpoint_pool(settings, None, capacity=settings.generation.concurrency)
-    runner = BatchRunner(
-        pool=pool,
-        policy=pipeline.retry_policy(settings),
-        template=RequestTemplate(
-            MODEL,
-            prompts.system,
-            pipeline.request_params(settings, rules),
-            send_seed=settings.generation.send_seed,
-        ),
-        validation=pipeline.validation_context(settings, rules),
+    job = Job.from_settings(settings)
+    pool = job.pool(None)
+    runner = job.runner(
+        pool,
+        job.template(MODEL),
         run_id="r",
         observer=QuietObserver(LiveStats(batches_planned=0)),
     )
-    plan = BatchPlan(
-        prompts,
-        settings.generation.num_pairs_per_batch,
-        settings.persona.topics,
-        7,
-        limit or settings.generation.total_batches,
-    )
+    plan = job.plan(7, limit=limit or settings.generation.total_batches)
     results: list[BatchResult] = []
 
     async def on_result(result: BatchResult) -> int:

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from client.errors import ConfigError, OutputDirError
-from client.storage.runstore import (
-    ManifestWriter,
-    RunStore,
-    atomic_write_json,
-    check_run_id,
-    new_run_id,
-)
+from client.pairs.records import BatchResult, BatchSpec
+from client.storage.atomic import atomic_write_json
+from client.storage.batch_record import BatchRecord
+from client.storage.layout import check_run_id, new_run_id
+from client.storage.manifest import Manifest, ManifestWriter
+from client.storage.runstore import RunStore
 
 
 def test_atomic_write_leaves_no_temporary_file_and_replaces_whole(tmp_path: Path) -> None:
@@ -38,12 +37,12 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
 def test_finished_ignores_failed_broken_and_temporary_files(tmp_path: Path) -> None:
     store = RunStore(tmp_path, "r1", fsync=False)
     store.prepare()
-    store.write_batch(1, {"status": "ok"})
-    store.write_batch(2, {"status": "truncated"})
-    store.write_batch(3, {"status": "failed"})
+    store.write_batch(1, BatchRecord({"status": "ok"}))
+    store.write_batch(2, BatchRecord({"status": "truncated"}))
+    store.write_batch(3, BatchRecord({"status": "failed"}))
     store.batch_path(4).write_text('{"status": "ok", "accep', encoding="utf-8")  # half a file
     (store.raw_dir / ".batch_0005.json.123.tmp").write_text("{}", encoding="utf-8")
-    assert {i: r["status"] for i, r in store.finished_records()} == {1: "ok", 2: "truncated"}
+    assert {i: r.status for i, r in store.finished_records()} == {1: "ok", 2: "truncated"}
     assert [i for i, r in store.iter_records() if r is None] == [4]
     store.prepare()  # a new run cleans up temporary files a killed one left
     assert not list(store.raw_dir.glob(".*.tmp"))
@@ -87,36 +86,56 @@ def test_processed_file_is_one_pair_per_line_and_valid_json(tmp_path: Path) -> N
     )
 
 
+def result(index: int) -> BatchResult:
+    spec = BatchSpec(index=index, num_pairs=5, topic_focus="Tech", seed=index, user_message="")
+    return BatchResult(spec=spec, status="ok", attempts=1, started_at="s", finished_at="f")
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_manifest_writer_coalesces(tmp_path: Path) -> None:
     store = RunStore(tmp_path, "r1", fsync=False)
     store.prepare()
-    writer = ManifestWriter(store, {"status": "running"}, interval_s=3600)
+    writer = ManifestWriter(
+        store.manifest_path, Manifest({"status": "running"}), fsync=False, interval_s=3600
+    )
     assert not writer.due()
-    writer.set_batch(1, {"status": "ok"})
+    writer.set_batch(result(1))
     assert writer.due()  # never written yet
     writer.write()
-    writer.set_batch(2, {"status": "ok"})
+    writer.set_batch(result(2))
     assert not writer.due()  # written less than interval_s ago
     writer.write()
-    assert json.loads(store.manifest_path.read_text(encoding="utf-8"))["batches"] == {
-        "1": {"status": "ok"},
-        "2": {"status": "ok"},
-    }
+    batches = json.loads(store.manifest_path.read_text(encoding="utf-8"))["batches"]
+    assert {i: b["status"] for i, b in batches.items()} == {"1": "ok", "2": "ok"}
     assert os.path.getsize(store.manifest_path) > 0
 
 
 def test_a_manifest_never_written_is_due_on_a_clock_that_starts_near_zero(tmp_path: Path) -> None:
     # time.monotonic() counts from boot: on a machine up for 5 s, "last written at 0.0"
-    # read as "written 5 s ago", so a manifest never written was not due for an hour.
-    now = [5.0]
-    store = RunStore(tmp_path, "r1", fsync=False)
-    store.prepare()
-    writer = ManifestWriter(store, {}, interval_s=3600, clock=lambda: now[0])
-    writer.set_batch(1, {"status": "ok"})
+    # would read as "written 5 s ago", not due for another hour.
+    clock = FakeClock(5.0)
+    writer = ManifestWriter(
+        tmp_path / "manifest.json", Manifest({}), fsync=False, interval_s=3600, clock=clock
+    )
+    writer.set_batch(result(1))
     assert writer.due()
     writer.write()
-    writer.set_batch(2, {"status": "ok"})
-    now[0] += 3599
+    writer.set_batch(result(2))
+    clock.now += 3599
     assert not writer.due()
-    now[0] += 1
+    clock.now += 1
     assert writer.due()
+    text = writer.render()
+    assert not writer.due()
+    writer.write_text(text)
+    assert set(json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["batches"]) == {
+        "1",
+        "2",
+    }

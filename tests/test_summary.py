@@ -1,4 +1,4 @@
-"""summary: the dataset rebuilt from raw files, de-duplicated in batch order, with its numbers."""
+"""storage.processed: the dataset rebuilt from raw files, de-duplicated in batch order, with its numbers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from client.pairs.dedup import dedup_key
+from client.storage.batch_record import BatchRecord
 from client.storage.processed import build_dataset, previous_run_keys
 from client.storage.runstore import RunStore
 
@@ -27,7 +28,7 @@ def store_with(tmp_path: Path, records: dict[int, dict[str, Any]]) -> RunStore:
     store = RunStore(tmp_path, "r", fsync=False)
     store.prepare()
     for index, record in records.items():
-        store.write_batch(index, record)
+        store.write_batch(index, BatchRecord(record))
     return store
 
 
@@ -90,6 +91,6 @@ def test_earlier_runs(tmp_path: Path) -> None:
     keys = previous_run_keys(tmp_path, "new", "pair")
     new = RunStore(tmp_path, "new", fsync=False)
     new.prepare()
-    new.write_batch(1, ok(pair(9, "昔の文です。"), pair(10, "新しい文です。")))
+    new.write_batch(1, BatchRecord(ok(pair(9, "昔の文です。"), pair(10, "新しい文です。"))))
     stats, _ = build_dataset(new, key="pair", earlier=keys, metadata={})
     assert stats.duplicates_of_earlier_runs == 1 and stats.pairs_unique == 1

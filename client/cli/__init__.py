@@ -1,3 +1,1 @@
-from client.cli.main import load_settings_from, main, stdout_console
-
-__all__ = ["load_settings_from", "main", "stdout_console"]
+"""The command line (argparse and rich only). `client.cli.main:main` is the console script."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from client.run.generate import RunSummary
+from client.run.summary import RunSummary
 
 
 def _fmt_int(value: int) -> str:

@@ -1,4 +1,4 @@
-"""Processed pairs to the JSONL formats fine-tuning tools read. Pure, but for `write_jsonl`.
+"""Processed pairs to the JSONL formats fine-tuning tools read. Pure (storage.jsonl writes them).
 
 | format | one line |
 | --- | --- |
@@ -12,13 +12,9 @@ normalises the persona's speech.
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Literal
-
-from client.storage.runstore import atomic_write_text
 
 Format = Literal["openai-chat", "alpaca", "sharegpt"]
 FORMATS: tuple[Format, ...] = ("openai-chat", "alpaca", "sharegpt")
@@ -56,17 +52,3 @@ def split(
     train = [p for i, p in enumerate(pairs) if i not in val_idx]
     val = [p for i, p in enumerate(pairs) if i in val_idx]
     return train, val
-
-
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    count = 0
-
-    def lines() -> Iterable[str]:
-        nonlocal count
-        for record in records:
-            count += 1
-            yield json.dumps(record, ensure_ascii=False) + "\n"
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, lines(), fsync=True)
-    return count

@@ -17,9 +17,10 @@ from pydantic import SecretStr
 from client.config import Settings
 from client.pairs.prompts import BatchPlan, new_base_seed
 from client.pairs.records import BatchResult
-from client.run import job as pipeline
+from client.run.job import Job
 from client.run.progress import LiveStats, QuietObserver
-from client.run.runner import BatchRunner, RequestTemplate, schedule
+from client.run.runner import RequestTemplate
+from client.run.schedule import schedule
 from client.server.readiness import resolve_model, wait_for_endpoints
 
 log = structlog.get_logger("client.run.bench")
@@ -74,69 +75,64 @@ async def run_bench(
     settings: Settings, api_key: SecretStr | None, levels: Sequence[int]
 ) -> tuple[str, list[LevelResult]]:
     gen = settings.generation
-    rules = pipeline.pair_rules(settings)
-    validation = pipeline.validation_context(settings, rules)
-    prompts = pipeline.prompt_set(settings)
-    plan = BatchPlan(
-        prompts=prompts,
-        num_pairs=gen.num_pairs_per_batch,
-        topics=settings.persona.topics,
-        base_seed=gen.seed if gen.seed is not None else new_base_seed(),
-        limit=gen.total_batches,
-        scenes=settings.persona.scenes,
-    )
-    probe_pool = pipeline.endpoint_pool(settings, api_key, capacity=1)
+    job = Job.from_settings(settings)
+    base_seed = gen.seed if gen.seed is not None else new_base_seed()
+    plan = job.plan(base_seed, limit=gen.total_batches)
+    model = await _warm_up(job, api_key, plan)
+    template = job.template(model)
+    return model, [await _level(job, api_key, template, plan, level) for level in levels]
+
+
+async def _warm_up(job: Job, api_key: SecretStr | None, plan: BatchPlan) -> str:
+    """Resolve the model, and send one tiny request first, so the first level does not
+    pay for the cold prefix cache (and lazy compilation) that every later level would skip."""
+    settings = job.settings
+    probe_pool = job.pool(api_key, capacity=1)
     try:
         statuses = await wait_for_endpoints(probe_pool.endpoints, wait_s=settings.server.wait_s)
         model = resolve_model(settings.server.model, statuses)
-        template = RequestTemplate(
-            model=model,
-            system_prompt=prompts.system,
-            params=pipeline.request_params(settings, rules),
-            send_seed=gen.send_seed,
-        )
-        # One tiny request first, so the first level does not pay for the cold
-        # prefix cache (and lazy compilation) that every later level would skip.
+        messages = job.template(model).messages(plan.spec(1))
         for status in statuses:
             if status.ready:
-                await status.endpoint.chat(
-                    model=model, messages=template.messages(plan.spec(1)), params={"max_tokens": 1}
-                )
+                await status.endpoint.chat(model=model, messages=messages, params={"max_tokens": 1})
     finally:
         await probe_pool.aclose()
-    results = []
-    for level in levels:
-        result = LevelResult(concurrency=level)
-        pool = pipeline.endpoint_pool(settings, api_key, capacity=level)
-        runner = BatchRunner(
-            pool=pool,
-            policy=pipeline.retry_policy(settings),
-            template=template,
-            validation=validation,
-            run_id="bench",
-            observer=QuietObserver(LiveStats(batches_planned=gen.total_batches)),
+    return model
+
+
+async def _level(
+    job: Job,
+    api_key: SecretStr | None,
+    template: RequestTemplate,
+    plan: BatchPlan,
+    level: int,
+) -> LevelResult:
+    total = job.settings.generation.total_batches
+    result = LevelResult(concurrency=level)
+    pool = job.pool(api_key, capacity=level)
+    runner = job.runner(
+        pool,
+        template,
+        run_id="bench",
+        observer=QuietObserver(LiveStats(batches_planned=total)),
+    )
+
+    async def on_result(batch: BatchResult) -> int:
+        result.batches += 1
+        result.failed += batch.status == "failed"
+        result.accepted += len(batch.accepted)
+        if batch.completion is not None:
+            result.completion_tokens += batch.completion.completion_tokens
+            result.latencies.append(batch.completion.latency_s)
+        return len(batch.accepted)
+
+    log.info("bench level", concurrency=level, batches=total)
+    start = time.perf_counter()
+    try:
+        await schedule(
+            plan.specs(), workers=pool.total_capacity, run_batch=runner.run, on_result=on_result
         )
-
-        async def on_result(batch: BatchResult, result: LevelResult = result) -> int:
-            result.batches += 1
-            result.failed += batch.status == "failed"
-            result.accepted += len(batch.accepted)
-            if batch.completion is not None:
-                result.completion_tokens += batch.completion.completion_tokens
-                result.latencies.append(batch.completion.latency_s)
-            return len(batch.accepted)
-
-        log.info("bench level", concurrency=level, batches=gen.total_batches)
-        start = time.perf_counter()
-        try:
-            await schedule(
-                plan.specs(),
-                workers=pool.total_capacity,
-                run_batch=runner.run,
-                on_result=on_result,
-            )
-        finally:
-            await pool.aclose()
-        result.wall_s = time.perf_counter() - start
-        results.append(result)
-    return model, results
+    finally:
+        await pool.aclose()
+    result.wall_s = time.perf_counter() - start
+    return result

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from client.config import Settings
 from client.errors import FatalRequestError, ModelNotServedError, RequestError
-from client.run import job as pipeline
+from client.run.job import endpoint_pool, pair_rules
 from client.server.api import Endpoint, ModelInfo
 from client.server.readiness import probe, resolve_model, wait_for_endpoints
 
@@ -55,7 +55,7 @@ async def _check_one(endpoint: Endpoint, settings: Settings, requested_model: st
         result.problems.append(f"one-token completion failed: {exc.message}")
         return result
 
-    rules = pipeline.pair_rules(settings)
+    rules = pair_rules(settings)
     start = time.perf_counter()
     try:
         reply = await endpoint.chat(
@@ -92,7 +92,7 @@ async def _check_one(endpoint: Endpoint, settings: Settings, requested_model: st
 
 
 async def run_check(settings: Settings, api_key: SecretStr | None) -> list[EndpointCheck]:
-    pool = pipeline.endpoint_pool(settings, api_key, capacity=1)
+    pool = endpoint_pool(settings, api_key, capacity=1)
     try:
         if settings.server.wait_s > 0:
             await wait_for_endpoints(pool.endpoints, wait_s=settings.server.wait_s)

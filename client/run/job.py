@@ -1,15 +1,18 @@
-"""Settings turned into the pieces a run is made of (shared by generate and bench)."""
+"""A `Job`: settings turned, once, into the pieces a run is made of. generate, bench
+and the tests all build their runs from it, so none of them wires them by hand."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
 
 from client.config import Settings
-from client.pairs.prompts import PromptSet
+from client.pairs.prompts import BatchPlan, PromptSet
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext
+from client.run.runner import BatchRunner, RequestTemplate, RunObserver
 from client.server.pool import EndpointPool
 from client.server.retry import RetryPolicy
 
@@ -80,3 +83,80 @@ def endpoint_pool(settings: Settings, api_key: SecretStr | None, *, capacity: in
         connect_timeout_s=settings.server.connect_timeout_s,
         cooldown_s=settings.server.endpoint_cooldown_s,
     )
+
+
+def batch_limit(settings: Settings) -> int:
+    """The last batch index a run may schedule: the plan, or the cap in target mode."""
+    gen = settings.generation
+    return gen.max_batches if gen.target_pairs else gen.total_batches
+
+
+@dataclass(frozen=True)
+class Job:
+    settings: Settings
+    rules: PairRules
+    validation: ValidationContext
+    prompts: PromptSet
+    # Sampling parameters and response_format, the same for every batch.
+    params: dict[str, Any]
+    policy: RetryPolicy
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Job:
+        """Raises ConfigError when the prompt template cannot be read or rendered."""
+        rules = pair_rules(settings)
+        return cls(
+            settings=settings,
+            rules=rules,
+            validation=validation_context(settings, rules),
+            prompts=prompt_set(settings),
+            params=request_params(settings, rules),
+            policy=retry_policy(settings),
+        )
+
+    @property
+    def limit(self) -> int:
+        return batch_limit(self.settings)
+
+    def plan(self, base_seed: int, *, limit: int | None = None) -> BatchPlan:
+        gen, persona = self.settings.generation, self.settings.persona
+        return BatchPlan(
+            prompts=self.prompts,
+            num_pairs=gen.num_pairs_per_batch,
+            topics=persona.topics,
+            base_seed=base_seed,
+            limit=self.limit if limit is None else limit,
+            scenes=persona.scenes,
+        )
+
+    def template(self, model: str) -> RequestTemplate:
+        return RequestTemplate(
+            model=model,
+            system_prompt=self.prompts.system,
+            params=self.params,
+            send_seed=self.settings.generation.send_seed,
+        )
+
+    def pool(self, api_key: SecretStr | None, *, capacity: int | None = None) -> EndpointPool:
+        """Endpoints with `capacity` slots each (default: generation.concurrency)."""
+        size = self.settings.generation.concurrency if capacity is None else capacity
+        return endpoint_pool(self.settings, api_key, capacity=size)
+
+    def runner(
+        self,
+        pool: EndpointPool,
+        template: RequestTemplate,
+        *,
+        run_id: str,
+        observer: RunObserver,
+        quiet_success: bool = False,
+    ) -> BatchRunner:
+        return BatchRunner(
+            pool=pool,
+            policy=self.policy,
+            template=template,
+            validation=self.validation,
+            run_id=run_id,
+            observer=observer,
+            quiet_success=quiet_success,
+        )

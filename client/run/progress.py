@@ -6,7 +6,6 @@ The display is for people at a terminal; when stderr is not a terminal (or with
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -22,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from client.clock import Clock, monotonic
 from client.pairs.records import AttemptFailure, BatchResult, BatchSpec
 
 
@@ -30,7 +30,8 @@ class LiveStats:
     """What this invocation has done so far (resumed batches are not counted here)."""
 
     batches_planned: int
-    started: float = field(default_factory=time.monotonic)
+    clock: Clock = field(default=monotonic, repr=False)
+    started: float = field(default_factory=monotonic)
     in_flight: int = 0
     batches_done: int = 0
     batches_failed: int = 0
@@ -49,12 +50,12 @@ class LiveStats:
     def batch_phase_s(self) -> float:
         if self.batches_started_at is None:
             return 0.0
-        end = time.monotonic() if self.batches_ended_at is None else self.batches_ended_at
+        end = self.clock() if self.batches_ended_at is None else self.batches_ended_at
         return end - self.batches_started_at
 
     @property
     def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
+        return self.clock() - self.started
 
     @property
     def tokens_per_s(self) -> float:

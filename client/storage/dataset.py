@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from client.errors import UsageError
-from client.storage.runstore import RUN_ID_RE
+from client.storage.layout import RUN_ID_RE, processed_path
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ def resolve_source(source: str, output_dir: Path) -> Path:
     if path.exists() or source.endswith(".json") or "/" in source:
         return path
     if RUN_ID_RE.fullmatch(source):
-        return output_dir / "processed" / f"gyaru_dataset_{source}.json"
+        return processed_path(output_dir, source)
     return path
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import structlog
 
 from client.pairs.dedup import Deduper, DedupKey, dedup_key
+from client.storage.batch_record import BatchRecord
+from client.storage.layout import processed_datasets, processed_path
 from client.storage.runstore import RunStore
 
 log = structlog.get_logger("client.storage.processed")
@@ -62,8 +64,9 @@ class DatasetStats:
 def previous_run_keys(output_dir: Path, run_id: str, key: DedupKey) -> set[bytes]:
     """Dedup keys of every pair in the other processed datasets of this output dir."""
     keys: set[bytes] = set()
-    for path in sorted((output_dir / "processed").glob("gyaru_dataset_*.json")):
-        if path.name == f"gyaru_dataset_{run_id}.json":
+    own = processed_path(output_dir, run_id)
+    for path in processed_datasets(output_dir):
+        if path.name == own.name:
             continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -76,43 +79,48 @@ def previous_run_keys(output_dir: Path, run_id: str, key: DedupKey) -> set[bytes
     return keys
 
 
-def _count_record(stats: DatasetStats, index: int, record: dict[str, Any]) -> None:
-    status = record.get("status")
-    request = record.get("request") or {}
-    stats.pairs_requested += int(request.get("num_pairs") or 0)
-    stats.attempts += int(record.get("attempts") or 0)
-    usage = (record.get("reply") or {}).get("usage") or {}
-    stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-    stats.completion_tokens += int(usage.get("completion_tokens") or 0)
-    if status == "failed":
+def _count_record(stats: DatasetStats, index: int, record: BatchRecord) -> None:
+    stats.pairs_requested += record.num_pairs
+    stats.attempts += record.attempts
+    prompt_tokens, completion_tokens = record.usage
+    stats.prompt_tokens += prompt_tokens
+    stats.completion_tokens += completion_tokens
+    if record.failed:
         stats.batches_failed += 1
-        error = record.get("error") or {}
-        stats.failed.append(
-            {"batch": index, "reason": error.get("reason"), "message": error.get("message")}
-        )
+        reason, message = record.error
+        stats.failed.append({"batch": index, "reason": reason, "message": message})
         return
-    stats.batches_ok += status == "ok"
-    stats.batches_truncated += status == "truncated"
-    rejected = record.get("rejected") or []
-    accepted = record.get("accepted") or []
-    stats.items_returned += len(rejected) + len(accepted)
-    stats.pairs_valid += len(accepted)
-    for rejection in rejected:
-        stats.rejections[str(rejection.get("reason"))] += 1
+    stats.batches_ok += record.status == "ok"
+    stats.batches_truncated += record.status == "truncated"
+    reasons = record.rejection_reasons
+    stats.items_returned += len(reasons) + len(record.accepted)
+    stats.pairs_valid += len(record.accepted)
+    for reason in reasons:
+        stats.rejections[reason] += 1
 
 
-def record_keys(record: dict[str, Any], key: DedupKey) -> list[bytes]:
-    """The dedup keys of a raw record's accepted pairs: as the run stored them, or
-    computed when absent or made for another dedup mode."""
-    accepted = record.get("accepted") or []
-    stored = record.get("dedup") or {}
-    hexes = stored.get("keys")
-    if stored.get("key") == key and isinstance(hexes, list) and len(hexes) == len(accepted):
-        try:
-            return [bytes.fromhex(h) for h in hexes]
-        except (TypeError, ValueError):
-            pass
-    return [dedup_key(p["standard"], p["gyaru"], key) for p in accepted]
+def dataset_metadata(
+    *,
+    run_id: str,
+    created_at: str,
+    model: str | None,
+    persona: str,
+    topics: list[str],
+    prompt_sha: str | None,
+    endpoints: list[str],
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    """The processed dataset's metadata (its summary is added when it is written)."""
+    return {
+        "run_id": run_id,
+        "created_at": created_at,
+        "model": model,
+        "persona": persona,
+        "topics": topics,
+        "system_prompt_sha256": prompt_sha,
+        "endpoints": endpoints,
+        "config": config,
+    }
 
 
 def build_dataset(
@@ -135,10 +143,9 @@ def build_dataset(
                 log.warning("unreadable batch file", batch=index)
                 continue
             _count_record(stats, index, record)
-            if record.get("status") == "failed":
+            if record.failed:
                 continue
-            accepted = record.get("accepted") or []
-            for pair, digest in zip(accepted, record_keys(record, key), strict=True):
+            for pair, digest in zip(record.accepted, record.dedup_keys(key), strict=True):
                 if digest in earlier:
                     stats.duplicates_of_earlier_runs += 1
                     continue

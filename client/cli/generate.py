@@ -1,0 +1,113 @@
+"""`client generate`: the job, with a live progress bar on a terminal."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from client.cli.args import add_batches, add_logging, add_server, formatter, load_settings_from
+from client.cli.shared import api_key, show_progress, stdout_console
+
+log = structlog.get_logger("client.cli")
+
+GENERATE_EXAMPLES = """\
+examples:
+  client generate --concurrency 4
+  client generate --batches 40 --pairs-per-batch 30 --concurrency 8 --wait 600
+  client generate --target-pairs 5000 --max-batches 400
+  client generate --run-id 20261128-101500-a1b2      # resume: only unfinished batches run
+  client generate --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
+"""
+
+
+def register(sub: Any) -> None:
+    gen = sub.add_parser(
+        "generate",
+        help="generate the dataset (all batches concurrently)",
+        description="Send every batch to the server (at most --concurrency in flight per "
+        "endpoint), validate the pairs, write raw batch files and the processed dataset.",
+        epilog=GENERATE_EXAMPLES,
+        formatter_class=formatter,
+    )
+    add_server(gen)
+    add_batches(gen)
+    g = gen.add_argument_group("run")
+    g.add_argument("--output-dir", type=Path, metavar="DIR", help="default: outputs")
+    g.add_argument("--run-id", metavar="ID", help="name of the run; an existing one is resumed")
+    g.add_argument("--target-pairs", type=int, metavar="N", help="keep going until N unique pairs")
+    g.add_argument("--max-batches", type=int, metavar="N", help="batch cap for --target-pairs")
+    g.add_argument("--max-attempts", type=int, metavar="N", help="attempts per batch")
+    g.add_argument(
+        "--min-quality", type=float, metavar="Q", help="drop pairs scoring below Q (0-1)"
+    )
+    g.add_argument("--system-prompt", type=Path, metavar="FILE", help="system prompt template")
+    g.add_argument(
+        "--dedup-previous-runs",
+        dest="dedup_previous",
+        action="store_true",
+        default=None,
+        help="also drop pairs already in earlier datasets of the output dir",
+    )
+    g.add_argument("--no-progress", action="store_true", help="no live progress display")
+    add_logging(gen)
+    gen.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
+    # Settings first: a bad config fails before the slow imports (the OpenAI SDK).
+    settings = load_settings_from(args)
+    if args.run_id is not None:
+        from client.storage.layout import check_run_id
+
+        check_run_id(args.run_id)
+
+    import anyio
+    from rich.console import Console
+
+    from client.cli.run_table import print_summary
+    from client.run.generate import generate
+    from client.run.progress import LiveStats, ProgressObserver
+
+    key = api_key()
+    progress = show_progress(args, log_format)
+    make_observer: Callable[[LiveStats], Any] | None = None
+    if progress:
+        err = Console(stderr=True)
+
+        def make_observer(live: LiveStats) -> ProgressObserver:
+            return ProgressObserver(
+                live, console=err, target_pairs=settings.generation.target_pairs
+            )
+
+    summary = anyio.run(
+        lambda: generate(
+            settings,
+            api_key=key,
+            run_id=args.run_id,
+            argv=argv,
+            make_observer=make_observer,
+            # With a progress bar on screen a log line per batch is noise.
+            quiet_success=progress,
+        )
+    )
+    print_summary(summary, stdout_console())
+    if summary.status == "complete" and summary.stats.pairs_unique == 0:
+        log.error(
+            "no pair survived validation; see the rejection reasons above and in the raw files",
+            rejections=dict(summary.stats.rejections),
+        )
+    event = log.info if summary.status == "complete" else log.warning
+    event(
+        "run finished",
+        run_id=summary.run_id,
+        status=summary.status,
+        pairs=summary.stats.pairs_unique,
+        failed_batches=summary.stats.batches_failed,
+        processed=summary.files.get("processed"),
+        resume=summary.resume_command,
+    )
+    return summary.exit_code

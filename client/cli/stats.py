@@ -1,0 +1,116 @@
+"""`client stats`: counts, topic balance, lengths, quality and sample pairs of a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from client.cli.args import add_logging, formatter
+from client.cli.shared import dataset_settings, output_dir_and_settings, stdout_console
+from client.errors import EXIT_OK
+
+STATS_EXAMPLES = """\
+examples:
+  client stats 20261128-101500-a1b2
+  client stats outputs/processed/gyaru_dataset_20261128-101500-a1b2.json --samples 10 --json
+"""
+
+
+def register(sub: Any) -> None:
+    stats = sub.add_parser(
+        "stats",
+        help="counts, topic balance, lengths, quality, and sample pairs of a dataset",
+        epilog=STATS_EXAMPLES,
+        formatter_class=formatter,
+    )
+    stats.add_argument("source", help="a processed dataset file, or a run id")
+    stats.add_argument("--samples", type=int, default=5, metavar="N", help="random pairs to show")
+    stats.add_argument("--seed", type=int, default=None, help="seed for the sample")
+    stats.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    stats.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config whose persona to count (default: the one the dataset was made with)",
+    )
+    stats.add_argument("--output-dir", type=Path, metavar="DIR", help="where run ids are looked up")
+    add_logging(stats)
+    stats.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
+    import random
+
+    from client.pairs.stats import describe
+    from client.storage.dataset import load_dataset
+
+    output_dir, settings = output_dir_and_settings(args)
+    dataset = load_dataset(args.source, output_dir)
+    settings = dataset_settings(args, dataset, settings)
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    report = describe(
+        dataset.pairs,
+        first_person=settings.persona.first_person,
+        samples=max(args.samples, 0),
+        seed=seed,
+    )
+    if args.json:
+        sys.stdout.write(
+            json.dumps(
+                {"source": str(dataset.path), **report.to_json()}, ensure_ascii=False, indent=2
+            )
+            + "\n"
+        )
+        return EXIT_OK
+    console = stdout_console()
+    overview = Table(
+        title=f"{dataset.path}: {report.count} pairs", title_justify="left", show_header=False
+    )
+    overview.add_column("what", style="bold")
+    overview.add_column("value")
+    total = max(report.count, 1)
+    overview.add_row("pairs", str(report.count))
+    overview.add_row(
+        "topics", ", ".join(f"{t} {n} ({n / total:.0%})" for t, n in report.topics.items()) or "-"
+    )
+    for name, dist in (
+        ("standard chars", report.standard_chars),
+        ("gyaru chars", report.gyaru_chars),
+        ("quality", report.quality),
+    ):
+        if dist is not None:
+            overview.add_row(
+                name,
+                f"min {dist.minimum} · p50 {dist.p50} · mean {dist.mean} · p90 {dist.p90} · max {dist.maximum}",
+            )
+    if report.quality_histogram:
+        overview.add_row(
+            "quality histogram", "  ".join(f"{k}: {v}" for k, v in report.quality_histogram.items())
+        )
+    overview.add_row(
+        f"with {report.first_person}",
+        f"{report.with_first_person} ({report.with_first_person / total:.0%})",
+    )
+    console.print(overview)
+    if report.samples:
+        samples = Table(
+            title=f"{len(report.samples)} random pairs (seed {seed})", title_justify="left"
+        )
+        samples.add_column("topic")
+        samples.add_column("standard")
+        samples.add_column("gyaru")
+        samples.add_column("quality", justify="right")
+        for pair in report.samples:
+            samples.add_row(
+                str(pair.get("topic", "")),
+                pair["standard"],
+                pair["gyaru"],
+                str(pair.get("quality", "")),
+            )
+        console.print(samples)
+    return EXIT_OK

@@ -1,0 +1,70 @@
+"""The last phase of a run: rebuild the dataset from every raw file, decide the run's
+status, close the manifest's session and build the `RunSummary`."""
+
+from __future__ import annotations
+
+from client.clock import utc_now
+from client.run.state import RunState
+from client.run.summary import RunStatus, RunSummary, resume_command
+from client.storage.processed import DatasetStats, build_dataset, dataset_metadata
+
+
+def finalise(state: RunState) -> RunSummary:
+    settings, store = state.job.settings, state.store
+    signum = state.interrupts.signum
+    endpoints = list(settings.server.endpoints)
+    stats = DatasetStats()
+    files: dict[str, str] = {}
+    status: RunStatus = "interrupted" if signum is not None else "incomplete"
+    if state.manifest is not None:
+        stats, path = build_dataset(
+            store,
+            key=settings.validation.dedup_key,
+            earlier=state.earlier,
+            metadata=dataset_metadata(
+                run_id=store.run_id,
+                created_at=utc_now(),
+                model=state.model,
+                persona=settings.persona.name,
+                topics=list(settings.persona.topics),
+                prompt_sha=state.manifest.manifest.prompt_sha,
+                endpoints=endpoints,
+                config=settings.snapshot(),
+            ),
+        )
+        if signum is None:
+            status = _status(state, stats)
+        files = {
+            "raw_dir": str(store.raw_dir),
+            "manifest": str(store.manifest_path),
+            "processed": str(path),
+        }
+    summary = RunSummary(
+        run_id=store.run_id,
+        status=status,
+        model=state.model,
+        endpoints=endpoints,
+        stats=stats,
+        wall_s=state.clock() - state.started,
+        batches_planned=state.job.limit,
+        batches_skipped=state.skipped,
+        live=state.live,
+        target_pairs=settings.generation.target_pairs,
+        files=files,
+        endpoint_served={s.url: s.served for s in state.pool.states},
+        interrupted_by=signum,
+    )
+    if state.manifest is not None:
+        if status != "complete":
+            summary.resume_command = resume_command(state.argv, store.run_id)
+        state.manifest.manifest.finish(status, summary.to_json(), now=utc_now())
+        state.manifest.write()
+    return summary
+
+
+def _status(state: RunState, stats: DatasetStats) -> RunStatus:
+    """Complete: no batch failed or unreadable, and the plan (or the target) is met."""
+    target = state.job.settings.generation.target_pairs
+    all_done = stats.batches_failed == 0 and stats.batches_unreadable == 0
+    enough = stats.pairs_unique >= target if target else stats.batches_finished >= state.job.limit
+    return "complete" if all_done and enough else "incomplete"

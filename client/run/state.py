@@ -1,0 +1,87 @@
+"""One generate run's state, shared by its phases (see run.generate)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.to_thread
+
+from client.clock import Clock
+from client.errors import OutputDirError
+from client.pairs.dedup import Deduper, key_of_normalised
+from client.pairs.prompts import BatchPlan
+from client.pairs.records import BatchResult
+from client.run.interrupts import Interrupts
+from client.run.job import Job
+from client.run.progress import LiveStats, QuietObserver
+from client.run.runner import RequestTemplate
+from client.server.pool import EndpointPool
+from client.server.readiness import EndpointStatus
+from client.storage.batch_record import BatchRecord
+from client.storage.manifest import Manifest, ManifestWriter
+from client.storage.runstore import RunStore
+
+
+@dataclass
+class RunState:
+    job: Job
+    store: RunStore
+    pool: EndpointPool
+    argv: Sequence[str]
+    clock: Clock
+    prompt_sha: str
+    started: float
+    live: LiveStats
+    interrupts: Interrupts = field(default_factory=Interrupts)
+    # Filled in by the phases, in this order.
+    statuses: list[EndpointStatus] = field(default_factory=list)
+    model: str | None = None
+    max_model_len: int | None = None
+    previous: Manifest | None = None
+    base_seed: int = 0
+    plan: BatchPlan | None = None
+    template: RequestTemplate | None = None
+    earlier: set[bytes] = field(default_factory=set)
+    deduper: Deduper | None = None
+    done: set[int] = field(default_factory=set)
+    manifest: ManifestWriter | None = None
+    observer: QuietObserver | None = None
+    write_lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.done)
+
+    async def record(self, result: BatchResult) -> int:
+        """Store a finished batch, count its new unique pairs, keep the manifest and the
+        display current; answers the number of new unique pairs (for target mode)."""
+        assert self.template is not None
+        assert self.deduper is not None
+        assert self.manifest is not None
+        assert self.observer is not None
+        key = self.job.settings.validation.dedup_key
+        keys = [key_of_normalised(*p.normalised, key) for p in result.accepted]
+        record = BatchRecord.from_result(
+            result,
+            run_id=self.store.run_id,
+            model=self.template.model,
+            params=self.template.params,
+            prompt_sha=self.prompt_sha,
+            dedup=(key, keys),
+        )
+        try:
+            await anyio.to_thread.run_sync(self.store.write_batch, result.spec.index, record)
+        except OSError as exc:
+            raise OutputDirError(
+                f"cannot write {self.store.batch_path(result.spec.index)}: {exc.strerror or exc}"
+            ) from None
+        new_unique = sum(self.deduper.add_key(k) for k in keys) if result.finished else 0
+        self.manifest.set_batch(result)
+        self.observer.batch_finished(result, new_unique)
+        if self.manifest.due():
+            async with self.write_lock:
+                text = self.manifest.render()
+                await anyio.to_thread.run_sync(self.manifest.write_text, text)
+        return new_unique

@@ -1,0 +1,158 @@
+"""The raw batch file: what was asked, what came back, what was kept and why.
+
+`BatchRecord` is the one place that knows this file's shape: it builds the JSON
+from a `BatchResult`, and every reader (resume, the dataset rebuild, stats) goes
+through its typed accessors. Readers are lenient: a missing field counts as empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from client.pairs.dedup import DedupKey, dedup_key
+from client.pairs.records import FINISHED_STATUSES, BatchResult
+from client.storage.atomic import atomic_write_json, read_json_object
+from client.storage.layout import FORMAT
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    data: dict[str, Any]
+
+    @classmethod
+    def from_result(
+        cls,
+        result: BatchResult,
+        *,
+        run_id: str,
+        model: str,
+        params: Mapping[str, Any],
+        prompt_sha: str,
+        dedup: tuple[DedupKey, list[bytes]],
+    ) -> BatchRecord:
+        """`dedup` holds the dedup mode and the keys of the accepted pairs: the rebuild
+        at the end reuses them instead of normalising every pair again."""
+        spec, completion = result.spec, result.completion
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "run_id": run_id,
+            "batch": spec.index,
+            "status": result.status,
+            "request": {
+                "model": model,
+                "num_pairs": spec.num_pairs,
+                "topic_focus": spec.topic_focus,
+                "seed": spec.seed,
+                "sampling_seed": result.sampling_seed,
+                "temperature": params.get("temperature"),
+                "top_p": params.get("top_p"),
+                "max_tokens": params.get("max_tokens"),
+                "structured_output": "response_format" in params,
+                "system_prompt_sha256": prompt_sha,
+                "user_message": spec.user_message,
+            },
+            "endpoint": completion.endpoint if completion else None,
+            "attempts": result.attempts,
+            "failures": [f.to_json() for f in result.failures],
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+            "latency_s": round(completion.latency_s, 3) if completion else None,
+            "reply": _reply(result),
+            "extraction": result.extraction,
+            "accepted": [p.to_json() for p in result.accepted],
+            "rejected": [r.to_json() for r in result.rejected],
+            "error": _error(result),
+            "dedup": {"key": dedup[0], "keys": [k.hex() for k in dedup[1]]},
+        }
+        return cls(data)
+
+    @classmethod
+    def read(cls, path: Path) -> BatchRecord | None:
+        """The record in a batch file; None when it cannot be read as one."""
+        data = read_json_object(path)
+        return cls(data) if data is not None else None
+
+    def write(self, path: Path, *, fsync: bool) -> None:
+        atomic_write_json(path, self.data, fsync=fsync)
+
+    @property
+    def status(self) -> str | None:
+        status = self.data.get("status")
+        return status if isinstance(status, str) else None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def num_pairs(self) -> int:
+        return int((self.data.get("request") or {}).get("num_pairs") or 0)
+
+    @property
+    def attempts(self) -> int:
+        return int(self.data.get("attempts") or 0)
+
+    @property
+    def usage(self) -> tuple[int, int]:
+        """Prompt and completion tokens of the reply (zeros when there was none)."""
+        usage = (self.data.get("reply") or {}).get("usage") or {}
+        return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+    @property
+    def error(self) -> tuple[Any, Any]:
+        """The failure's reason and message."""
+        error = self.data.get("error") or {}
+        return error.get("reason"), error.get("message")
+
+    @property
+    def accepted(self) -> list[dict[str, Any]]:
+        return list(self.data.get("accepted") or [])
+
+    @property
+    def rejection_reasons(self) -> list[str]:
+        return [str(r.get("reason")) for r in self.data.get("rejected") or []]
+
+    def dedup_keys(self, key: DedupKey) -> list[bytes]:
+        """The dedup keys of the accepted pairs: as the run stored them, or computed
+        when absent or made for another dedup mode."""
+        accepted = self.accepted
+        stored = self.data.get("dedup") or {}
+        hexes = stored.get("keys")
+        if stored.get("key") == key and isinstance(hexes, list) and len(hexes) == len(accepted):
+            try:
+                return [bytes.fromhex(h) for h in hexes]
+            except (TypeError, ValueError):
+                pass
+        return [dedup_key(p["standard"], p["gyaru"], key) for p in accepted]
+
+
+def _reply(result: BatchResult) -> dict[str, Any] | None:
+    completion = result.completion
+    if completion is None:
+        return None
+    return {
+        "text": completion.text,
+        "finish_reason": completion.finish_reason,
+        "model": completion.model,
+        "usage": {
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+        },
+    }
+
+
+def _error(result: BatchResult) -> dict[str, Any] | None:
+    if result.status != "failed":
+        return None
+    return {
+        "reason": result.error_reason,
+        "status": result.error_status,
+        "message": result.error_message,
+    }
