@@ -6,13 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from client.cli.args import add_logging, formatter
 from client.cli.shared import dataset_settings, output_dir_and_settings, stdout_console
 from client.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from client.pairs.stats import DatasetReport
 
 STATS_EXAMPLES = """\
 examples:
@@ -68,9 +71,14 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
         )
         return EXIT_OK
     console = stdout_console()
-    overview = Table(
-        title=f"{dataset.path}: {report.count} pairs", title_justify="left", show_header=False
-    )
+    console.print(_overview(report, dataset.path))
+    if report.samples:
+        console.print(_samples(report, seed))
+    return EXIT_OK
+
+
+def _overview(report: DatasetReport, path: Path) -> Table:
+    overview = Table(title=f"{path}: {report.count} pairs", title_justify="left", show_header=False)
     overview.add_column("what", style="bold")
     overview.add_column("value")
     total = max(report.count, 1)
@@ -96,21 +104,20 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
         f"with {report.first_person}",
         f"{report.with_first_person} ({report.with_first_person / total:.0%})",
     )
-    console.print(overview)
-    if report.samples:
-        samples = Table(
-            title=f"{len(report.samples)} random pairs (seed {seed})", title_justify="left"
+    return overview
+
+
+def _samples(report: DatasetReport, seed: int) -> Table:
+    samples = Table(title=f"{len(report.samples)} random pairs (seed {seed})", title_justify="left")
+    samples.add_column("topic")
+    samples.add_column("standard")
+    samples.add_column("gyaru")
+    samples.add_column("quality", justify="right")
+    for pair in report.samples:
+        samples.add_row(
+            str(pair.get("topic", "")),
+            pair["standard"],
+            pair["gyaru"],
+            str(pair.get("quality", "")),
         )
-        samples.add_column("topic")
-        samples.add_column("standard")
-        samples.add_column("gyaru")
-        samples.add_column("quality", justify="right")
-        for pair in report.samples:
-            samples.add_row(
-                str(pair.get("topic", "")),
-                pair["standard"],
-                pair["gyaru"],
-                str(pair.get("quality", "")),
-            )
-        console.print(samples)
-    return EXIT_OK
+    return samples

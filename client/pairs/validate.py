@@ -43,6 +43,30 @@ def _check_line(
     return None
 
 
+def _fields(item: Any) -> dict[str, str] | tuple[str, str]:
+    """The item's three lines, cleaned; or the reason and detail of why it has none."""
+    if not isinstance(item, dict):
+        return "schema", f"item is a {type(item).__name__}, not an object"
+    fields: dict[str, str] = {}
+    for key in ("topic", "standard", "gyaru"):
+        value = item.get(key)
+        if value is None:
+            return "schema", f"missing field '{key}'"
+        if not isinstance(value, str):
+            return "schema", f"field '{key}' is a {type(value).__name__}, not a string"
+        fields[key] = clean_line(value)
+    for key in ("standard", "gyaru"):
+        if not fields[key]:
+            return "empty", f"{key} is empty"
+    return fields
+
+
+def _topic(given: str, ctx: ValidationContext) -> str | None:
+    if given in ctx.rules.topics:
+        return given
+    return ctx.topic_lookup.get(normalise(given))
+
+
 def validate_item(
     index: int,
     item: Any,
@@ -52,26 +76,11 @@ def validate_item(
     batch: int,
     generated_at: str,
 ) -> Pair | Rejection:
-    if not isinstance(item, dict):
-        return _reject(index, item, "schema", f"item is a {type(item).__name__}, not an object")
-    fields: dict[str, str] = {}
-    for key in ("topic", "standard", "gyaru"):
-        value = item.get(key)
-        if value is None:
-            return _reject(index, item, "schema", f"missing field '{key}'")
-        if not isinstance(value, str):
-            return _reject(
-                index, item, "schema", f"field '{key}' is a {type(value).__name__}, not a string"
-            )
-        fields[key] = clean_line(value)
-    for key in ("standard", "gyaru"):
-        if not fields[key]:
-            return _reject(index, item, "empty", f"{key} is empty")
-
+    fields = _fields(item)
+    if isinstance(fields, tuple):
+        return _reject(index, item, *fields)
     rules = ctx.rules
-    topic = fields["topic"] if fields["topic"] in ctx.rules.topics else None
-    if topic is None:
-        topic = ctx.topic_lookup.get(normalise(fields["topic"]))
+    topic = _topic(fields["topic"], ctx)
     if topic is None:
         return _reject(
             index, item, "topic", f"topic {fields['topic']!r} is not one of {list(rules.topics)}"

@@ -1,0 +1,179 @@
+"""The settings sections and `Settings`: every section forbids unknown keys and every
+value is validated, so a typo in the YAML file is an error that names the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from client.config.defaults import (
+    DEFAULT_SCENES,
+    DEFAULT_STYLE_MARKERS,
+    DEFAULT_TOPICS,
+    ENV_NESTED_DELIMITER,
+    ENV_PREFIX,
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Section):
+    base_url: str = "http://localhost:8000/v1"
+    # Several endpoints (replicas): when non-empty, used instead of base_url.
+    base_urls: tuple[str, ...] = ()
+    model: str = "auto"
+    request_timeout_s: float = Field(default=600.0, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    # How long to wait for the server to become ready before giving up (0: don't wait).
+    wait_s: float = Field(default=0.0, ge=0)
+    # An endpoint that fails is taken out of rotation for this long (doubling per failure).
+    endpoint_cooldown_s: float = Field(default=2.0, ge=0)
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        urls = self.base_urls or (self.base_url,)
+        return tuple(dict.fromkeys(u.rstrip("/") for u in urls))
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"base URL must start with http:// or https://, got {url!r}")
+        return url
+
+    @field_validator("base_urls")
+    @classmethod
+    def _check_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            cls._check_url(url)
+        return urls
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, model: str) -> str:
+        if not model.strip():
+            raise ValueError("model must not be empty (use 'auto' for the server's first model)")
+        return model
+
+
+class GenerationConfig(_Section):
+    num_pairs_per_batch: int = Field(default=30, ge=1, le=500)
+    total_batches: int = Field(default=4, ge=1, le=1_000_000)
+    concurrency: int = Field(default=4, ge=1, le=1024)
+    temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(default=2000, ge=1)
+    # Base seed: batch i gets seed + i, which picks its scene hints (and, with send_seed,
+    # is the server's sampling seed). None: a random base, recorded in the manifest.
+    seed: int | None = Field(default=None, ge=0, lt=2**31)
+    # Send each batch's seed as the request's sampling seed, for replies that can be
+    # reproduced. Off by default: vLLM 0.32's CPU engine dies on seeded requests that
+    # are prefilled in chunks (docs/vllm-behaviour.md).
+    send_seed: bool = False
+    # JSON-schema guided decoding (vLLM response_format); off for servers without it.
+    structured_output: bool = True
+    # Target mode: keep scheduling batches until this many unique pairs are accepted...
+    target_pairs: int | None = Field(default=None, ge=1)
+    # ...or this many batches have been scheduled, whichever comes first.
+    max_batches: int = Field(default=1000, ge=1)
+    # Extra fields for the request body, passed through untouched (e.g. top_k, repetition_penalty).
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+
+class RetryConfig(_Section):
+    max_attempts: int = Field(default=6, ge=1, le=100)
+    # Replies with no usable JSON are retried, but fewer times: it rarely gets better.
+    max_content_attempts: int = Field(default=3, ge=1, le=100)
+    initial_wait_s: float = Field(default=1.0, ge=0)
+    max_wait_s: float = Field(default=30.0, ge=0)
+    # Total time one batch may spend across its attempts and waits.
+    max_elapsed_s: float = Field(default=900.0, gt=0)
+
+
+class OutputConfig(_Section):
+    output_dir: Path = Path("outputs")
+    # fsync each file before it replaces the old one: survive power loss, not only kills.
+    fsync: bool = True
+
+
+class ValidationConfig(_Section):
+    # The gyaru line must contain the persona's first person (あーし for the default persona).
+    require_ash: bool = True
+    min_quality: float = Field(default=0.0, ge=0.0, le=1.0)
+    standard_min_chars: int = Field(default=2, ge=1)
+    standard_max_chars: int = Field(default=120, ge=1)
+    gyaru_min_chars: int = Field(default=2, ge=1)
+    gyaru_max_chars: int = Field(default=160, ge=1)
+    dedup_key: Literal["pair", "standard"] = "pair"
+    dedup_against_previous_runs: bool = False
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> ValidationConfig:
+        if self.standard_min_chars > self.standard_max_chars:
+            raise ValueError("standard_min_chars is greater than standard_max_chars")
+        if self.gyaru_min_chars > self.gyaru_max_chars:
+            raise ValueError("gyaru_min_chars is greater than gyaru_max_chars")
+        return self
+
+
+class PromptConfig(_Section):
+    system_prompt_path: Path = Path("prompts/system_prompt.txt")
+    # The per-batch user message; None: the built-in Japanese one (see prompts.py).
+    user_template: str | None = None
+
+
+class PersonaConfig(_Section):
+    name: str = "あーし系ギャル"
+    first_person: str = Field(default="あーし", min_length=1)
+    topics: tuple[str, ...] = Field(default=DEFAULT_TOPICS, min_length=1)
+    # Words that make a line sound like the persona; they feed the quality score.
+    style_markers: tuple[str, ...] = DEFAULT_STYLE_MARKERS
+    # Situations a batch is nudged towards (two per batch, drawn from its seed), so
+    # concurrent batches on the same topic still write about different things.
+    scenes: tuple[str, ...] = DEFAULT_SCENES
+
+    @model_validator(mode="after")
+    def _check_topics(self) -> PersonaConfig:
+        if len(set(self.topics)) != len(self.topics):
+            raise ValueError("topics must not repeat")
+        if any(not t.strip() for t in self.topics):
+            raise ValueError("topics must not be empty strings")
+        return self
+
+
+class ExportConfig(_Section):
+    system_prompt: str = (
+        "あなたは一人称が「あーし」のギャル系AITuberです。"
+        "ユーザーの標準的な日本語の文を、意味を変えずにあなたの口調で言い換えてください。"
+    )
+    reverse_system_prompt: str = (
+        "ギャル口調の日本語の文を、意味を変えずに標準的で丁寧な日本語に言い換えてください。"
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        nested_model_default_partial_update=True,
+    )
+
+    server: ServerConfig = ServerConfig()
+    generation: GenerationConfig = GenerationConfig()
+    retry: RetryConfig = RetryConfig()
+    output: OutputConfig = OutputConfig()
+    validation: ValidationConfig = ValidationConfig()
+    prompt: PromptConfig = PromptConfig()
+    persona: PersonaConfig = PersonaConfig()
+    export: ExportConfig = ExportConfig()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything that shaped a run, JSON-ready (holds no secret: the key is not a setting)."""
+        return self.model_dump(mode="json")
