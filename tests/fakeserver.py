@@ -1,7 +1,7 @@
 """An OpenAI-compatible server of our own, real HTTP on loopback, with scripted faults.
 
-It speaks just enough of vLLM's API for the client (GET /health, GET /v1/models,
-POST /v1/chat/completions) and answers each chat request with the next scripted
+It speaks just enough of vLLM's API for the client (GET /health, GET /version,
+GET /v1/models, POST /v1/chat/completions) and answers each chat request with the next scripted
 action, so tests can make a server that is slow, flaky, rude or down.
 
 Actions (strings, so they can come from the command line too):
@@ -84,6 +84,8 @@ class FakeServer:
     model: str = "fake-model"
     api_key: str | None = None
     max_model_len: int = 8192
+    # What GET /version answers, as vLLM does; None: no such route (not vLLM).
+    vllm_version: str | None = "0.32.0"
     host: str = "127.0.0.1"
     port: int = 0
     record_bodies: bool = True
@@ -254,6 +256,10 @@ class FakeServer:
             self.requests.append(request)
         if path == "/health":
             await self._send(writer, 200, {})
+            return True
+        if path == "/version" and method == "GET" and self.vllm_version is not None:
+            # vLLM serves it at the root, outside /v1 and the API key check.
+            await self._send(writer, 200, {"version": self.vllm_version})
             return True
         if not self._authorised(headers):
             await self._send(writer, 401, {"error": "Unauthorized"})

@@ -201,3 +201,28 @@ async def test_models_unauthorised_is_reported_as_a_key_problem() -> None:
         )
         with pytest.raises(AuthError, match="VLLM_API_KEY"):
             await probe(endpoint())
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        (httpx.Response(200, json={"version": "0.32.0"}), "0.32.0"),
+        (httpx.Response(404, json={"detail": "Not Found"}), None),
+        (httpx.Response(200, text="<html>not json</html>"), None),
+        (httpx.Response(200, json={"version": 32}), None),
+        (httpx.ConnectError("refused"), None),
+    ],
+)
+async def test_server_version_from_the_root_without_a_key(
+    response: httpx.Response | Exception, expected: str | None
+) -> None:
+    async with respx.mock(assert_all_called=False) as router:
+        route = router.get(f"{root_url(BASE_URL)}/version")
+        if isinstance(response, Exception):
+            route.side_effect = response
+        else:
+            route.return_value = response
+        assert await endpoint("sk-test-key").server_version() == expected
+    assert route.called
+    # vLLM serves /version outside the key check: the key is not sent where it is not needed.
+    assert "authorization" not in route.calls.last.request.headers

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from client.run.bench import LevelResult, recommend
+from client.server.version import TESTED_VLLM_VERSION
 from tests.cli_helpers import run_client
 from tests.fakeserver import FakeServer
 
@@ -27,6 +28,32 @@ def test_check_ready_server() -> None:
     assert result.code == 0, result.stderr
     assert "fake-model" in result.stdout and "8192" in result.stdout
     assert result.event("server ready")["model"] == "fake-model"
+
+
+@pytest.mark.loopback
+def test_check_names_the_vllm_version_and_warns_when_it_is_not_the_tested_one() -> None:
+    with FakeServer(api_key="k") as server:
+        same = run_client(
+            ["check", "--base-url", server.base_url, "--log-format", "json"],
+            VLLM_API_KEY="k",
+        )
+    assert same.code == 0, same.stderr
+    assert TESTED_VLLM_VERSION in same.stdout and "vLLM" in same.stdout
+    assert [e for e in same.events if e.get("level") == "warning"] == []
+
+    with FakeServer(vllm_version="0.31.1") as server:
+        other = run_client(["check", "--base-url", server.base_url, "--log-format", "json"])
+    assert other.code == 0, other.stderr  # a warning, not a failure
+    (warning,) = [e for e in other.events if e.get("level") == "warning"]
+    assert warning["vllm_version"] == "0.31.1"
+    assert warning["tested_vllm_version"] == TESTED_VLLM_VERSION
+    assert "0.31.1 (tested: " in other.stdout
+
+    with FakeServer(vllm_version=None) as server:
+        unknown = run_client(["check", "--base-url", server.base_url, "--log-format", "json"])
+    assert unknown.code == 0, unknown.stderr
+    assert "no /version" in unknown.stdout
+    assert [e for e in unknown.events if e.get("level") == "warning"] == []
 
 
 @pytest.mark.loopback

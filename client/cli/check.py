@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from rich.table import Table
@@ -11,6 +11,10 @@ from rich.table import Table
 from client.cli.args import add_logging, add_server, formatter, load_settings_from
 from client.cli.shared import api_key, stdout_console
 from client.errors import EXIT_FAILED, EXIT_OK
+from client.server.version import TESTED_VLLM_VERSION, untested_version
+
+if TYPE_CHECKING:
+    from client.run.check import EndpointCheck
 
 log = structlog.get_logger("client.cli")
 
@@ -43,10 +47,40 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
 
     settings = load_settings_from(args)
     results = anyio.run(run_check, settings, api_key())
+    stdout_console().print(_table(results))
+    for r in results:
+        if untested_version(r.vllm_version):
+            # A warning, not a failure: another release may work, it is just unchecked.
+            log.warning(
+                f"the server runs vLLM {r.vllm_version}; this project is tested against "
+                f"vLLM {TESTED_VLLM_VERSION}",
+                endpoint=r.url,
+                vllm_version=r.vllm_version,
+                tested_vllm_version=TESTED_VLLM_VERSION,
+            )
+        if r.ready:
+            log.info("server ready", endpoint=r.url, model=r.model)
+        else:
+            log.error("server not ready: " + "; ".join(r.problems), endpoint=r.url)
+    return EXIT_OK if all(r.ready for r in results) else EXIT_FAILED
+
+
+def _version(check: EndpointCheck) -> str:
+    if not check.reachable:
+        return "-"
+    if check.vllm_version is None:
+        return "unknown (no /version: not vLLM?)"
+    if untested_version(check.vllm_version):
+        return f"{check.vllm_version} (tested: {TESTED_VLLM_VERSION})"
+    return check.vllm_version
+
+
+def _table(results: list[EndpointCheck]) -> Table:
     table = Table(title="server check", title_justify="left")
     for column in (
         "endpoint",
         "reachable",
+        "vLLM",
         "models (max_model_len)",
         "1-token completion",
         "structured output",
@@ -58,6 +92,7 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
         table.add_row(
             r.url,
             "yes" if r.reachable else "no",
+            _version(r),
             models,
             f"{r.completion_s * 1000:.0f} ms" if r.completion_s is not None else "-",
             "-"
@@ -67,11 +102,4 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
             else "FAILED",
             "; ".join(r.problems) or "ready",
         )
-    stdout_console().print(table)
-    ready = all(r.ready for r in results)
-    for r in results:
-        if r.ready:
-            log.info("server ready", endpoint=r.url, model=r.model)
-        else:
-            log.error("server not ready: " + "; ".join(r.problems), endpoint=r.url)
-    return EXIT_OK if ready else EXIT_FAILED
+    return table

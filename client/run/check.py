@@ -23,6 +23,8 @@ class EndpointCheck:
     health: bool = False
     models: list[ModelInfo] = field(default_factory=list)
     model: str | None = None
+    # vLLM's version from /version; None where the server does not say (not vLLM).
+    vllm_version: str | None = None
     completion_s: float | None = None
     structured_s: float | None = None
     structured_ok: bool | None = None
@@ -42,6 +44,7 @@ async def _check_one(endpoint: Endpoint, settings: Settings, requested_model: st
         return result
     result.reachable = True
     result.models = status.models
+    result.vllm_version = await endpoint.server_version(timeout_s=settings.server.connect_timeout_s)
     try:
         model = resolve_model(requested_model, [status])
     except ModelNotServedError as exc:

@@ -188,6 +188,17 @@ class Endpoint:
             return False
         return response.status_code == 200
 
+    async def server_version(self, *, timeout_s: float = 5.0) -> str | None:
+        """vLLM's version from GET /version (at the root, outside the key check); None
+        where the server has no such endpoint (another OpenAI-compatible server)."""
+        try:
+            response = await self._http.get(f"{self.root_url}/version", timeout=timeout_s)
+            data = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        version = data.get("version") if isinstance(data, dict) else None
+        return version if isinstance(version, str) and version else None
+
     async def prompt_tokens(
         self, *, model: str, messages: list[dict[str, str]]
     ) -> tuple[int, int] | None:
