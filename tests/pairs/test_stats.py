@@ -7,7 +7,7 @@ from pathlib import Path
 
 from client.pairs.stats import Distribution, describe
 from tests.cli_helpers import run_client
-from tests.test_export import dataset
+from tests.pairs.test_export import dataset
 
 
 def test_distribution() -> None:

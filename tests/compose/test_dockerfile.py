@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "docker" / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 PYPROJECT = REPO / "pyproject.toml"
@@ -233,7 +233,7 @@ def excluded(path: str, patterns: list[str]) -> bool:
         ".venv/bin/python",
         "outputs/raw/batch.json",
         ".git/config",
-        "tests/test_compose.py",
+        "tests/compose/test_compose.py",
         "client/__pycache__/cli.cpython-311.pyc",
     ],
 )

@@ -36,7 +36,7 @@ from client.run.job import pair_rules, prompt_set, request_params, validation_co
 from tests.cli_helpers import Result, run_client
 from tests.fakeserver import FakeServer
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # Relative, as a user would write them: the CLI tests run the client from the repo root.
 OJOUSAMA_CONFIG = Path("config/ojousama.yaml")
 DEFAULT_CONFIG = Path("config/generation_config.yaml")

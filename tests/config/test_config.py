@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from client.config import Settings, api_key_from_env, load_settings
 from client.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, text: str) -> Path:
