@@ -1,6 +1,7 @@
-"""The values that flow through a run, in order:
+"""The values that flow through a run, in order (docs/architecture.md has the whole chain):
 
-BatchSpec -> Completion -> Extracted -> Pair | Rejection -> BatchResult -> RunSummary
+BatchSpec -> Completion -> Extracted (pairs.extract) -> Pair | Rejection -> BatchResult
+-> BatchRecord (storage) -> dataset -> RunSummary (run.summary)
 """
 
 from __future__ import annotations
