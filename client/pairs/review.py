@@ -1,0 +1,139 @@
+"""A person's decisions about pairs, and what they do to a dataset. Pure.
+
+A decision names a pair by id and carries a fingerprint of the two lines it was
+made on: pair ids are positions in a run (`<run>-b0003-012`), so a dataset rebuilt
+with other lines under the same id must not inherit a verdict about different text.
+
+| decision | export and stats | labels file |
+| --- | --- | --- |
+| accepted | the pair as it is | the pair, good |
+| rejected | left out | the pair, bad |
+| edited | the pair with the person's persona line | the edited line good, the original bad |
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["accepted", "rejected", "edited"]
+VERDICTS: tuple[Verdict, ...] = ("accepted", "rejected", "edited")
+# A persona line longer than this is not a sentence; the page refuses it.
+MAX_EDIT_CHARS = 2000
+
+
+def fingerprint(standard: str, gyaru: str) -> str:
+    """A short digest of both lines: enough to tell that a pair changed under its id."""
+    digest = hashlib.sha256(f"{standard}\x00{gyaru}".encode()).hexdigest()
+    return digest[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    lines: str  # fingerprint() of the pair as it was reviewed
+    at: str
+    gyaru: str | None = None  # the person's persona line, for "edited" only
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown decision {self.verdict!r}")
+        if (self.verdict == "edited") != (self.gyaru is not None):
+            raise ValueError("an edited decision, and only that, carries a persona line")
+        if self.gyaru is not None and not (0 < len(self.gyaru.strip()) <= MAX_EDIT_CHARS):
+            raise ValueError(f"an edited persona line must hold 1 to {MAX_EDIT_CHARS} characters")
+
+    def applies_to(self, pair: Mapping[str, Any]) -> bool:
+        return self.lines == fingerprint(pair["standard"], pair["gyaru"])
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"decision": self.verdict, "lines": self.lines, "at": self.at}
+        if self.gyaru is not None:
+            data["gyaru"] = self.gyaru
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Decision:
+        """Raises ValueError (or KeyError/TypeError) for anything not written by to_json."""
+        gyaru = data.get("gyaru")
+        return cls(
+            verdict=data["decision"],
+            lines=str(data["lines"]),
+            at=str(data.get("at", "")),
+            gyaru=gyaru if isinstance(gyaru, str) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """A dataset's pairs after the decisions: what export writes and stats counts."""
+
+    pairs: list[dict[str, Any]]
+    counts: dict[str, int] = field(default_factory=dict)  # verdict -> pairs it applied to
+    stale: int = 0  # decisions about lines that are no longer in the dataset
+
+    @property
+    def reviewed(self) -> int:
+        return sum(self.counts.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reviewed": self.reviewed, **self.counts, "stale": self.stale}
+
+
+def _current(
+    pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Decision]
+) -> Iterator[tuple[Mapping[str, Any], Decision | None]]:
+    for pair in pairs:
+        decision = decisions.get(str(pair.get("id", "")))
+        yield pair, decision if decision is not None and decision.applies_to(pair) else None
+
+
+def apply_review(pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Decision]) -> Reviewed:
+    """Rejected pairs left out, edited ones with the person's line; order kept."""
+    kept: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
+    matched = 0
+    for pair, decision in _current(pairs, decisions):
+        if decision is None:
+            kept.append(dict(pair))
+            continue
+        matched += 1
+        counts[decision.verdict] += 1
+        if decision.verdict == "accepted":
+            kept.append(dict(pair))
+        elif decision.verdict == "edited":
+            kept.append({**pair, "gyaru": decision.gyaru, "edited_from": pair["gyaru"]})
+    return Reviewed(
+        pairs=kept,
+        counts={v: counts[v] for v in VERDICTS},
+        stale=len(decisions) - matched,
+    )
+
+
+def _label(pair: Mapping[str, Any], gyaru: str, label: str) -> dict[str, str]:
+    return {
+        "standard": pair["standard"],
+        "gyaru": gyaru,
+        "topic": str(pair.get("topic", "")),
+        "label": label,
+    }
+
+
+def label_rows(
+    pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Decision]
+) -> list[dict[str, str]]:
+    """Every reviewed pair as labelled examples for calibrating the checks."""
+    rows: list[dict[str, str]] = []
+    for pair, decision in _current(pairs, decisions):
+        if decision is None:
+            continue
+        if decision.verdict == "edited" and decision.gyaru is not None:
+            rows.append(_label(pair, pair["gyaru"], "bad"))
+            rows.append(_label(pair, decision.gyaru, "good"))
+        else:
+            verdict = "good" if decision.verdict == "accepted" else "bad"
+            rows.append(_label(pair, pair["gyaru"], verdict))
+    return rows

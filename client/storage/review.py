@@ -1,0 +1,113 @@
+"""The review file beside a dataset, and the run's rejected items the review page shows.
+
+    processed/gyaru_dataset_<run_id>.json          the dataset (never modified by a review)
+    processed/gyaru_dataset_<run_id>.review.json   {"format": 1, "dataset": ..., "updated_at": ...,
+                                                    "decisions": {pair id: Decision.to_json()}}
+
+The review file is rewritten whole after every decision (temporary file, fsync,
+rename): a killed review server leaves the previous complete file or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from client.errors import UsageError
+from client.pairs.review import Decision
+from client.store import RUN_ID_RE, RunStore, atomic_write_json
+
+REVIEW_FORMAT = 1
+REVIEW_SUFFIX = ".review.json"
+
+
+def review_path(dataset_path: Path) -> Path:
+    return dataset_path.with_name(dataset_path.stem + REVIEW_SUFFIX)
+
+
+@dataclass(frozen=True)
+class ReviewFile:
+    path: Path
+    dataset_name: str
+
+    @classmethod
+    def beside(cls, dataset_path: Path) -> ReviewFile:
+        return cls(review_path(dataset_path), dataset_path.name)
+
+    def load(self) -> dict[str, Decision]:
+        """The decisions so far (none when there is no file yet); a damaged file is an
+        error, never silently replaced by an empty review."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read review file {self.path}: {exc}") from None
+        except ValueError as exc:
+            raise UsageError(f"review file {self.path} is not valid JSON: {exc}") from None
+        entries = data.get("decisions") if isinstance(data, dict) else None
+        if not isinstance(entries, dict):
+            raise UsageError(f"review file {self.path} has no 'decisions' mapping")
+        decisions: dict[str, Decision] = {}
+        for pair_id, entry in entries.items():
+            try:
+                decisions[pair_id] = Decision.from_json(entry)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise UsageError(
+                    f"review file {self.path}: the decision for {pair_id!r} is invalid ({exc})"
+                ) from None
+        return decisions
+
+    def save(self, decisions: Mapping[str, Decision], *, now: str, fsync: bool = True) -> None:
+        document = {
+            "format": REVIEW_FORMAT,
+            "dataset": self.dataset_name,
+            "updated_at": now,
+            "decisions": {pair_id: d.to_json() for pair_id, d in decisions.items()},
+        }
+        atomic_write_json(self.path, document, fsync=fsync, indent=1)
+
+
+def _item_lines(item: Any) -> tuple[str, str, str]:
+    if isinstance(item, dict):
+        return (
+            str(item.get("standard", "")),
+            str(item.get("gyaru", "")),
+            str(item.get("topic", "")),
+        )
+    # A reply item that was not even an object: show what the model wrote.
+    return (json.dumps(item, ensure_ascii=False), "", "")
+
+
+def _rejected_item(run_id: str, batch: int, rejection: dict[str, Any]) -> dict[str, Any]:
+    item = rejection.get("item")
+    standard, gyaru, topic = _item_lines(item)
+    judge = item.get("judge") if isinstance(item, dict) else None
+    index = rejection.get("index")
+    return {
+        "id": f"{run_id}-b{batch:04d}-x{index if isinstance(index, int) else 0:03d}",
+        "batch": batch,
+        "topic": topic,
+        "standard": standard,
+        "gyaru": gyaru,
+        "reason": str(rejection.get("reason", "?")),
+        "detail": str(rejection.get("detail", "")),
+        "judge": judge if isinstance(judge, dict) else rejection.get("judge"),
+    }
+
+
+def run_rejections(dataset_path: Path, metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The items the checks (or the judge) turned down in the run behind a dataset, read
+    from its raw batch files; none when the run's folder is not where the run left it."""
+    run_id = metadata.get("run_id")
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
+        return []
+    store = RunStore(dataset_path.parent.parent, run_id, fsync=False)
+    items: list[dict[str, Any]] = []
+    for batch, record in store.iter_records():
+        rejections = (record or {}).get("rejected") or []
+        items.extend(_rejected_item(run_id, batch, r) for r in rejections if isinstance(r, dict))
+    return items

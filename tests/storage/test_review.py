@@ -1,0 +1,120 @@
+"""storage.review: the review file beside a dataset, and the run's rejected items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from client.errors import UsageError
+from client.pairs.review import Decision
+from client.storage.review import ReviewFile, review_path, run_rejections
+from tests.web.demo import write_demo
+
+
+def test_review_file_sits_beside_the_dataset() -> None:
+    path = Path("outputs/processed/gyaru_dataset_r1.json")
+    assert review_path(path) == Path("outputs/processed/gyaru_dataset_r1.review.json")
+
+
+def test_round_trip_and_no_file_means_no_decisions(tmp_path: Path) -> None:
+    review = ReviewFile.beside(tmp_path / "d.json")
+    assert review.load() == {}
+    decisions = {
+        "a": Decision("rejected", "f1", "t1"),
+        "b": Decision("edited", "f2", "t2", "あーし直したし"),
+    }
+    review.save(decisions, now="2026-12-01T00:00:00Z")
+    assert review.load() == decisions
+    document = json.loads(review.path.read_text(encoding="utf-8"))
+    assert document["format"] == 1
+    assert document["dataset"] == "d.json"
+    assert document["updated_at"] == "2026-12-01T00:00:00Z"
+    assert [p.name for p in tmp_path.iterdir()] == ["d.review.json"], "no temporary file left"
+
+
+def test_a_failed_write_keeps_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    review = ReviewFile.beside(tmp_path / "d.json")
+    review.save({"a": Decision("accepted", "f", "t")}, now="t")
+    before = review.path.read_bytes()
+
+    def disk_gone(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    # The new file is written in full to a temporary name; the failure comes before
+    # the rename, as when the machine dies there.
+    monkeypatch.setattr("os.fsync", disk_gone)
+    with pytest.raises(OSError, match="Input/output"):
+        review.save({"a": Decision("rejected", "f", "t2")}, now="t2")
+    assert review.path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["d.review.json"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{broken", "not valid JSON"),
+        ('{"format": 1}', "no 'decisions' mapping"),
+        (
+            '{"decisions": {"a": {"decision": "maybe", "lines": "f"}}}',
+            "decision for 'a' is invalid",
+        ),
+        ('{"decisions": {"a": {"decision": "rejected"}}}', "decision for 'a' is invalid"),
+    ],
+)
+def test_a_damaged_review_file_is_an_error_not_an_empty_review(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    review = ReviewFile.beside(tmp_path / "d.json")
+    review.path.write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError, match=message):
+        review.load()
+
+
+def test_run_rejections_come_from_the_raw_batch_files(tmp_path: Path) -> None:
+    demo = write_demo(tmp_path / "outputs", pairs=120, per_batch=30)
+    raw = sorted((tmp_path / "outputs" / "raw" / demo.run_id).glob("batch_*.json"))
+    expected = [
+        (int(p.stem.split("_")[1]), r)
+        for p in raw
+        for r in json.loads(p.read_text(encoding="utf-8"))["rejected"]
+    ]
+    items = run_rejections(demo.dataset, {"run_id": demo.run_id})
+    assert len(items) == len(expected) > 0
+    for item, (batch, rejection) in zip(items, expected, strict=True):
+        assert item["batch"] == batch
+        assert item["reason"] == rejection["reason"]
+        assert item["standard"] == rejection["item"]["standard"]
+        assert item["id"] == f"{demo.run_id}-b{batch:04d}-x{rejection['index']:03d}"
+
+
+def test_run_rejections_keep_the_judge_and_odd_items(tmp_path: Path) -> None:
+    demo = write_demo(tmp_path / "outputs", pairs=1)
+    raw_dir = tmp_path / "outputs" / "raw" / demo.run_id
+    grades = {"meaning": 1, "reason": "意味が逆"}
+    record = {
+        "status": "ok",
+        "accepted": [],
+        "rejected": [
+            {
+                "index": 0,
+                "reason": "judge",
+                "detail": "意味が逆",
+                "item": {"standard": "a", "gyaru": "b", "judge": grades},
+            },
+            {"index": 1, "reason": "schema", "detail": "not an object", "item": ["<b>x</b>"]},
+        ],
+    }
+    (raw_dir / "batch_0099.json").write_text(json.dumps(record), encoding="utf-8")
+    items = [i for i in run_rejections(demo.dataset, {"run_id": demo.run_id}) if i["batch"] == 99]
+    assert items[0]["judge"] == grades
+    assert items[1]["standard"] == '["<b>x</b>"]'
+
+
+@pytest.mark.parametrize("metadata", [{}, {"run_id": "../etc"}, {"run_id": 5}, {"run_id": "gone"}])
+def test_no_run_folder_means_no_rejections(tmp_path: Path, metadata: dict[str, object]) -> None:
+    demo = write_demo(tmp_path / "outputs", pairs=1)
+    assert run_rejections(demo.dataset, metadata) == []
