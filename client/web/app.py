@@ -66,7 +66,7 @@ def create_app(session: ReviewSession, *, token: str, port: int) -> Starlette:
         return Response(found[0], media_type=found[1])
 
     def data(request: Request) -> Response:
-        return JSONResponse(session.payload())
+        return Response(session.payload_json(), media_type="application/json")
 
     async def decision(request: Request) -> Response:
         body = await _bounded_body(request)

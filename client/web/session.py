@@ -3,6 +3,7 @@ requests of the review server. Decisions are saved before they are acknowledged.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from client.storage.review import ReviewFile, run_rejections
 
 # The fields of a pair the page shows; the rest (generated_at, ...) stays on disk.
 PAIR_FIELDS = ("id", "topic", "standard", "gyaru", "quality", "judge", "batch")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class DecisionError(ValueError):
@@ -64,31 +69,37 @@ class ReviewSession:
         # Requests run in a thread pool: one decision at a time reads, changes and
         # rewrites the file.
         self._lock = threading.Lock()
+        self._fixed: bytes | None = None
 
     def payload(self) -> dict[str, Any]:
         """Everything the page needs, in one response."""
-        pairs = [
-            {key: pair.get(key) for key in PAIR_FIELDS} | {"id": pair_id}
-            for pair_id, pair in self.pairs.items()
-        ]
+        payload: dict[str, Any] = json.loads(self.payload_json())
+        return payload
+
+    def payload_json(self) -> bytes:
+        """payload() as JSON: the pairs serialised once (they never change while the server
+        runs; 20,000 of them take longer to encode than the rest of a request)."""
+        if self._fixed is None:
+            pairs = [
+                {key: pair.get(key) for key in PAIR_FIELDS} | {"id": pair_id}
+                for pair_id, pair in self.pairs.items()
+            ]
+            self._fixed = _dumps({"pairs": pairs, "rejected": self.rejected})[1:-1]
         with self._lock:
             decisions = {
                 pair_id: {"decision": d.verdict, "gyaru": d.gyaru}
                 for pair_id, d in self.decisions.items()
                 if pair_id in self.pairs and d.applies_to(self.pairs[pair_id])
             }
-        return {
-            "dataset": {
-                "name": self.dataset_path.name,
-                "run_id": self.metadata.get("run_id"),
-                "persona": self.metadata.get("persona"),
-                "markers": _markers(self.metadata),
-                "review_file": self.review.path.name,
-            },
-            "pairs": pairs,
-            "rejected": self.rejected,
-            "decisions": decisions,
+        dataset = {
+            "name": self.dataset_path.name,
+            "run_id": self.metadata.get("run_id"),
+            "persona": self.metadata.get("persona"),
+            "markers": _markers(self.metadata),
+            "review_file": self.review.path.name,
         }
+        head = _dumps({"dataset": dataset, "decisions": decisions})[:-1]
+        return head + b"," + self._fixed + b"}"
 
     def decide(self, pair_id: Any, verdict: Any, gyaru: Any) -> Saved:
         """Record (or, with verdict "", clear) a decision and write the review file."""

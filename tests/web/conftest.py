@@ -3,15 +3,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from client.dataset import load_dataset
 from client.store import utc_now
 from client.web.server import Bound, bind, serving_in_thread
 from client.web.session import ReviewSession, open_session
+from tests.web.browser import CHROMIUM_ARGS, Watched, chromium_or_skip
 from tests.web.demo import Demo, write_demo
 
 # Model output that would run or load something if the page ever treated it as markup.
@@ -75,5 +76,24 @@ def live(demo: Demo) -> Iterator[Live]:
         yield Live(demo, session, bound)
 
 
-def first_pair(live: Live) -> dict[str, Any]:
-    return live.demo.pairs[0]
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = chromium_or_skip()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    watched = Watched(page)
+    try:
+        yield watched
+    finally:
+        context.close()

@@ -403,13 +403,24 @@
   async function start() {
     wire();
     try {
-      load(await api("/api/data"));
+      const data = await api("/api/data");
+      performance.mark("review-fetched");
+      load(data);
     } catch (error) {
       status(`cannot load the dataset: ${error.message}`, true);
       return;
     }
+    performance.mark("review-loaded");
     applyFilters();
-    document.body.dataset.ready = "true";
+    performance.mark("review-rendered");
+    // After the first rows are painted (a task after the next frame): what the
+    // benchmark measures as first paint, and what the tests wait for.
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        performance.mark("review-painted");
+        document.body.dataset.ready = "true";
+      }),
+    );
   }
 
   start();
