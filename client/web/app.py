@@ -27,6 +27,7 @@ from client.web.guard import Guard, allowed_hosts
 from client.web.session import DecisionError, ReviewSession
 
 ASSETS: dict[str, str] = {
+    "list.js": "text/javascript; charset=utf-8",
     "review.js": "text/javascript; charset=utf-8",
     "diff.js": "text/javascript; charset=utf-8",
     "charts.js": "text/javascript; charset=utf-8",

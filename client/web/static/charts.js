@@ -144,7 +144,7 @@
     const quality = pairs.map((p) => p.quality).filter((q) => typeof q === "number");
     const judged = pairs.map((p) => judgeMean(p.judge)).filter((m) => m !== null);
     const reasons = count(rejected.map((r) => r.reason));
-    if (reviewRejected) reasons.set("rejected in review", reviewRejected);
+    if (reviewRejected) reasons.set("you rejected", reviewRejected);
     const markerCounts = markers.map((m) => [m, gyaru.filter((g) => g.includes(m)).length]);
     const figures = [
       bars("Topic balance", top(count(pairs.map((p) => p.topic || "?")), 30), `${pairs.length.toLocaleString()} pairs`),
