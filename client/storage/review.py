@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from client.dataset import Dataset
 from client.errors import UsageError
-from client.pairs.review import Decision
+from client.pairs.review import Decision, Reviewed, apply_review
 from client.store import RUN_ID_RE, RunStore, atomic_write_json
 
 REVIEW_FORMAT = 1
@@ -111,3 +112,14 @@ def run_rejections(dataset_path: Path, metadata: Mapping[str, Any]) -> list[dict
         rejections = (record or {}).get("rejected") or []
         items.extend(_rejected_item(run_id, batch, r) for r in rejections if isinstance(r, dict))
     return items
+
+
+def reviewed_dataset(dataset: Dataset) -> tuple[Dataset, Reviewed]:
+    """The dataset as its review left it (the same dataset when there is no review yet);
+    its metadata says how many pairs were reviewed, for whatever writes metadata."""
+    review = ReviewFile.beside(dataset.path)
+    result = apply_review(dataset.pairs, review.load())
+    if not review.path.exists():
+        return dataset, result
+    metadata = {**dataset.metadata, "review": {"file": review.path.name, **result.to_json()}}
+    return Dataset(path=dataset.path, metadata=metadata, pairs=result.pairs), result

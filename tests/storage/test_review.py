@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from client.dataset import load_dataset
 from client.errors import UsageError
-from client.pairs.review import Decision
-from client.storage.review import ReviewFile, review_path, run_rejections
+from client.pairs.review import Decision, fingerprint
+from client.storage.review import ReviewFile, review_path, reviewed_dataset, run_rejections
 from tests.web.demo import write_demo
 
 
@@ -118,3 +119,33 @@ def test_run_rejections_keep_the_judge_and_odd_items(tmp_path: Path) -> None:
 def test_no_run_folder_means_no_rejections(tmp_path: Path, metadata: dict[str, object]) -> None:
     demo = write_demo(tmp_path / "outputs", pairs=1)
     assert run_rejections(demo.dataset, metadata) == []
+
+
+def test_reviewed_dataset_applies_the_file_and_says_so(tmp_path: Path) -> None:
+    demo = write_demo(tmp_path / "outputs", pairs=5)
+    dataset = load_dataset(str(demo.dataset), demo.output_dir)
+    same, nothing = reviewed_dataset(dataset)
+    assert same is dataset and nothing.reviewed == 0
+    first, second = demo.pairs[0], demo.pairs[1]
+    ReviewFile.beside(demo.dataset).save(
+        {
+            first["id"]: Decision("rejected", fingerprint(first["standard"], first["gyaru"]), "t"),
+            second["id"]: Decision(
+                "edited", fingerprint(second["standard"], second["gyaru"]), "t", "あーし直した"
+            ),
+        },
+        now="t",
+    )
+    reviewed, result = reviewed_dataset(dataset)
+    assert [p["id"] for p in reviewed.pairs] == [p["id"] for p in demo.pairs[1:]]
+    assert reviewed.pairs[0]["gyaru"] == "あーし直した"
+    assert reviewed.metadata["review"] == {
+        "file": demo.dataset.stem + ".review.json",
+        "reviewed": 2,
+        "accepted": 0,
+        "rejected": 1,
+        "edited": 1,
+        "stale": 0,
+    }
+    assert reviewed.metadata["run_id"] == demo.run_id
+    assert result.counts["rejected"] == 1

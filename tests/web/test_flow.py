@@ -1,0 +1,154 @@
+"""The review as a user does it, end to end: `client review` in its own process, the
+page in Debian's chromium, keys, a reload, the server killed, then `client export`
+and `client stats`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import CLIENT, env
+from tests.web.browser import Watched
+from tests.web.conftest import HOSTILE
+from tests.web.demo import Demo, write_demo
+
+pytestmark = pytest.mark.browser
+
+EDITED = "あーし的に書き直したし！マジ完璧じゃん"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Demo:
+    return write_demo(tmp_path / "outputs", pairs=120, extra=[dict(p) for p in HOSTILE])
+
+
+def start_review(demo: Demo, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [CLIENT, "review", str(demo.dataset), "--no-browser", "--log-format", "json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        proc.kill()
+        pytest.fail(f"no URL on stdout: {url!r} {proc.communicate()[1]}")
+    return proc, url
+
+
+@pytest.fixture
+def review(demo: Demo) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    proc, url = start_review(demo)
+    try:
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def client(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLIENT, *args, "--log-format", "json"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=120,
+        check=False,
+    )
+
+
+def test_review_then_export(
+    demo: Demo, review: tuple[subprocess.Popen[str], str], watched: Watched, tmp_path: Path
+) -> None:
+    proc, url = review
+    page = watched.page
+    pairs = demo.pairs
+    watched.open(url)
+    # 1. move with the keys
+    assert watched.current_id() == pairs[0]["id"]
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    assert watched.current_id() == pairs[1]["id"]
+    # 2. reject one pair: the cursor moves on at once
+    page.keyboard.press("r")
+    watched.wait_decision(pairs[1]["id"], "rejected")
+    assert watched.current_id() == pairs[2]["id"]
+    # 3. edit another: Esc cancels, Enter saves
+    page.keyboard.press("e")
+    page.fill(".editor", "捨てる文")
+    page.keyboard.press("Escape")
+    assert page.locator(".editor").count() == 0
+    assert page.inner_text(watched.row(pairs[2]["id"]) + " .persona") == pairs[2]["gyaru"]
+    page.keyboard.press("e")
+    page.fill(".editor", EDITED)
+    page.keyboard.press("Enter")
+    watched.wait_decision(pairs[2]["id"], "edited")
+    # 4. reload: both decisions are there
+    watched.open(url)
+    watched.wait_decision(pairs[1]["id"], "rejected")
+    watched.wait_decision(pairs[2]["id"], "edited")
+    persona = page.inner_text(watched.row(pairs[2]["id"]) + " .persona")
+    assert persona.startswith(EDITED)
+    assert page.inner_text("#counts").startswith(f"{len(pairs)} pairs · 2 reviewed")
+    # model output stayed text the whole time
+    assert watched.dialogs == [] and watched.errors == []
+    assert page.evaluate("window.__pwned") is None
+    # 5. the server is killed, not stopped: nothing may be lost
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    # 6. export: one pair fewer, the edited line in it
+    out = tmp_path / "train.jsonl"
+    result = client("export", str(demo.dataset), "--format", "openai-chat", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == len(pairs) - 1
+    assistant = [
+        m["content"] for line in lines for m in line["messages"] if m["role"] == "assistant"
+    ]
+    assert EDITED in assistant
+    assert pairs[1]["gyaru"] not in assistant and pairs[2]["gyaru"] not in assistant
+    exported = next(json.loads(e) for e in result.stderr.splitlines() if '"exported"' in e)
+    assert exported["reviewed"] == 2
+    assert exported["review_rejected"] == 1 and exported["edited"] == 1
+    # ... and the raw dataset on request
+    raw = client(
+        "export", str(demo.dataset), "--format", "alpaca", "--out", str(out), "--ignore-review"
+    )
+    assert raw.returncode == 0, raw.stderr
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(pairs)
+    # 7. stats count the reviewed dataset
+    stats = client("stats", str(demo.dataset), "--json", "--samples", "0")
+    assert json.loads(stats.stdout)["count"] == len(pairs) - 1
+
+
+def test_ctrl_c_stops_the_server_cleanly(demo: Demo) -> None:
+    proc, _ = start_review(demo)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    events = [json.loads(line)["event"] for line in stderr.splitlines()]
+    assert "review server stopped" in events
+    assert "Traceback" not in stderr
+
+
+def test_the_port_flag_and_a_taken_port(demo: Demo) -> None:
+    proc, url = start_review(demo)
+    try:
+        port = url.split(":")[2].split("/")[0]
+        taken = client("review", str(demo.dataset), "--no-browser", "--port", port)
+        assert taken.returncode == 2
+        assert f"--port {port}" in taken.stderr
+        assert os.path.exists(demo.dataset)
+    finally:
+        proc.kill()
+        proc.communicate()
