@@ -25,6 +25,13 @@ VERDICTS: tuple[Verdict, ...] = ("accepted", "rejected", "edited")
 MAX_EDIT_CHARS = 2000
 
 
+def pair_key(pair: Mapping[str, Any], index: int) -> str:
+    """The name a decision files a pair under: its id, or its place in a dataset
+    written without ids."""
+    pair_id = pair.get("id")
+    return str(pair_id) if pair_id not in (None, "") else f"#{index + 1}"
+
+
 def fingerprint(standard: str, gyaru: str) -> str:
     """A short digest of both lines: enough to tell that a pair changed under its id."""
     digest = hashlib.sha256(f"{standard}\x00{gyaru}".encode()).hexdigest()
@@ -86,8 +93,8 @@ class Reviewed:
 def _current(
     pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Decision]
 ) -> Iterator[tuple[Mapping[str, Any], Decision | None]]:
-    for pair in pairs:
-        decision = decisions.get(str(pair.get("id", "")))
+    for index, pair in enumerate(pairs):
+        decision = decisions.get(pair_key(pair, index))
         yield pair, decision if decision is not None and decision.applies_to(pair) else None
 
 

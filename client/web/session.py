@@ -12,7 +12,7 @@ from typing import Any
 
 from client.config import DEFAULT_STYLE_MARKERS
 from client.dataset import Dataset
-from client.pairs.review import MAX_EDIT_CHARS, VERDICTS, Decision, fingerprint
+from client.pairs.review import MAX_EDIT_CHARS, VERDICTS, Decision, fingerprint, pair_key
 from client.storage.review import ReviewFile, run_rejections
 
 # The fields of a pair the page shows; the rest (generated_at, ...) stays on disk.
@@ -60,7 +60,7 @@ class ReviewSession:
     ) -> None:
         self.dataset_path = dataset_path
         self.metadata = metadata
-        self.pairs = {str(p.get("id", i)): p for i, p in enumerate(pairs)}
+        self.pairs = {pair_key(p, i): p for i, p in enumerate(pairs)}
         self.rejected = rejected
         self.review = review
         self.clock = clock

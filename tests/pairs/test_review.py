@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from client.pairs.review import Decision, apply_review, fingerprint, label_rows
+from client.pairs.review import Decision, apply_review, fingerprint, label_rows, pair_key
 
 
 def pair(n: int, gyaru: str | None = None) -> dict[str, Any]:
@@ -110,3 +110,12 @@ def test_json_round_trip() -> None:
 def test_fingerprint_tells_the_lines_apart() -> None:
     assert fingerprint("ab", "c") != fingerprint("a", "bc")
     assert fingerprint("今日", "あーし") == fingerprint("今日", "あーし")
+
+
+def test_pairs_without_ids_are_filed_by_place() -> None:
+    pairs = [pair(1), pair(2)]
+    for p in pairs:
+        del p["id"]
+    assert [pair_key(p, i) for i, p in enumerate(pairs)] == ["#1", "#2"]
+    reviewed = apply_review(pairs, {"#2": decided(pairs[1], "rejected")})
+    assert reviewed.pairs == [pairs[0]]
