@@ -119,6 +119,11 @@ class BatchRecord:
     def rejection_reasons(self) -> list[str]:
         return [str(r.get("reason")) for r in self.data.get("rejected") or []]
 
+    @property
+    def rejected(self) -> list[dict[str, Any]]:
+        """The rejected items ({index, reason, detail, item}); anything else is skipped."""
+        return [r for r in self.data.get("rejected") or [] if isinstance(r, dict)]
+
     def dedup_keys(self, key: DedupKey) -> list[bytes]:
         """The dedup keys of the accepted pairs: as the run stored them, or computed
         when absent or made for another dedup mode."""

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from client.dataset import Dataset
 from client.errors import UsageError
 from client.pairs.review import Decision, Reviewed, apply_review
-from client.store import RUN_ID_RE, RunStore, atomic_write_json
+from client.storage.atomic import atomic_write_json
+from client.storage.dataset import Dataset
+from client.storage.layout import RUN_ID_RE
+from client.storage.runstore import RunStore
 
 REVIEW_FORMAT = 1
 REVIEW_SUFFIX = ".review.json"
@@ -109,8 +111,8 @@ def run_rejections(dataset_path: Path, metadata: Mapping[str, Any]) -> list[dict
     store = RunStore(dataset_path.parent.parent, run_id, fsync=False)
     items: list[dict[str, Any]] = []
     for batch, record in store.iter_records():
-        rejections = (record or {}).get("rejected") or []
-        items.extend(_rejected_item(run_id, batch, r) for r in rejections if isinstance(r, dict))
+        if record is not None:
+            items.extend(_rejected_item(run_id, batch, r) for r in record.rejected)
     return items
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from client.config import DEFAULT_STYLE_MARKERS
-from client.dataset import Dataset
 from client.pairs.review import MAX_EDIT_CHARS, VERDICTS, Decision, fingerprint, pair_key
+from client.storage.dataset import Dataset
 from client.storage.review import ReviewFile, run_rejections
 
 # The fields of a pair the page shows; the rest (generated_at, ...) stays on disk.

@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from client.dataset import load_dataset
-from client.store import utc_now
+from client.clock import utc_now
+from client.storage.dataset import load_dataset
 from client.web.server import bind, serving_in_thread
 from client.web.session import open_session
 from tests.bench.common import machine

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from client.dataset import load_dataset
 from client.errors import UsageError
 from client.pairs.review import Decision, fingerprint
+from client.storage.dataset import load_dataset
 from client.storage.review import ReviewFile, review_path, reviewed_dataset, run_rejections
 from tests.web.demo import write_demo
 

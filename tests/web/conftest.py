@@ -8,8 +8,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from client.dataset import load_dataset
-from client.store import utc_now
+from client.clock import utc_now
+from client.storage.dataset import load_dataset
 from client.web.server import Bound, bind, serving_in_thread
 from client.web.session import ReviewSession, open_session
 from tests.web.browser import CHROMIUM_ARGS, Watched, chromium_or_skip

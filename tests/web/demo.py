@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from client.config import DEFAULT_STYLE_MARKERS, Settings
-from client.quality import quality_score
-from client.store import RunStore, dumps
+from client.pairs.quality import quality_score
+from client.storage.atomic import dumps
+from client.storage.batch_record import BatchRecord
+from client.storage.runstore import RunStore
 
 # (topic, standard, gyaru) with {slots}
 TEMPLATES: tuple[tuple[str, str, str], ...] = (
@@ -206,7 +208,7 @@ def write_demo(
             "accepted": accepted,
             "rejected": _rejected(rng, rng.randrange(3)),
         }
-        store.write_batch(batch, record)
+        store.write_batch(batch, BatchRecord(record))
         made.extend(accepted)
     metadata = {"run_id": run_id, "persona": "あーし系ギャル", "config": Settings().snapshot()}
     path = store.write_processed(metadata, (dumps(p, indent=None) for p in made))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from client.dataset import load_dataset
+from client.storage.dataset import load_dataset
 from client.web.server import bind, serving_in_thread
 from client.web.session import open_session
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS

@@ -5,7 +5,6 @@ and `client stats`."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -116,7 +115,10 @@ def test_review_then_export(
         m["content"] for line in lines for m in line["messages"] if m["role"] == "assistant"
     ]
     assert EDITED in assistant
-    assert pairs[1]["gyaru"] not in assistant and pairs[2]["gyaru"] not in assistant
+    assert pairs[1]["id"] == "hostile-img" and pairs[1]["gyaru"] not in assistant
+    # Demo lines repeat (as a model's do): the edited pair's old line is one fewer.
+    before = sum(1 for p in pairs if p["gyaru"] == pairs[2]["gyaru"])
+    assert assistant.count(pairs[2]["gyaru"]) == before - 1
     exported = next(json.loads(e) for e in result.stderr.splitlines() if '"exported"' in e)
     assert exported["reviewed"] == 2
     assert exported["review_rejected"] == 1 and exported["edited"] == 1
@@ -129,26 +131,3 @@ def test_review_then_export(
     # 7. stats count the reviewed dataset
     stats = client("stats", str(demo.dataset), "--json", "--samples", "0")
     assert json.loads(stats.stdout)["count"] == len(pairs) - 1
-
-
-def test_ctrl_c_stops_the_server_cleanly(demo: Demo) -> None:
-    proc, _ = start_review(demo)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=20)
-    assert proc.returncode == 0, stderr
-    events = [json.loads(line)["event"] for line in stderr.splitlines()]
-    assert "review server stopped" in events
-    assert "Traceback" not in stderr
-
-
-def test_the_port_flag_and_a_taken_port(demo: Demo) -> None:
-    proc, url = start_review(demo)
-    try:
-        port = url.split(":")[2].split("/")[0]
-        taken = client("review", str(demo.dataset), "--no-browser", "--port", port)
-        assert taken.returncode == 2
-        assert f"--port {port}" in taken.stderr
-        assert os.path.exists(demo.dataset)
-    finally:
-        proc.kill()
-        proc.communicate()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from client.dataset import load_dataset
-from client.store import utc_now
+from client.clock import utc_now
+from client.storage.dataset import load_dataset
 from client.web.server import bind, serving_in_thread
 from client.web.session import open_session
 from tests.web.browser import Watched

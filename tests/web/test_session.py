@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from client.dataset import load_dataset
+from client.storage.dataset import load_dataset
 from client.web.session import DecisionError, ReviewSession, open_session
 from tests.web.demo import Demo, write_demo
 
