@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 
 from client.cli.args import add_logging, formatter
+from client.cli.reviewed import add_ignore_review, apply_review, review_fields
 from client.cli.shared import dataset_settings, output_dir_and_settings
 from client.errors import EXIT_OK, UsageError
 
@@ -56,6 +57,7 @@ def register(sub: Any) -> None:
     export.add_argument(
         "--output-dir", type=Path, metavar="DIR", help="where run ids are looked up"
     )
+    add_ignore_review(export)
     add_logging(export)
     export.set_defaults(handler=run)
 
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     if not 0 <= args.val_fraction < 1:
         raise UsageError(f"--val-fraction {args.val_fraction}: must be in [0, 1)")
     output_dir, settings = output_dir_and_settings(args)
-    dataset = load_dataset(args.source, output_dir)
+    dataset, review = apply_review(args, load_dataset(args.source, output_dir))
     settings = dataset_settings(args, dataset, settings)
     if args.no_system:
         system = None
@@ -96,6 +98,11 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
         raise UsageError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     for path, count in written.items():
         log.info(
-            "exported", path=path, examples=count, format=args.format, source=str(dataset.path)
+            "exported",
+            path=path,
+            examples=count,
+            format=args.format,
+            source=str(dataset.path),
+            **review_fields(args, review),
         )
     return EXIT_OK

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from client.cli.args import add_logging, formatter
+from client.cli.reviewed import add_ignore_review, apply_review, review_line
 from client.cli.shared import dataset_settings, output_dir_and_settings, stdout_console
 from client.errors import EXIT_OK
 
@@ -42,6 +43,7 @@ def register(sub: Any) -> None:
         help="config whose persona to count (default: the one the dataset was made with)",
     )
     stats.add_argument("--output-dir", type=Path, metavar="DIR", help="where run ids are looked up")
+    add_ignore_review(stats)
     add_logging(stats)
     stats.set_defaults(handler=run)
 
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     from client.storage.dataset import load_dataset
 
     output_dir, settings = output_dir_and_settings(args)
-    dataset = load_dataset(args.source, output_dir)
+    dataset, review = apply_review(args, load_dataset(args.source, output_dir))
     settings = dataset_settings(args, dataset, settings)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     report = describe(
@@ -65,13 +67,23 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     if args.json:
         sys.stdout.write(
             json.dumps(
-                {"source": str(dataset.path), **report.to_json()}, ensure_ascii=False, indent=2
+                {
+                    "source": str(dataset.path),
+                    **report.to_json(),
+                    "review": review.to_json() if review else None,
+                },
+                ensure_ascii=False,
+                indent=2,
             )
             + "\n"
         )
         return EXIT_OK
     console = stdout_console()
-    console.print(_overview(report, dataset.path))
+    overview = _overview(report, dataset.path)
+    line = review_line(args, review)
+    if line is not None:
+        overview.add_row("review", line)
+    console.print(overview)
     if report.samples:
         console.print(_samples(report, seed))
     return EXIT_OK

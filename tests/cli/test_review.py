@@ -1,0 +1,172 @@
+"""`client review` as a command (its server's life, its flags, the labels file) and what
+a review file does to `client export` and `client stats`. The page itself is tested in
+tests/web/."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from client.pairs.review import Decision, fingerprint
+from client.storage.review import ReviewFile
+from tests.cli_helpers import CLIENT, env
+from tests.web.demo import Demo, write_demo
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Demo:
+    return write_demo(tmp_path / "outputs", pairs=20)
+
+
+def decide(demo: Demo, **verdicts: tuple[int, str | None]) -> None:
+    """Write a review file as the page would: verdict -> (pair index, edited line)."""
+    decisions = {}
+    for verdict, (index, line) in verdicts.items():
+        pair = demo.pairs[index]
+        lines = fingerprint(pair["standard"], pair["gyaru"])
+        decisions[pair["id"]] = Decision(verdict, lines, "t", line)  # type: ignore[arg-type]
+    ReviewFile.beside(demo.dataset).save(decisions, now="t", fsync=False)
+
+
+def client(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLIENT, *args, "--log-format", "json"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=120,
+        check=False,
+    )
+
+
+def events(stderr: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stderr.splitlines() if line.strip()]
+
+
+def start(demo: Demo, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [CLIENT, "review", str(demo.dataset), "--no-browser", "--log-format", "json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def test_prints_the_address_and_stops_cleanly_on_ctrl_c(demo: Demo) -> None:
+    proc, url = start(demo)
+    assert url.startswith("http://127.0.0.1:") and "/?token=" in url
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    names = [e["event"] for e in events(stderr)]
+    assert names == ["review server started", "review server stopped"]
+
+
+def test_a_taken_port_is_a_usage_error(demo: Demo) -> None:
+    proc, url = start(demo)
+    try:
+        port = url.split(":")[2].split("/")[0]
+        taken = client("review", str(demo.dataset), "--no-browser", "--port", port)
+        assert taken.returncode == 2
+        (line,) = events(taken.stderr)
+        assert str(line["event"]).startswith(f"--port {port}: cannot listen on 127.0.0.1:{port}")
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "a port is 0-65535"),
+        (["--port", "web"], "expected a port number"),
+    ],
+)
+def test_bad_flags(demo: Demo, args: list[str], message: str) -> None:
+    result = client("review", str(demo.dataset), "--no-browser", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_missing_dataset_is_one_line(tmp_path: Path) -> None:
+    result = client("review", str(tmp_path / "nope.json"), "--no-browser")
+    assert result.returncode == 2
+    (line,) = events(result.stderr)
+    assert "dataset not found" in str(line["event"])
+
+
+def test_export_labels(demo: Demo, tmp_path: Path) -> None:
+    decide(demo, accepted=(0, None), rejected=(1, None), edited=(2, "あーし直したし"))
+    out = tmp_path / "labels.jsonl"
+    result = client("review", str(demo.dataset), "--export-labels", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["gyaru"], r["label"]) for r in rows] == [
+        (demo.pairs[0]["gyaru"], "good"),
+        (demo.pairs[1]["gyaru"], "bad"),
+        (demo.pairs[2]["gyaru"], "bad"),
+        ("あーし直したし", "good"),
+    ]
+    assert all(set(r) == {"standard", "gyaru", "topic", "label"} for r in rows)
+    written = next(e for e in events(result.stderr) if e["event"] == "labels written")
+    assert (written["rows"], written["good"], written["bad"]) == (4, 2, 2)
+
+
+def test_export_labels_with_nothing_reviewed(demo: Demo, tmp_path: Path) -> None:
+    out = tmp_path / "labels.jsonl"
+    result = client("review", str(demo.dataset), "--export-labels", str(out))
+    assert result.returncode == 2
+    assert "no reviewed pairs" in events(result.stderr)[0]["event"]  # type: ignore[operator]
+    assert not out.exists()
+
+
+def test_export_and_stats_follow_the_review(demo: Demo, tmp_path: Path) -> None:
+    decide(demo, rejected=(0, None), edited=(1, "あーし直したし"))
+    out = tmp_path / "a.jsonl"
+    result = client("export", str(demo.dataset), "--format", "alpaca", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(demo.pairs) - 1
+    assert rows[0]["output"] == "あーし直したし"
+    exported = next(e for e in events(result.stderr) if e["event"] == "exported")
+    assert (exported["reviewed"], exported["review_rejected"], exported["edited"]) == (2, 1, 1)
+
+    stats = json.loads(client("stats", str(demo.dataset), "--json", "--samples", "0").stdout)
+    assert stats["count"] == len(demo.pairs) - 1
+    assert stats["review"] == {"reviewed": 2, "accepted": 0, "rejected": 1, "edited": 1, "stale": 0}
+    table = client("stats", str(demo.dataset), "--samples", "0").stdout
+    assert "2 reviewed: 1 rejected (left out), 1 edited, 0 accepted" in table
+
+    ignored = client("stats", str(demo.dataset), "--json", "--samples", "0", "--ignore-review")
+    assert json.loads(ignored.stdout)["count"] == len(demo.pairs)
+    raw = client(
+        "export", str(demo.dataset), "--format", "alpaca", "--out", str(out), "--ignore-review"
+    )
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(demo.pairs)
+    assert next(e for e in events(raw.stderr) if e["event"] == "exported")["review"] == "ignored"
+
+
+def test_without_a_review_file_nothing_changes(demo: Demo, tmp_path: Path) -> None:
+    out = tmp_path / "a.jsonl"
+    result = client("export", str(demo.dataset), "--format", "alpaca", "--out", str(out))
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(demo.pairs)
+    assert next(e for e in events(result.stderr) if e["event"] == "exported")["reviewed"] == 0
+    stats = json.loads(client("stats", str(demo.dataset), "--json", "--samples", "0").stdout)
+    assert stats["review"] is None
+
+
+def test_a_damaged_review_file_stops_export(demo: Demo, tmp_path: Path) -> None:
+    ReviewFile.beside(demo.dataset).path.write_text("{half", encoding="utf-8")
+    out = tmp_path / "a.jsonl"
+    result = client("export", str(demo.dataset), "--format", "alpaca", "--out", str(out))
+    assert result.returncode == 2
+    (line,) = events(result.stderr)
+    assert "review file" in str(line["event"]) and "not valid JSON" in str(line["event"])
+    assert not out.exists()
