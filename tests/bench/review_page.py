@@ -98,7 +98,11 @@ def measure(pairs: int, repeat: int) -> dict[str, Any]:
         session = open_session(load_dataset(str(demo.dataset), demo.output_dir), clock=utc_now)
         load_ms = (time.perf_counter() - started) * 1000
         bound = bind(0)
-        results: dict[str, Any] = {"pairs": pairs, "server load ms": load_ms}
+        results: dict[str, Any] = {
+            "pairs": pairs,
+            "run rejections": len(session.rejected),
+            "server load ms": load_ms,
+        }
         with serving_in_thread(session, bound), sync_playwright() as playwright:
             data_url = f"http://127.0.0.1:{bound.port}/api/data?token={bound.token}"
             timings, size = [], 0

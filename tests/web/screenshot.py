@@ -42,10 +42,13 @@ def take(out: Path) -> list[Path]:
                 page.keyboard.press(key)
             pairs_png = out / "review.png"
             page.screenshot(path=str(pairs_png))
+            # A window tall enough for every chart (a full-page capture would show the
+            # status line, which sticks to the window's bottom, over the charts).
+            page.set_viewport_size({"width": 1400, "height": 1440})
             page.click("#tab-charts")
             page.wait_for_selector("#charts-view svg")
             charts_png = out / "review-charts.png"
-            page.screenshot(path=str(charts_png), full_page=True)
+            page.screenshot(path=str(charts_png))
             browser.close()
     return [pairs_png, charts_png]
 
