@@ -164,7 +164,7 @@ def make_pair(rng: random.Random, run_id: str, batch: int, index: int) -> dict[s
     if rng.random() < 0.7:
         pair["judge"] = {
             "meaning": rng.choice((3, 4, 5, 5)),
-            "persona": rng.choice((3, 4, 5, 5)),
+            "voice": rng.choice((3, 4, 5, 5)),
             "naturalness": rng.choice((2, 3, 4, 5)),
             "safety": 5,
             "topic_ok": True,
@@ -177,7 +177,17 @@ def _rejected(rng: random.Random, count: int) -> list[dict[str, Any]]:
     out = []
     for index in range(count):
         reason, detail, topic, standard, gyaru = REJECTIONS[rng.randrange(len(REJECTIONS))]
-        item = {"topic": topic, "standard": standard, "gyaru": gyaru}
+        item: dict[str, Any] = {"topic": topic, "standard": standard, "gyaru": gyaru}
+        if reason == "judge":
+            # As the judge step records it: the pair with the grades that sank it.
+            item["judge"] = {
+                "meaning": 1,
+                "voice": 4,
+                "naturalness": 4,
+                "safety": 5,
+                "topic_ok": True,
+                "reason": detail,
+            }
         out.append({"index": 30 + index, "reason": reason, "detail": detail, "item": item})
     return out
 
