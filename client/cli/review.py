@@ -6,13 +6,16 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from client.cli.args import add_logging, formatter
 from client.cli.shared import output_dir_and_settings
 from client.errors import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from client.storage.dataset import Dataset
 
 log = structlog.get_logger("client.cli")
 
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     return _serve(dataset, port=args.port, browser=not args.no_browser, fsync=settings.output.fsync)
 
 
-def _export_labels(dataset: Any, out: Path) -> int:
+def _export_labels(dataset: Dataset, out: Path) -> int:
     from client.pairs.review import label_rows
     from client.storage.jsonl import write_jsonl
     from client.storage.review import ReviewFile
@@ -96,7 +99,7 @@ def _export_labels(dataset: Any, out: Path) -> int:
     return EXIT_OK
 
 
-def _serve(dataset: Any, *, port: int, browser: bool, fsync: bool) -> int:
+def _serve(dataset: Dataset, *, port: int, browser: bool, fsync: bool) -> int:
     from client.clock import utc_now
     from client.web.server import bind, open_browser, serve
     from client.web.session import open_session
