@@ -85,7 +85,10 @@ def _export_labels(dataset: Dataset, out: Path) -> int:
     from client.storage.review import ReviewFile
 
     review = ReviewFile.beside(dataset.path)
-    rows = label_rows(dataset.pairs, review.load())
+    persona = dataset.metadata.get("persona")
+    rows = label_rows(
+        dataset.pairs, review.load(), persona=persona if isinstance(persona, str) else None
+    )
     if not rows:
         raise UsageError(
             f"no reviewed pairs in {review.path}: review some first with `client review {dataset.path}`"

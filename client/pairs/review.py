@@ -120,27 +120,26 @@ def apply_review(pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Dec
     )
 
 
-def _label(pair: Mapping[str, Any], gyaru: str, label: str) -> dict[str, str]:
-    return {
-        "standard": pair["standard"],
-        "gyaru": gyaru,
-        "topic": str(pair.get("topic", "")),
-        "label": label,
-    }
-
-
 def label_rows(
-    pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Decision]
+    pairs: Sequence[Mapping[str, Any]],
+    decisions: Mapping[str, Decision],
+    *,
+    persona: str | None = None,
 ) -> list[dict[str, str]]:
-    """Every reviewed pair as labelled examples for calibrating the checks."""
+    """Every reviewed pair as labelled examples for calibrating the checks; `persona`
+    (the dataset's) lets calibration refuse a config of another persona."""
     rows: list[dict[str, str]] = []
+
+    def label(pair: Mapping[str, Any], gyaru: str, verdict: str) -> None:
+        row = {"standard": pair["standard"], "gyaru": gyaru, "topic": str(pair.get("topic", ""))}
+        rows.append(row | {"label": verdict} | ({"persona": persona} if persona else {}))
+
     for pair, decision in _current(pairs, decisions):
         if decision is None:
             continue
         if decision.verdict == "edited" and decision.gyaru is not None:
-            rows.append(_label(pair, pair["gyaru"], "bad"))
-            rows.append(_label(pair, decision.gyaru, "good"))
+            label(pair, pair["gyaru"], "bad")
+            label(pair, decision.gyaru, "good")
         else:
-            verdict = "good" if decision.verdict == "accepted" else "bad"
-            rows.append(_label(pair, pair["gyaru"], verdict))
+            label(pair, pair["gyaru"], "good" if decision.verdict == "accepted" else "bad")
     return rows

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,33 @@ def test_prints_the_address_and_stops_cleanly_on_ctrl_c(demo: Demo) -> None:
     assert names == ["review server started", "review server stopped"]
 
 
+def test_opens_the_browser_unless_told_not_to(demo: Demo, tmp_path: Path) -> None:
+    # Python's webbrowser runs the command in $BROWSER: here one that notes the address.
+    opened = tmp_path / "opened.txt"
+    note = tmp_path / "browser.py"
+    note.write_text(
+        f"import sys, pathlib; pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen(
+        [CLIENT, "review", str(demo.dataset), "--log-format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(BROWSER=f"{sys.executable} {note} %s"),
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    try:
+        deadline = time.monotonic() + 30
+        while not opened.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert opened.read_text(encoding="utf-8") == url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+
+
 def test_a_taken_port_is_a_usage_error(demo: Demo) -> None:
     proc, url = start(demo)
     try:
@@ -114,7 +143,9 @@ def test_export_labels(demo: Demo, tmp_path: Path) -> None:
         (demo.pairs[2]["gyaru"], "bad"),
         ("あーし直したし", "good"),
     ]
-    assert all(set(r) == {"standard", "gyaru", "topic", "label"} for r in rows)
+    # The fields `client calibrate` reads, and the persona it checks its config against.
+    assert all(set(r) == {"standard", "gyaru", "topic", "label", "persona"} for r in rows)
+    assert {r["persona"] for r in rows} == {"あーし系ギャル"}
     written = next(e for e in events(result.stderr) if e["event"] == "labels written")
     assert (written["rows"], written["good"], written["bad"]) == (4, 2, 2)
 

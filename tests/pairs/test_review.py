@@ -58,6 +58,7 @@ def test_labels_edited_gives_a_bad_and_a_good_row() -> None:
         pairs[2]["id"]: decided(pairs[2], "edited", "あーし直した"),
     }
     rows = label_rows(pairs, decisions)
+    assert label_rows(pairs, decisions, persona="お嬢様")[0]["persona"] == "お嬢様"
     assert rows == [
         {
             "standard": pairs[0]["standard"],
