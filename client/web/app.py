@@ -17,6 +17,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+import structlog
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,6 +35,8 @@ ASSETS: dict[str, str] = {
     "review.css": "text/css; charset=utf-8",
 }
 MAX_BODY_BYTES = 64 * 1024
+
+log = structlog.get_logger("client.web")
 
 
 def _read_asset(name: str) -> str:
@@ -85,6 +88,11 @@ def create_app(session: ReviewSession, *, token: str, port: int) -> Starlette:
             )
         except DecisionError as exc:
             return PlainTextResponse(str(exc), status_code=400)
+        except OSError as exc:
+            # Not saved, so not taken: the page says so and keeps the pair as it was.
+            log.error("cannot write the review file", path=str(session.review.path), error=str(exc))
+            message = f"cannot write {session.review.path.name}: {exc.strerror or exc}"
+            return PlainTextResponse(message, status_code=500)
         return JSONResponse(saved.to_json())
 
     routes = [

@@ -39,7 +39,8 @@ class Saved:
 
 def _markers(metadata: Mapping[str, Any]) -> list[str]:
     """The persona's style markers from the config the dataset was made with."""
-    persona = (metadata.get("config") or {}).get("persona") or {}
+    config = metadata.get("config")
+    persona = config.get("persona") if isinstance(config, dict) else None
     markers = persona.get("style_markers") if isinstance(persona, dict) else None
     if isinstance(markers, list) and all(isinstance(m, str) for m in markers):
         return markers
