@@ -47,8 +47,12 @@ async def generate(
     make_observer: MakeObserver | None = None,
     quiet_success: bool = False,
     clock: Clock = monotonic,
+    new_seed: Callable[[], int] = new_base_seed,
 ) -> RunSummary:
+    """`clock` times the run; `new_seed` draws the base seed of a new run that has none
+    configured (a resumed run keeps the one its manifest holds)."""
     state = _new_state(settings, api_key, run_id, argv, clock)
+    state.new_seed = new_seed
     try:
         async with anyio.create_task_group() as tg:
             run_scope = anyio.CancelScope()
@@ -131,7 +135,7 @@ def restore_seed_and_plan(state: RunState) -> None:
     if restored is not None:
         state.base_seed = restored
     else:
-        state.base_seed = configured if configured is not None else new_base_seed()
+        state.base_seed = configured if configured is not None else state.new_seed()
     state.plan = state.job.plan(state.base_seed)
     state.template = state.job.template(state.model)
 

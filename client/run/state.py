@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -11,7 +11,7 @@ import anyio.to_thread
 from client.clock import Clock
 from client.errors import OutputDirError
 from client.pairs.dedup import Deduper, key_of_normalised
-from client.pairs.prompts import BatchPlan
+from client.pairs.prompts import BatchPlan, new_base_seed
 from client.pairs.records import BatchResult
 from client.run.interrupts import Interrupts
 from client.run.job import Job
@@ -35,6 +35,8 @@ class RunState:
     started: float
     live: LiveStats
     interrupts: Interrupts = field(default_factory=Interrupts)
+    # Draws the base seed of a new run without a configured one.
+    new_seed: Callable[[], int] = new_base_seed
     # Filled in by the phases, in this order.
     statuses: list[EndpointStatus] = field(default_factory=list)
     model: str | None = None

@@ -248,3 +248,20 @@ async def test_servers_without_tokenize_are_fine(make_settings: Callable[..., Se
         )
         summary = await run(make_settings(generation={"total_batches": 1}))
     assert summary.status == "complete"
+
+
+async def test_a_new_run_draws_its_base_seed_and_a_resumed_one_keeps_it(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from client.pairs.prompts import batch_seed
+
+    settings = make_settings(generation={"seed": None, "total_batches": 2})
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router)
+        await generate(settings, api_key=None, run_id="s1", argv=[], new_seed=lambda: 4242)
+        raw = tmp_path / "outputs" / "raw" / "s1"
+        (raw / "batch_0002.json").unlink()  # as if the first session stopped before batch 2
+        await generate(settings, api_key=None, run_id="s1", argv=[], new_seed=lambda: 1)
+    assert read(raw / "manifest.json")["base_seed"] == 4242
+    seeds = [read(raw / f"batch_000{i}.json")["request"]["seed"] for i in (1, 2)]
+    assert seeds == [batch_seed(4242, 1), batch_seed(4242, 2)]
