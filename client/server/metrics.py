@@ -1,0 +1,139 @@
+"""vLLM's Prometheus `/metrics`: fetch one scrape and read the engine's load from it.
+
+The exposition lives at the server root (not under /v1) and, like the API, sits
+behind `--api-key` when one is set. Parsing is prometheus_client's own parser;
+only the few gauges and counters that say how loaded the engine is are kept,
+summed over engines and filtered to the model being used when the server labels
+it (vLLM labels every sample with `model_name` and `engine`).
+
+Every way a scrape can fail (no such route, 401, a slow answer, a body that is
+not the exposition format or has none of vLLM's names) is one `MetricsUnavailable`
+with a short reason, so the caller can fall back to its own signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+RUNNING = "vllm:num_requests_running"
+WAITING = "vllm:num_requests_waiting"
+KV_CACHE = "vllm:kv_cache_usage_perc"
+# Counters carry `_total` in the exposition.
+PREEMPTIONS = "vllm:num_preemptions_total"
+GENERATION_TOKENS = "vllm:generation_tokens_total"
+KNOWN = (RUNNING, WAITING, KV_CACHE, PREEMPTIONS, GENERATION_TOKENS)
+
+# A scrape is a few kilobytes served by the API process; one that takes longer
+# than this is a server too busy to be asked, not one to wait for.
+SCRAPE_TIMEOUT_S = 2.0
+MAX_BODY_BYTES = 4_000_000
+
+
+class MetricsUnavailable(Exception):
+    """No usable scrape; `reason` is a short label (absent, unauthorized, slow, garbage...)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLoad:
+    """One scrape, summed over the engines serving the model.
+
+    Fields a server does not export are None: the rate and the preemption count
+    come from counters, compared between two scrapes by the caller.
+    """
+
+    running: float
+    waiting: float
+    kv_cache_usage: float | None
+    preemptions_total: float | None
+    generation_tokens_total: float | None
+
+
+def metrics_url(root_url: str) -> str:
+    return f"{root_url.rstrip('/')}/metrics"
+
+
+def _samples(text: str) -> list[Sample]:
+    try:
+        return [s for family in text_string_to_metric_families(text) for s in family.samples]
+    except (ValueError, TypeError, IndexError) as exc:
+        raise MetricsUnavailable(
+            f"not Prometheus text ({type(exc).__name__}: {str(exc)[:80]})", reason="garbage"
+        ) from None
+
+
+def _ours(samples: Iterable[Sample], model: str | None) -> list[Sample]:
+    known = [s for s in samples if s.name in KNOWN]
+    if model is None:
+        return known
+    labelled = [s for s in known if s.labels.get("model_name") == model]
+    # A server that labels no sample with our model's name (an alias, or no labels
+    # at all) is read as a whole rather than as idle.
+    return labelled or known
+
+
+def parse_load(text: str, *, model: str | None = None) -> EngineLoad:
+    """The engine load in one exposition text; MetricsUnavailable when it holds none."""
+    ours = _ours(_samples(text), model)
+    sums: dict[str, float] = {}
+    for sample in ours:
+        sums[sample.name] = sums.get(sample.name, 0.0) + float(sample.value)
+    if RUNNING not in sums or WAITING not in sums:
+        raise MetricsUnavailable(f"no {RUNNING} / {WAITING} in the exposition", reason="not_vllm")
+    kv = sums.get(KV_CACHE)
+    engines = sum(1 for s in ours if s.name == KV_CACHE)
+    return EngineLoad(
+        running=sums[RUNNING],
+        waiting=sums[WAITING],
+        # A fraction of each engine's cache: the mean over engines, not the sum.
+        kv_cache_usage=kv / engines if kv is not None and engines else None,
+        preemptions_total=sums.get(PREEMPTIONS),
+        generation_tokens_total=sums.get(GENERATION_TOKENS),
+    )
+
+
+async def scrape(
+    http: httpx.AsyncClient,
+    root_url: str,
+    *,
+    api_key: str | None,
+    model: str | None,
+    timeout_s: float = SCRAPE_TIMEOUT_S,
+) -> EngineLoad:
+    """GET /metrics once and parse it; raises MetricsUnavailable on any failure."""
+    url = metrics_url(root_url)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = await http.get(url, headers=headers, timeout=timeout_s)
+    except httpx.TimeoutException:
+        raise MetricsUnavailable(
+            f"{url} did not answer within {timeout_s:g} s", reason="slow"
+        ) from None
+    except httpx.HTTPError as exc:
+        raise MetricsUnavailable(f"{url}: {type(exc).__name__}", reason="connection") from None
+    status = response.status_code
+    if status in (401, 403):
+        raise MetricsUnavailable(f"{url} answered HTTP {status}", reason="unauthorized")
+    if status == 404:
+        raise MetricsUnavailable(f"{url} answered HTTP 404", reason="absent")
+    if status != 200:
+        raise MetricsUnavailable(f"{url} answered HTTP {status}", reason=f"http_{status}")
+    if len(response.content) > MAX_BODY_BYTES:
+        raise MetricsUnavailable(f"{url} answered {len(response.content)} bytes", reason="garbage")
+    try:
+        text = response.content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MetricsUnavailable(f"{url} answered non-UTF-8 bytes", reason="garbage") from None
+    try:
+        return parse_load(text, model=model)
+    except MetricsUnavailable as exc:
+        raise MetricsUnavailable(f"{url}: {exc.message}", reason=exc.reason) from None
