@@ -9,7 +9,7 @@ generation tokens; labelled by model_name and engine), written by prometheus_cli
 as vLLM itself does. Chat replies are the fake server's valid pairs; the usage
 they report is the simulated token count.
 
-    python -m tests.gpusim --port 8000 --capacity 16 [--no-metrics]
+    python -m tests.gpusim --port 8000 --capacity 16 [--no-metrics] [--kv-tokens N]
 
 `metrics` chooses what /metrics does: "vllm" (the exposition), "absent" (404),
 "garbage" (HTML), "unauthorized" (401), "slow" (answers after 5 s).
@@ -45,9 +45,14 @@ class Engine:
     capacity: int
     step_s: float = 0.01
     growth: float = 0.02
-    # KV cache blocks are sized so that K sequences at full length fill this share.
+    # KV cache blocks are sized so that K sequences at full length fill this share...
     kv_share_at_capacity: float = 0.9
     max_seq_tokens: int = 1
+    # ...unless the cache holds just this many tokens: then it, not K, bounds the
+    # batch. A request is admitted only when its prompt fits; when the running ones
+    # outgrow the cache the newest is preempted (back to the head of the queue, to be
+    # prefilled again later), as vLLM does.
+    kv_tokens: int | None = None
 
     def __post_init__(self) -> None:
         self.waiting: list[Seq] = []
@@ -60,10 +65,25 @@ class Engine:
         return self.step_s * (1 + self.growth * max(running - 1, 0))
 
     @property
+    def held(self) -> int:
+        return sum(s.prompt_tokens + s.generated for s in self.running)
+
+    @property
     def kv_usage(self) -> float:
-        held = sum(s.prompt_tokens + s.generated for s in self.running)
-        full = self.capacity * self.max_seq_tokens / self.kv_share_at_capacity
-        return min(held / full, 1.0)
+        full = self.kv_tokens or self.capacity * self.max_seq_tokens / self.kv_share_at_capacity
+        return min(self.held / full, 1.0)
+
+    def _admit(self) -> None:
+        while self.waiting and len(self.running) < self.capacity:
+            prompt = self.waiting[0].prompt_tokens + self.waiting[0].generated
+            if self.kv_tokens and self.running and self.held + prompt >= self.kv_tokens:
+                return
+            self.running.append(self.waiting.pop(0))
+
+    def _preempt(self) -> None:
+        while self.kv_tokens and self.held > self.kv_tokens and len(self.running) > 1:
+            self.waiting.insert(0, self.running.pop())
+            self.preemptions += 1
 
     async def generate(self, prompt_tokens: int, tokens: int) -> None:
         seq = Seq(prompt_tokens, max(tokens, 1))
@@ -77,13 +97,13 @@ class Engine:
             if not self.waiting and not self.running:
                 self._wake.clear()
                 await self._wake.wait()
-            while self.waiting and len(self.running) < self.capacity:
-                self.running.append(self.waiting.pop(0))
+            self._admit()
             await asyncio.sleep(self.step_time(len(self.running)))
             for seq in self.running:
                 seq.generated += 1
                 seq.tokens_left -= 1
             self.generation_tokens += len(self.running)
+            self._preempt()
             for seq in [s for s in self.running if s.tokens_left <= 0]:
                 self.running.remove(seq)
                 seq.done.set()
@@ -116,6 +136,7 @@ class GpuSim(FakeServer):
     step_s: float = 0.01
     growth: float = 0.02
     tokens_per_pair: int = 30
+    kv_tokens: int | None = None
     # Replies vary in length (+-25 % here), as real ones do; it keeps requests from
     # finishing in lockstep.
     jitter: float = 0.25
@@ -125,7 +146,9 @@ class GpuSim(FakeServer):
         super().__post_init__()
         if self.metrics not in METRICS_MODES:
             raise ValueError(f"metrics must be one of {METRICS_MODES}")
-        self.engine = Engine(self.capacity, step_s=self.step_s, growth=self.growth)
+        self.engine = Engine(
+            self.capacity, step_s=self.step_s, growth=self.growth, kv_tokens=self.kv_tokens
+        )
         self.metrics_scrapes = 0
         self._lengths = random.Random(0)
 
@@ -214,6 +237,9 @@ def main() -> None:
     parser.add_argument("--step-s", type=float, default=0.01, help="one decode step, alone")
     parser.add_argument("--growth", type=float, default=0.02, help="step time added per request")
     parser.add_argument("--tokens-per-pair", type=int, default=30)
+    parser.add_argument(
+        "--kv-tokens", type=int, default=None, help="a KV cache this small bounds the batch"
+    )
     parser.add_argument("--metrics", choices=METRICS_MODES, default="vllm")
     parser.add_argument("--no-metrics", action="store_const", const="absent", dest="metrics")
     parser.add_argument("--model", default="fake-model")
@@ -224,6 +250,7 @@ def main() -> None:
         step_s=args.step_s,
         growth=args.growth,
         tokens_per_pair=args.tokens_per_pair,
+        kv_tokens=args.kv_tokens,
         metrics=args.metrics,
         model=args.model,
         api_key=args.api_key,
