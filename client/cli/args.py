@@ -22,6 +22,7 @@ OVERRIDES: dict[str, tuple[str, str, str]] = {
     "wait": ("server", "wait_s", "--wait"),
     "request_timeout": ("server", "request_timeout_s", "--request-timeout"),
     "concurrency": ("generation", "concurrency", "--concurrency"),
+    "max_concurrency": ("generation", "max_concurrency", "--max-concurrency"),
     "batches": ("generation", "total_batches", "--batches"),
     "pairs_per_batch": ("generation", "num_pairs_per_batch", "--pairs-per-batch"),
     "temperature": ("generation", "temperature", "--temperature"),
@@ -99,15 +100,36 @@ def add_server(p: argparse.ArgumentParser) -> None:
     g.add_argument("--request-timeout", type=float, metavar="SECONDS", help="per-request timeout")
 
 
+def concurrency_arg(text: str) -> int | str:
+    """A level or `auto`; the range is checked with the other settings."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    if "," in text:
+        raise argparse.ArgumentTypeError(
+            f"one level or auto, got {text!r} (a list of levels is for client bench)"
+        )
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or auto, got {text!r}") from None
+
+
 def add_batches(p: argparse.ArgumentParser, *, concurrency: bool = True) -> argparse._ArgumentGroup:
     g = p.add_argument_group("batches")
     if concurrency:
         g.add_argument(
             "--concurrency",
-            type=int,
-            metavar="N",
-            help="requests in flight at once, per endpoint (default 4)",
+            type=concurrency_arg,
+            metavar="N|auto",
+            help="requests in flight at once, per endpoint (default 4); auto: found while "
+            "the run goes, from the server's /metrics (or the client's own rate)",
         )
+    g.add_argument(
+        "--max-concurrency",
+        type=int,
+        metavar="N",
+        help="the most requests in flight per endpoint --concurrency auto may reach (default 256)",
+    )
     g.add_argument("--batches", type=int, metavar="N", help="number of batches (default 4)")
     g.add_argument(
         "--pairs-per-batch", type=int, metavar="N", help="pairs asked per batch (default 30)"

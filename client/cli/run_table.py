@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from client.run.summary import RunSummary
+from client.run.summary import RunSummary, describe_concurrency
 
 
 def _fmt_int(value: int) -> str:
@@ -53,6 +53,8 @@ def summary_table(summary: RunSummary) -> Table:
         f"{summary.live.batches_done} batches in {summary.wall_s:.1f} s, {summary.live.retries} retries,"
         f" {summary.pairs_per_minute:,.0f} new pairs/min, {summary.live.tokens_per_s:,.0f} output tok/s",
     )
+    if summary.concurrency:
+        table.add_row("concurrency", describe_concurrency(summary.concurrency))
     if len(summary.endpoint_served) > 1:
         table.add_row(
             "endpoints", ", ".join(f"{url} {n}" for url, n in summary.endpoint_served.items())

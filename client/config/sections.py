@@ -17,6 +17,8 @@ from client.config.defaults import (
     ENV_PREFIX,
 )
 
+MAX_CONCURRENCY = 1024
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -64,7 +66,10 @@ class ServerConfig(_Section):
 class GenerationConfig(_Section):
     num_pairs_per_batch: int = Field(default=30, ge=1, le=500)
     total_batches: int = Field(default=4, ge=1, le=1_000_000)
-    concurrency: int = Field(default=4, ge=1, le=1024)
+    # Requests in flight at once per endpoint, or "auto": found while the run goes,
+    # from the server's /metrics (or the client's own rate), up to max_concurrency.
+    concurrency: int | Literal["auto"] = 4
+    max_concurrency: int = Field(default=256, ge=1, le=MAX_CONCURRENCY)
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
     max_new_tokens: int = Field(default=2000, ge=1)
@@ -83,6 +88,33 @@ class GenerationConfig(_Section):
     max_batches: int = Field(default=1000, ge=1)
     # Extra fields for the request body, passed through untouched (e.g. top_k, repetition_penalty).
     extra_body: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("concurrency", mode="before")
+    @classmethod
+    def _check_concurrency(cls, value: Any) -> int | str:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("Input should be a valid integer or 'auto'")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError("Input should be a valid integer or 'auto'") from None
+        if number < 1:
+            raise ValueError("Input should be greater than or equal to 1")
+        if number > MAX_CONCURRENCY:
+            raise ValueError(f"Input should be less than or equal to {MAX_CONCURRENCY}")
+        return number
+
+    @property
+    def auto_concurrency(self) -> bool:
+        return self.concurrency == "auto"
+
+    @property
+    def pool_capacity(self) -> int:
+        """Slots per endpoint the connection pools are sized for: the fixed level, or
+        the most auto may reach."""
+        return self.max_concurrency if self.concurrency == "auto" else self.concurrency
 
 
 class RetryConfig(_Section):

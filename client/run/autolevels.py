@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import anyio
 import httpx
+from pydantic import SecretStr
 
 from client.run.autoconc import AutoConcurrency, Tuning
 from client.run.tuner import EndpointTuner
+from client.server.api import make_http_client
+from client.server.metrics import SCRAPE_TIMEOUT_S
+from client.server.pool import EndpointPool
 
 # A run of many hours re-probes every minute; the manifest keeps the latest changes.
 MAX_RECORDED_CHANGES = 200
@@ -49,6 +53,9 @@ class AutoLevels:
         self.started = clock()
         self.admission = anyio.CapacityLimiter(1)
         self._levels: dict[str, int] = {}
+        self._own_http: httpx.AsyncClient | None = None
+        # Told the progress label whenever a level changes.
+        self.on_change: Callable[[str], None] | None = None
         self.tuners = {
             url: EndpointTuner(
                 endpoint=url,
@@ -70,6 +77,8 @@ class AutoLevels:
         self._levels[url] = level
         self._pool.set_limit(url, level)
         self.admission.total_tokens = max(1, sum(self._levels.values()))
+        if self.on_change is not None:
+            self.on_change(self.label())
 
     @property
     def levels(self) -> dict[str, int]:
@@ -83,25 +92,52 @@ class AutoLevels:
             now = self._clock()
             tuner.finished(started=now - latency_s, finished=now, tokens=tokens)
 
+    @classmethod
+    def over(
+        cls, pool: EndpointPool, *, tuning: Tuning, api_key: SecretStr | None, model: str | None
+    ) -> AutoLevels:
+        """Tuners for every endpoint of `pool`, fed by its replies; scrapes over their own
+        small HTTP client (closed by `running`)."""
+        http = make_http_client(
+            pool_size=len(pool.endpoints) + 1,
+            request_timeout_s=SCRAPE_TIMEOUT_S,
+            connect_timeout_s=SCRAPE_TIMEOUT_S,
+        )
+        levels = cls(
+            [(e.base_url, e.root_url) for e in pool.endpoints],
+            pool=pool,
+            tuning=tuning,
+            http=http,
+            api_key=api_key.get_secret_value() if api_key else None,
+            model=model,
+        )
+        levels._own_http = http
+        pool.watch_replies(
+            lambda url, c: levels.reply(url, latency_s=c.latency_s, tokens=c.completion_tokens)
+        )
+        return levels
+
     async def run(self) -> None:
         """Keep every endpoint's level current until cancelled (the batches are done)."""
         async with anyio.create_task_group() as tg:
             for tuner in self.tuners.values():
                 tg.start_soon(tuner.run)
 
+    async def running(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` (the batches) with the tuners alongside, and stop them after it."""
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.run)
+                await work()
+                tg.cancel_scope.cancel()
+        finally:
+            if self._own_http is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._own_http.aclose()
+
     def label(self) -> str:
         """The levels for a progress line: `auto 16`, or `auto 16+8` over two endpoints."""
         return "auto " + "+".join(str(level) for level in self.levels.values())
-
-    def describe(self) -> str:
-        """One line for the run summary."""
-        parts = []
-        for url, tuner in self.tuners.items():
-            highest = max(c.level for c in tuner.history)
-            source = "/metrics" if tuner.controller.metrics else "the client's own signals"
-            where = f" on {url}" if len(self.tuners) > 1 else ""
-            parts.append(f"{tuner.level}{where} (highest {highest}, from {source})")
-        return "auto: ended at " + "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
         endpoints: dict[str, Any] = {}

@@ -3,6 +3,8 @@ status, close the manifest's session and build the `RunSummary`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from client.clock import utc_now
 from client.run.state import RunState
 from client.run.summary import RunStatus, RunSummary, resume_command
@@ -53,6 +55,7 @@ def finalise(state: RunState) -> RunSummary:
         files=files,
         endpoint_served={s.url: s.served for s in state.pool.states},
         interrupted_by=signum,
+        concurrency=_concurrency(state),
     )
     if state.manifest is not None:
         if status != "complete":
@@ -68,3 +71,13 @@ def _status(state: RunState, stats: DatasetStats) -> RunStatus:
     all_done = stats.batches_failed == 0 and stats.batches_unreadable == 0
     enough = stats.pairs_unique >= target if target else stats.batches_finished >= state.job.limit
     return "complete" if all_done and enough else "incomplete"
+
+
+def _concurrency(state: RunState) -> dict[str, Any]:
+    """The level used: fixed, or what auto did on each endpoint."""
+    gen = state.job.settings.generation
+    if state.levels is not None:
+        return state.levels.to_json()
+    if gen.auto_concurrency:
+        return {"mode": "auto", "max_concurrency": gen.max_concurrency, "endpoints": {}}
+    return {"mode": "fixed", "level": gen.concurrency}

@@ -20,6 +20,8 @@ from client.config import Settings
 from client.errors import ConfigError, unwrap_group
 from client.pairs.dedup import Deduper
 from client.pairs.prompts import new_base_seed, sha256_text
+from client.run.autoconc import Tuning
+from client.run.autolevels import AutoLevels
 from client.run.finalise import finalise
 from client.run.job import Job
 from client.run.progress import LiveStats, QuietObserver
@@ -94,6 +96,7 @@ def _new_state(
         job=job,
         store=store,
         pool=job.pool(api_key),
+        api_key=api_key,
         argv=argv,
         clock=clock,
         prompt_sha=sha256_text(job.prompts.system),
@@ -246,13 +249,44 @@ async def run_batches(
         gate = TargetGate(
             gen.target_pairs, num_pairs=gen.num_pairs_per_batch, unique_so_far=len(state.deduper)
         )
+    specs = state.plan.specs(state.done)
     with observer:
         state.live.batches_started_at = state.clock()
-        await schedule(
-            state.plan.specs(state.done),
-            workers=state.pool.total_capacity,
-            run_batch=runner.run,
-            on_result=state.record,
-            gate=gate,
-        )
+        levels = _auto_levels(state) if gen.auto_concurrency else None
+        if levels is None:
+            await schedule(
+                specs,
+                workers=state.pool.total_capacity,
+                run_batch=runner.run,
+                on_result=state.record,
+                gate=gate,
+            )
+        else:
+            # As many workers as auto may ever allow; its admission bound runs them.
+            workers = gen.max_concurrency * len(state.pool.endpoints)
+            await levels.running(
+                lambda: schedule(
+                    specs,
+                    workers=workers,
+                    run_batch=runner.run,
+                    on_result=state.record,
+                    gate=gate,
+                    admission=levels.admission,
+                )
+            )
         state.live.batches_ended_at = state.clock()
+
+
+def _auto_levels(state: RunState) -> AutoLevels:
+    """--concurrency auto: a tuner per endpoint, its levels shown in the progress line."""
+    gen = state.job.settings.generation
+    levels = AutoLevels.over(
+        state.pool,
+        tuning=Tuning(max_level=gen.max_concurrency),
+        api_key=state.api_key,
+        model=state.model,
+    )
+    state.levels = levels
+    levels.on_change = lambda label: setattr(state.live, "concurrency", label)
+    state.live.concurrency = levels.label()
+    return levels

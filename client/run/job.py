@@ -138,8 +138,9 @@ class Job:
         )
 
     def pool(self, api_key: SecretStr | None, *, capacity: int | None = None) -> EndpointPool:
-        """Endpoints with `capacity` slots each (default: generation.concurrency)."""
-        size = self.settings.generation.concurrency if capacity is None else capacity
+        """Endpoints with `capacity` slots each (default: generation.concurrency, or with
+        auto the most it may reach; the tuners set each endpoint's own limit below it)."""
+        size = self.settings.generation.pool_capacity if capacity is None else capacity
         return endpoint_pool(self.settings, api_key, capacity=size)
 
     def runner(

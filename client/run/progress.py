@@ -33,6 +33,8 @@ class LiveStats:
     clock: Clock = field(default=monotonic, repr=False)
     started: float = field(default_factory=monotonic)
     in_flight: int = 0
+    # With --concurrency auto, the levels in use ("auto 16"); empty for a fixed level.
+    concurrency: str = ""
     batches_done: int = 0
     batches_failed: int = 0
     unique_pairs: int = 0
@@ -126,7 +128,8 @@ class ProgressObserver(QuietObserver):
         s = self.stats
         detail = (
             f"[green]{s.unique_pairs} ok[/] [red]{s.rejected} rejected[/] "
-            f"{s.duplicates} dup · {s.in_flight} in flight · {s.retries} retries"
+            f"{s.duplicates} dup · {s.in_flight} in flight"
+            f"{f' ({s.concurrency})' if s.concurrency else ''} · {s.retries} retries"
             f"{f' · [red]{s.batches_failed} failed[/]' if s.batches_failed else ''}"
             f" · {s.tokens_per_s:,.0f} tok/s"
         )

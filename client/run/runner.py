@@ -167,7 +167,7 @@ class BatchRunner:
                         reason=exc.reason,
                     )
                 raise
-            self.pool.report_success(endpoint)
+            self.pool.report_success(endpoint, completion)
         batch.completion = completion
         batch.extracted = extract_items(completion.text)
         if not batch.extracted.found:

@@ -1,5 +1,6 @@
 """Scheduling: every batch through a fixed number of workers, pulled lazily; in target
-mode a gate that stops admitting batches once the pairs in flight would reach the target."""
+mode a gate that stops admitting batches once the pairs in flight would reach the target;
+with --concurrency auto an admission bound that the tuners move."""
 
 from __future__ import annotations
 
@@ -58,27 +59,40 @@ async def schedule(
     run_batch: Callable[[BatchSpec], Awaitable[BatchResult]],
     on_result: Callable[[BatchResult], Awaitable[int]],
     gate: TargetGate | None = None,
+    admission: anyio.CapacityLimiter | None = None,
 ) -> None:
     """Run every spec through `workers` concurrent workers.
 
     Specs are pulled lazily, so a plan of a million batches costs nothing up
     front. `on_result` stores a result and answers how many new unique pairs it
-    brought (for target mode).
+    brought (for target mode). With `admission` (--concurrency auto) a worker holds
+    one of its tokens for each batch, so how many batches run at once follows its
+    total while the workers are as many as it may ever reach.
     """
 
-    async def worker() -> None:
-        while True:
-            if gate is not None and not await gate.admit():
-                return
-            spec = next(specs, None)
-            if spec is None:
-                if gate is not None:
-                    await gate.done(0)
-                return
-            result = await run_batch(spec)
-            new_unique = await on_result(result)
+    async def one() -> bool:
+        if gate is not None and not await gate.admit():
+            return False
+        spec = next(specs, None)
+        if spec is None:
             if gate is not None:
-                await gate.done(new_unique)
+                await gate.done(0)
+            return False
+        result = await run_batch(spec)
+        new_unique = await on_result(result)
+        if gate is not None:
+            await gate.done(new_unique)
+        return True
+
+    async def worker() -> None:
+        if admission is None:
+            while await one():
+                pass
+            return
+        while True:
+            async with admission:
+                if not await one():
+                    return
 
     try:
         async with anyio.create_task_group() as tg:

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 
 import anyio
 import anyio.to_thread
+from pydantic import SecretStr
 
 from client.clock import Clock
 from client.errors import OutputDirError
 from client.pairs.dedup import Deduper, key_of_normalised
 from client.pairs.prompts import BatchPlan, new_base_seed
 from client.pairs.records import BatchResult
+from client.run.autolevels import AutoLevels
 from client.run.interrupts import Interrupts
 from client.run.job import Job
 from client.run.progress import LiveStats, QuietObserver
@@ -37,6 +39,7 @@ class RunState:
     interrupts: Interrupts = field(default_factory=Interrupts)
     # Draws the base seed of a new run without a configured one.
     new_seed: Callable[[], int] = new_base_seed
+    api_key: SecretStr | None = None
     # Filled in by the phases, in this order.
     statuses: list[EndpointStatus] = field(default_factory=list)
     model: str | None = None
@@ -50,6 +53,8 @@ class RunState:
     done: set[int] = field(default_factory=set)
     manifest: ManifestWriter | None = None
     observer: QuietObserver | None = None
+    # --concurrency auto: the tuners, once the batches start.
+    levels: AutoLevels | None = None
     write_lock: anyio.Lock = field(default_factory=anyio.Lock)
 
     @property

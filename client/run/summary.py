@@ -33,6 +33,8 @@ class RunSummary:
     endpoint_served: dict[str, int] = field(default_factory=dict)
     interrupted_by: int | None = None
     resume_command: str | None = None
+    # {"mode": "fixed", "level": N}, or what --concurrency auto did on each endpoint.
+    concurrency: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pairs_per_minute(self) -> float:
@@ -70,6 +72,7 @@ class RunSummary:
             "target_pairs": self.target_pairs,
             "target_reached": self.target_reached,
             "endpoint_served": self.endpoint_served,
+            "concurrency": self.concurrency,
             "dataset": self.stats.to_json(),
             "files": self.files,
         }
@@ -91,3 +94,18 @@ def resume_command(argv: Sequence[str], run_id: str) -> str:
         args.append(arg)
     prefix = ["uv", "run", "client"] if "UV" in os.environ else ["client"]
     return shlex.join([*prefix, *args, "--run-id", run_id])
+
+
+def describe_concurrency(concurrency: dict[str, Any]) -> str:
+    """One line for the summary table: `4`, or where auto ended on each endpoint."""
+    if concurrency.get("mode") != "auto":
+        return str(concurrency.get("level", "-"))
+    endpoints: dict[str, Any] = concurrency.get("endpoints") or {}
+    if not endpoints:
+        return "auto (no batch ran)"
+    parts = []
+    for url, e in endpoints.items():
+        where = f" on {url}" if len(endpoints) > 1 else ""
+        source = "/metrics" if e["signals"] == "metrics" else "the client's own signals"
+        parts.append(f"{e['level']}{where} (highest {e['highest']}, from {source})")
+    return "auto, ended at " + "; ".join(parts)

@@ -105,7 +105,7 @@ class EndpointTuner:
             log.info(
                 "concurrency level",
                 endpoint=self.endpoint,
-                level=change.level,
+                concurrency=change.level,
                 reason=change.reason,
             )
         self._logged = len(self.controller.history)

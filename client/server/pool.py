@@ -20,6 +20,7 @@ import httpx
 from pydantic import SecretStr
 
 from client.errors import TransientError
+from client.pairs.records import Completion
 from client.server.api import Endpoint, lanes_for, make_http_client
 
 MAX_COOLDOWN_S = 30.0
@@ -37,6 +38,8 @@ class EndpointState:
     # clock, whose origin is arbitrary, means "never").
     out_until: float | None = None
     last_error: str | None = None
+    # Requests it may have at once: the pool's capacity, or the level auto set.
+    limit: int = 1
 
     @property
     def url(self) -> str:
@@ -58,8 +61,9 @@ class EndpointPool:
     ) -> None:
         if not endpoints:
             raise ValueError("at least one endpoint is needed")
-        self._states = [EndpointState(e) for e in endpoints]
+        self._states = [EndpointState(e, limit=capacity) for e in endpoints]
         self.capacity = capacity
+        self._on_reply: Callable[[str, Completion], None] | None = None
         self._cooldown_s = cooldown_s
         self._http = list(http_clients)
         self._changed = anyio.Condition()
@@ -116,7 +120,7 @@ class EndpointPool:
         return self.capacity * len(self._states)
 
     def _pick(self, now: float, avoid: str | None) -> EndpointState | None:
-        ready = [s for s in self._states if s.available(now) and s.in_flight < self.capacity]
+        ready = [s for s in self._states if s.available(now) and s.in_flight < s.limit]
         if not ready:
             return None
         preferred = [s for s in ready if s.url != avoid] or ready
@@ -157,10 +161,33 @@ class EndpointPool:
                 return state
         raise KeyError(endpoint.base_url)
 
-    def report_success(self, endpoint: Endpoint) -> None:
+    def _by_url(self, url: str) -> EndpointState:
+        for state in self._states:
+            if state.url == url:
+                return state
+        raise KeyError(url)
+
+    def in_flight(self, url: str) -> int:
+        return self._by_url(url).in_flight
+
+    def set_limit(self, url: str, level: int) -> None:
+        """Change how many requests `url` may have at once (for --concurrency auto).
+
+        Lowering takes nothing away from requests already running. A request waiting
+        for a slot sees a raised limit when the next request anywhere ends; with
+        auto the run's admission bound rises with it, so new batches do not wait."""
+        self._by_url(url).limit = max(1, min(level, self.capacity))
+
+    def watch_replies(self, callback: Callable[[str, Completion], None]) -> None:
+        """Have `callback(url, completion)` called for every answered request."""
+        self._on_reply = callback
+
+    def report_success(self, endpoint: Endpoint, completion: Completion | None = None) -> None:
         state = self._state(endpoint)
         state.served += 1
         state.consecutive_faults = 0
+        if completion is not None and self._on_reply is not None:
+            self._on_reply(state.url, completion)
 
     def report_failure(self, endpoint: Endpoint, exc: TransientError) -> bool:
         """Record a failed attempt; True when the endpoint was taken out of rotation."""

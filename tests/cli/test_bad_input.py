@@ -97,7 +97,19 @@ CASES = [
         "concurrency not a number",
         ["--concurrency", "four"],
         2,
-        "argument --concurrency: invalid int value: 'four'",
+        "argument --concurrency: a number or auto, got 'four'",
+    ),
+    Case(
+        "concurrency a list",
+        ["--concurrency", "4,auto"],
+        2,
+        "argument --concurrency: one level or auto, got '4,auto' (a list of levels is for client bench)",
+    ),
+    Case(
+        "max concurrency 0",
+        ["--concurrency", "auto", "--max-concurrency", "0"],
+        2,
+        "--max-concurrency 0: Input should be greater than or equal to 1",
     ),
     Case(
         "temperature above 2",

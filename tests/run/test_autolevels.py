@@ -9,6 +9,7 @@ import pytest
 
 from client.run.autoconc import Tuning
 from client.run.autolevels import AutoLevels
+from client.run.summary import describe_concurrency
 
 A, B = "http://a:8000/v1", "http://b:8000/v1"
 
@@ -98,7 +99,12 @@ async def test_replies_reach_their_endpoints_tuner_and_the_manifest_says_what_ha
         "rate_tok_s": 400.0,
     }
     assert data["endpoints"][B]["level"] == 4
-    assert levels.describe() == (
-        f"auto: ended at 8 on {A} (highest 8, from the client's own signals); "
+    assert describe_concurrency(data) == (
+        f"auto, ended at 8 on {A} (highest 8, from the client's own signals); "
         f"4 on {B} (highest 4, from /metrics)"
     )
+
+
+def test_a_fixed_level_is_described_as_the_number() -> None:
+    assert describe_concurrency({"mode": "fixed", "level": 4}) == "4"
+    assert describe_concurrency({"mode": "auto", "endpoints": {}}) == "auto (no batch ran)"
