@@ -1,0 +1,65 @@
+"""The overuse counter: what a run repeats, bounded memory, and the hint it gives."""
+
+from __future__ import annotations
+
+import random
+
+from client.pairs.phrases import BoundedCounter, PhraseCounter, avoid_hint
+
+
+def test_overused_openings_endings_and_phrases_are_found() -> None:
+    counter = PhraseCounter(first_person="あーし", min_share=0.3, min_count=2)
+    counter.add(
+        [
+            "てかマジで今日あーし眠すぎじゃん！",
+            "てかマジで明日あーし休みじゃん！",
+            "てかマジでこのゲームあーし好きじゃん！",
+            "配信きてくれてありがと、あーし嬉しい〜",
+        ]
+    )
+    worst = counter.overused(3)
+    assert worst["openings"] == ["てかマジ"]
+    assert worst["endings"] == ["じゃん！"]
+    assert "てかマジで" in worst["phrases"]
+
+
+def test_the_first_person_is_never_listed() -> None:
+    counter = PhraseCounter(first_person="あーし", min_share=0.5, min_count=2)
+    counter.add([f"あーし的には{i}番がいい" for i in range(10)])
+    worst = counter.overused(5)
+    every = [p for pieces in worst.values() for p in pieces]
+    assert every and not any("あーし" in p or p in "あーし" for p in every)
+
+
+def test_overlapping_runs_of_one_long_phrase_are_listed_once() -> None:
+    counter = PhraseCounter(first_person=None, min_share=0.5, min_count=2)
+    counter.add([f"{i}ほんとうにありえないんだけど{i}" for i in range(6)])
+    phrases = counter.overused(5)["phrases"]
+    assert phrases == ["ほんとうにありえないんだけど"]
+
+
+def test_nothing_is_overused_below_the_share_or_the_count() -> None:
+    counter = PhraseCounter(first_person=None, min_share=0.5, min_count=3)
+    counter.add(["同じ書き出しです。", "同じ書き出しです。"])
+    assert counter.overused() == {"openings": [], "endings": [], "phrases": []}
+    assert avoid_hint(counter.overused()) == ""
+
+
+def test_bounded_counter_keeps_heavy_hitters_in_flat_memory() -> None:
+    rng = random.Random(0)
+    counter = BoundedCounter(capacity=100)
+    stream = [f"rare{rng.randrange(10**6)}" for _ in range(20_000)] + ["often"] * 2_000
+    rng.shuffle(stream)
+    for key in stream:
+        counter.add(key)
+    assert len(counter.counts) <= 200
+    count = dict(counter.top(1, at_least=1))["often"]
+    # Short by at most (items seen) / (capacity + 1).
+    assert 2_000 - 22_000 / 101 <= count <= 2_000
+
+
+def test_hint_names_each_kind_in_japanese() -> None:
+    hint = avoid_hint({"openings": ["てかマジ"], "endings": ["じゃん！"], "phrases": []})
+    assert hint.startswith("これまでの出力で次の表現が多すぎます。")
+    assert "書き出し「てかマジ」" in hint and "文末「じゃん！」" in hint
+    assert "言い回し" not in hint

@@ -1,0 +1,64 @@
+"""DPO rows: TRL's conversational preference columns, rejected lines from the run's rejections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from client.pairs.preference import (
+    DPO_COLUMNS,
+    PreferenceCounts,
+    preference,
+    rejected_lines,
+)
+
+PAIR = {"standard": "今日は晴れです。", "gyaru": "今日マジ晴れじゃん！あーし最高〜"}
+
+
+def rejection(reason: str, standard: str, gyaru: Any) -> dict[str, Any]:
+    item = {"topic": "Daily", "standard": standard, "gyaru": gyaru}
+    return {"index": 0, "reason": reason, "detail": "", "item": item}
+
+
+RECORDS = [
+    {"rejected": [rejection("topic", "今日は晴れです。", "今日は晴れてるよ〜あーし")]},
+    {
+        "rejected": [
+            rejection("missing_first_person", "今日は、晴れです", "今日は晴れてるね。"),
+            rejection("low_quality", "今日は晴れです。", "二番目の候補です。"),
+            rejection("judge", "明日は雨です。", 5),
+        ]
+    },
+]
+
+
+def test_rejected_is_the_first_voice_rejection_of_the_same_line() -> None:
+    found = rejected_lines(RECORDS)
+    counts = PreferenceCounts()
+    row = preference(PAIR, system="SYS", rejected=found, counts=counts)
+    assert tuple(row) == DPO_COLUMNS
+    assert row["prompt"] == [
+        {"role": "system", "content": "SYS"},
+        {"role": "user", "content": "今日は晴れです。"},
+    ]
+    assert row["chosen"] == [{"role": "assistant", "content": PAIR["gyaru"]}]
+    assert row["rejected"] == [{"role": "assistant", "content": "今日は晴れてるね。"}]
+    assert counts.to_json() == {
+        "rejected_from_run": {"missing_first_person": 1},
+        "rejected_is_standard_line": 0,
+    }
+
+
+def test_without_a_rejection_the_standard_line_is_the_rejected_answer() -> None:
+    counts = PreferenceCounts()
+    other = {"standard": "明日は雨です。", "gyaru": "明日雨とかマジ無理〜あーし"}
+    row = preference(other, system=None, rejected=rejected_lines(RECORDS), counts=counts)
+    assert row["prompt"] == [{"role": "user", "content": "明日は雨です。"}]
+    assert row["rejected"] == [{"role": "assistant", "content": "明日は雨です。"}]
+    assert counts.from_standard == 1
+
+
+def test_a_rejected_line_equal_to_the_chosen_one_is_not_used() -> None:
+    records = [{"rejected": [rejection("judge", PAIR["standard"], PAIR["gyaru"] + "!")]}]
+    counts = PreferenceCounts()
+    row = preference(PAIR, system=None, rejected=rejected_lines(records), counts=counts)
+    assert row["rejected"][0]["content"] == PAIR["standard"]

@@ -1,0 +1,86 @@
+"""Reading input files from disk: formats, line numbers, and errors that name file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from client.errors import UsageError
+from client.pairs.inputs import InputLine
+from client.storage.inputs import InputSource, check_input, read_input
+
+
+def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def records(path: Path, field: str | None = None) -> list[InputLine]:
+    return list(read_input(InputSource.of(path, field)))
+
+
+def test_txt_lines_trimmed_with_crlf_and_bom(tmp_path: Path) -> None:
+    path = write(tmp_path, "in.txt", "\ufeff一行目です。\r\n\r\n  二行目です。  \n")
+    assert records(path) == [
+        InputLine(1, "一行目です。"),
+        InputLine(2, ""),
+        InputLine(3, "二行目です。"),
+    ]
+
+
+def test_jsonl_default_and_named_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "in.jsonl", '{"standard": "一です。"}\n\n{"standard": "二です。"}\n')
+    assert [r.text for r in records(path)] == ["一です。", "", "二です。"]
+    named = write(tmp_path, "named.jsonl", '{"body": "本文です。", "id": 7}\n')
+    assert records(named, "body") == [InputLine(1, "本文です。")]
+
+
+def test_csv_records_start_where_they_start_even_across_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "in.csv",
+        'id,text\n1,"一行目です。"\n2,"二行目、\n続きです。"\n\n3,三行目です。\n',
+    )
+    got = records(path, "text")
+    assert got[0] == InputLine(2, "一行目です。")
+    assert got[1] == InputLine(3, "二行目、\n続きです。")
+    assert got[-1] == InputLine(6, "三行目です。")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "field", "message"),
+    [
+        ("in.txt", b"ok\n\xe3\x81\x82\n\xff\xfe bad\n", None, r"in\.txt:3: not UTF-8"),
+        ("in.jsonl", '{"standard": "a"}\n{broken\n', None, r"in\.jsonl:2: not a JSON object"),
+        ("in.jsonl", '{"text": "a"}\n', None, r"in\.jsonl:1: no field 'standard'"),
+        ("in.csv", "id,text\n1,a\n", "body", r"in\.csv:1: no column 'body'"),
+        ("in.csv", 'id,text\n1,a\n2,"b"c\n3,d\n', "text", r"in\.csv:3: broken CSV"),
+        ("in.csv", 'id,text\n1,a\n2,"never closed\n3,d\n', "text", r"in\.csv:3: broken CSV"),
+        ("in.csv", "id,text\n1,a,extra\n", "text", r"in\.csv:2: 3 fields where the header"),
+        ("in.csv", "", "text", r"in\.csv:1: empty file"),
+    ],
+)
+def test_bad_input_names_file_and_line(
+    tmp_path: Path, name: str, data: str | bytes, field: str | None, message: str
+) -> None:
+    path = write(tmp_path, name, data)
+    with pytest.raises(UsageError, match=message) as caught:
+        check_input(InputSource.of(path, field))
+    assert "\n" not in str(caught.value) and caught.value.exit_code == 2
+
+
+def test_missing_unreadable_and_unknown_files(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="input file not found"):
+        check_input(InputSource.of(tmp_path / "absent.txt"))
+    folder = tmp_path / "folder.txt"
+    folder.mkdir()
+    with pytest.raises(UsageError, match="is a directory"):
+        check_input(InputSource.of(folder))
+    with pytest.raises(UsageError, match=r"unknown input format '\.xlsx'"):
+        InputSource.of(tmp_path / "sheet.xlsx")
+    with pytest.raises(UsageError, match="needs --input-field"):
+        InputSource.of(tmp_path / "in.csv")
+    with pytest.raises(UsageError, match=r"applies to \.jsonl and \.csv"):
+        InputSource.of(tmp_path / "in.txt", "text")
