@@ -10,6 +10,7 @@ file once, up front, for that reason; `read_input` then streams it again for the
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,18 @@ from client.errors import UsageError
 from client.pairs.inputs import (
     DEFAULT_FIELD,
     INPUT_FORMATS,
+    InputCounts,
     InputFormat,
+    InputItem,
     InputLine,
+    InputRejection,
+    InputScreen,
     column_of,
     input_format,
     text_of_json,
     text_of_row,
 )
+from client.store import atomic_write_text
 
 _BOM = "\ufeff"
 
@@ -129,3 +135,28 @@ def read_input(source: InputSource) -> Iterator[InputLine]:
 def check_input(source: InputSource) -> int:
     """Read the whole file once, before anything is sent; the number of records."""
     return sum(1 for _ in read_input(source))
+
+
+def survey(
+    source: InputSource, screen: InputScreen, rejections: Path, *, fsync: bool
+) -> InputCounts:
+    """Read and screen the whole file before anything is sent: a bad record stops the
+    run here (UsageError naming file:line); the lines rejected without a request
+    (duplicates too) go to `rejections`, one JSON object a line; the counts come back."""
+
+    def lines() -> Iterator[str]:
+        for record in read_input(source):
+            outcome = screen.screen(record)
+            if isinstance(outcome, InputRejection):
+                yield json.dumps(outcome.to_json(), ensure_ascii=False) + "\n"
+
+    atomic_write_text(rejections, lines(), fsync=fsync)
+    return screen.counts
+
+
+def items(source: InputSource, screen: InputScreen) -> Iterator[InputItem]:
+    """The inputs to send, in file order, numbered as `survey` numbered them."""
+    for record in read_input(source):
+        outcome = screen.screen(record)
+        if isinstance(outcome, InputItem):
+            yield outcome

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from client.errors import UsageError
-from client.pairs.inputs import InputLine
-from client.storage.inputs import InputSource, check_input, read_input
+from client.pairs.inputs import InputLine, InputScreen
+from client.schema import PairRules
+from client.storage.inputs import InputSource, check_input, items, read_input, survey
 
 
 def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
@@ -84,3 +86,49 @@ def test_missing_unreadable_and_unknown_files(tmp_path: Path) -> None:
         InputSource.of(tmp_path / "in.csv")
     with pytest.raises(UsageError, match=r"applies to \.jsonl and \.csv"):
         InputSource.of(tmp_path / "in.txt", "text")
+
+
+def test_survey_records_every_line_not_sent_and_items_number_the_rest(tmp_path: Path) -> None:
+
+    rules = PairRules(("Daily",), "あーし", 2, 20, 2, 40)
+    path = write(
+        tmp_path, "in.txt", "一です。\n\n二です。\n一です。\n" + "長" * 30 + "\nthree\n三です。\n"
+    )
+    source = InputSource.of(path)
+    rejections = tmp_path / "rejected.jsonl"
+    counts = survey(source, InputScreen(rules), rejections, fsync=False)
+
+    assert counts.to_json() == {
+        "lines": 7,
+        "empty": 1,
+        "duplicates_exact": 1,
+        "duplicates_normalised": 0,
+        "unique": 3,
+        "rejected_before_request": {"length": 1, "not_japanese": 1},
+    }
+    lines = [json.loads(x) for x in rejections.read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["reason"]) for r in lines] == [
+        (4, "duplicate"),
+        (5, "length"),
+        (6, "not_japanese"),
+    ]
+    sent = list(items(source, InputScreen(rules)))
+    assert [(i.id, i.line, i.text) for i in sent] == [
+        (1, 1, "一です。"),
+        (2, 3, "二です。"),
+        (3, 7, "三です。"),
+    ]
+
+
+def test_a_bad_record_stops_the_survey_before_anything_is_written(tmp_path: Path) -> None:
+
+    path = write(tmp_path, "in.jsonl", '{"standard": "一です。"}\n{"standard": 1}\n')
+    out = tmp_path / "rejected.jsonl"
+    with pytest.raises(UsageError, match=r"in\.jsonl:2: field 'standard' is a int"):
+        survey(
+            InputSource.of(path),
+            InputScreen(PairRules(("D",), None, 2, 20, 2, 40)),
+            out,
+            fsync=False,
+        )
+    assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
