@@ -19,6 +19,15 @@ Actions (strings, so they can come from the command line too):
     noash        half of the gyaru lines without あーし
     repeat       the pairs of the previous ok reply again
 
+A rewrite request (`generate --input`: the user message lists `{"id": N, "standard":
+...}` lines) is answered with one aligned rewrite per input for `ok`, and these
+scripted misalignments:
+
+    misalign     the first two items swap their standard lines (each answers the other)
+    skip         the last input gets no item
+    restate      the first item changes its standard line
+    wrongid      the first item carries an id that is not in the batch
+
 Use it in tests as a context manager (it runs in a background thread), or by
 hand: `python -m tests.fakeserver --port 8000 --latency 1 --script 429,500,drop`.
 """
@@ -38,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 BATCH_RE = re.compile(r"バッチ番号は(\d+)")
+INPUT_LINE_RE = re.compile(r'^\{"id": \d+, "standard": .*\}$', re.MULTILINE)
 COUNT_RE = re.compile(r"ちょうど(\d+)組")
 
 
@@ -73,6 +83,52 @@ class RecordedRequest:
             if match:
                 return int(match.group(1))
         return None
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        """The inputs a rewrite request lists ([] for a free-generation request)."""
+        return inputs_of(self.body) if isinstance(self.body, dict) else []
+
+
+def inputs_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    for message in body.get("messages", []):
+        if message.get("role") == "user":
+            found = INPUT_LINE_RE.findall(str(message.get("content", "")))
+            return [json.loads(line) for line in found]
+    return []
+
+
+def rewrite(standard: str) -> str:
+    """A persona line for `standard` that passes the default persona's checks."""
+    return f"{standard}って、あーし的にマジそれな〜"
+
+
+def rewrites(name: str, inputs: list[dict[str, Any]], topic: str) -> list[dict[str, Any]]:
+    items = [
+        {"id": i["id"], "standard": i["standard"], "topic": topic, "gyaru": rewrite(i["standard"])}
+        for i in inputs
+    ]
+    if name == "misalign" and len(items) > 1:
+        items[0]["standard"], items[1]["standard"] = items[1]["standard"], items[0]["standard"]
+    elif name == "skip":
+        items = items[:-1]
+    elif name == "restate":
+        items[0]["standard"] = items[0]["standard"] + "ね、本当に"
+    elif name == "wrongid":
+        items[0]["id"] = 10**9
+    elif name == "noash":
+        for item in items[::2]:
+            item["gyaru"] = item["gyaru"].replace("あーし", "うち")
+    elif name != "ok":
+        raise ValueError(f"unknown rewrite action {name!r}")
+    return items
+
+
+def _schema_topic(body: dict[str, Any]) -> str:
+    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
+    item = ((schema.get("properties") or {}).get("pairs") or {}).get("items") or {}
+    topics = ((item.get("properties") or {}).get("topic") or {}).get("enum") or ["Daily"]
+    return str(topics[0])
 
 
 @dataclass
@@ -355,6 +411,10 @@ class FakeServer:
         return 5
 
     def _content(self, name: str, body: dict[str, Any]) -> tuple[str, str]:
+        inputs = inputs_of(body)
+        if inputs:
+            items = rewrites(name, inputs, _schema_topic(body))
+            return json.dumps({"pairs": items}, ensure_ascii=False), "stop"
         n = self._requested_pairs(body)
         with self._lock:
             self._counter += 1
