@@ -3,9 +3,9 @@
 The persona lines of the accepted pairs, in batch order, are cut into ten deciles by
 batch number (batches 1-100 of 1,000 are the first decile). For each decile:
 
-- near-duplicate rate: the share of its lines that are near-duplicates of any line
+- near-duplicate rate: the share of its pairs that are near-duplicates of a pair
   before them in the run (not only in the same decile): what a growing run repeats;
-- distinct-2: distinct character bigrams over all bigrams of its lines.
+- distinct-2: distinct bigrams over all bigrams of its persona lines.
 
 A run whose rate climbs and whose distinct-2 falls decile after decile is repeating
 itself; the phrase-avoidance hints (client.pairs.phrases) are meant to flatten both.
@@ -23,12 +23,13 @@ DECILES = 10
 
 
 class NearDupIndex(Protocol):
-    def add(self, text: str) -> bool:
-        """Remember `text`; True when it is a near-duplicate of one remembered before."""
+    def add(self, pair_id: str, standard: str, gyaru: str) -> str | None:
+        """Keep the pair and answer None, or answer the id of a kept near twin."""
         ...
 
 
-DistinctN = Callable[[Sequence[str], int], float]
+# Persona lines and n -> distinct n-grams / all n-grams (None: no n-gram at all).
+DistinctN = Callable[[Sequence[str], int], float | None]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class DecileRow:
     last_batch: int
     lines: int
     near_duplicates: int
-    distinct_2: float
+    distinct_2: float | None
 
     @property
     def near_dup_rate(self) -> float:
@@ -50,7 +51,7 @@ class DecileRow:
             "batches": [self.first_batch, self.last_batch],
             "lines": self.lines,
             "near_dup_rate": round(self.near_dup_rate, 4),
-            "distinct_2": round(self.distinct_2, 4),
+            "distinct_2": None if self.distinct_2 is None else round(self.distinct_2, 4),
         }
 
 
@@ -60,13 +61,14 @@ def decile_of(batch: int, batches: int) -> int:
 
 
 def by_decile(
-    lines: Iterable[tuple[int, str]],
+    pairs: Iterable[tuple[int, str, str, str]],
     batches: int,
     *,
     distinct: DistinctN,
     near_dup: NearDupIndex,
 ) -> list[DecileRow]:
-    """`lines`: (batch number, persona line) in batch order; one row per decile with lines."""
+    """`pairs`: (batch number, pair id, standard, persona line) in batch order; one row
+    per decile with pairs."""
     rows: list[DecileRow] = []
     current: int | None = None
     bucket: list[str] = []
@@ -79,13 +81,13 @@ def by_decile(
                 DecileRow(current, seen[0], seen[-1], len(bucket), dups, distinct(bucket, 2))
             )
 
-    for batch, line in lines:
+    for batch, pair_id, standard, line in pairs:
         decile = decile_of(batch, batches)
         if decile != current:
             close()
             current, bucket, seen, dups = decile, [], [batch, batch], 0
         seen[-1] = batch
-        dups += near_dup.add(line)
+        dups += near_dup.add(pair_id, standard, line) is not None
         bucket.append(line)
     close()
     return rows

@@ -9,16 +9,17 @@ from client.pairs.evolution import by_decile, decile_of
 
 
 class ExactIndex:
-    """Near-duplicate as the normalised text seen before: the narrowest real index."""
+    """Near-duplicate as the normalised pair seen before: the narrowest real index."""
 
     def __init__(self) -> None:
-        self.seen: set[str] = set()
+        self.seen: dict[str, str] = {}
 
-    def add(self, text: str) -> bool:
-        key = normalise(text)
-        found = key in self.seen
-        self.seen.add(key)
-        return found
+    def add(self, pair_id: str, standard: str, gyaru: str) -> str | None:
+        key = normalise(standard + gyaru)
+        if key in self.seen:
+            return self.seen[key]
+        self.seen[key] = pair_id
+        return None
 
 
 def distinct(lines: Sequence[str], n: int) -> float:
@@ -38,7 +39,7 @@ def test_a_run_that_repeats_itself_shows_it_decile_by_decile() -> None:
         # Early batches write new lines; later ones repeat the first batches' lines.
         for i in range(3):
             text = f"新しい話{batch}-{i}だよ" if batch <= 10 else f"新しい話{batch - 10}-{i}だよ"
-            lines.append((batch, text))
+            lines.append((batch, f"p{batch}-{i}", "標準の文です。", text))
     rows = by_decile(lines, 20, distinct=distinct, near_dup=ExactIndex())
     assert [r.decile for r in rows] == list(range(1, 11))
     assert [(r.first_batch, r.last_batch, r.lines) for r in rows[:2]] == [(1, 2, 6), (3, 4, 6)]
@@ -49,10 +50,11 @@ def test_a_run_that_repeats_itself_shows_it_decile_by_decile() -> None:
         "batches": [1, 2],
         "lines": 6,
         "near_dup_rate": 0.0,
-        "distinct_2": round(distinct([t for b, t in lines if b <= 2], 2), 4),
+        "distinct_2": round(distinct([t for b, _, _, t in lines if b <= 2], 2), 4),
     }
 
 
 def test_deciles_without_lines_have_no_row() -> None:
-    rows = by_decile([(1, "あーし"), (10, "マジ")], 10, distinct=distinct, near_dup=ExactIndex())
+    pairs = [(1, "a", "文です。", "あーし"), (10, "b", "文です。", "マジ")]
+    rows = by_decile(pairs, 10, distinct=distinct, near_dup=ExactIndex())
     assert [r.decile for r in rows] == [1, 10]
