@@ -126,7 +126,8 @@ def rewrites(name: str, inputs: list[dict[str, Any]], topic: str) -> list[dict[s
 
 def _schema_topic(body: dict[str, Any]) -> str:
     schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
-    item = ((schema.get("properties") or {}).get("pairs") or {}).get("items") or {}
+    array = (schema.get("properties") or {}).get("pairs") or {}
+    item = array.get("items") or (array.get("prefixItems") or [{}])[0]
     topics = ((item.get("properties") or {}).get("topic") or {}).get("enum") or ["Daily"]
     return str(topics[0])
 

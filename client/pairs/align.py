@@ -2,9 +2,9 @@
 
 A rewrite request lists its inputs as `{"id": N, "standard": "..."}`; the reply must
 return, for each, `{"id": N, "standard": <the same text>, "topic": ..., "gyaru": ...}`.
-With guided decoding the schema already limits `id` and `standard` to this batch's
-values; without it (or with a model that pairs an id with another input's text) the
-check here is what holds:
+With guided decoding the schema fixes each position's `id` and `standard` (a random-
+weight model on vLLM 0.32 still returns every input once, in order); without it, or
+with a server that ignores the schema, the check here is what holds:
 
 - an item whose id is not one of the batch's, whose id was already answered, or whose
   `standard` is not its input's text (normalised: width, case, punctuation) cannot be
@@ -38,13 +38,14 @@ def render_inputs(inputs: Sequence[InputItem]) -> str:
     )
 
 
-def rewrite_item_schema(rules: PairRules, inputs: Sequence[InputItem]) -> dict[str, Any]:
+def rewrite_item_schema(rules: PairRules, item: InputItem) -> dict[str, Any]:
+    """The reply item for one input: its id and standard line fixed, topic and rewrite free."""
     base = rules.item_schema()["properties"]
     return {
         "type": "object",
         "properties": {
-            "id": {"type": "integer", "enum": [item.id for item in inputs]},
-            "standard": {"type": "string", "enum": [item.text for item in inputs]},
+            "id": {"const": item.id},
+            "standard": {"const": item.text},
             "topic": base["topic"],
             "gyaru": base["gyaru"],
         },
@@ -54,8 +55,14 @@ def rewrite_item_schema(rules: PairRules, inputs: Sequence[InputItem]) -> dict[s
 
 
 def rewrite_response_format(rules: PairRules, inputs: Sequence[InputItem]) -> dict[str, Any]:
+    """One item per input, in input order, each with its input's id and line as constants
+    (`prefixItems`; vLLM 0.32's guided decoding keeps to them): with structured output a
+    reply cannot skip, repeat or swap an input."""
     schema = rules.batch_schema(len(inputs))
-    schema["properties"][ITEMS_KEY]["items"] = rewrite_item_schema(rules, inputs)
+    array = schema["properties"][ITEMS_KEY]
+    del array["items"]
+    array["prefixItems"] = [rewrite_item_schema(rules, item) for item in inputs]
+    array["items"] = False
     return {
         "type": "json_schema",
         "json_schema": {"name": "gyaru_rewrites", "strict": True, "schema": schema},

@@ -79,16 +79,16 @@ def test_skipped_unknown_repeated_and_broken_items() -> None:
     assert [m.id for m in result.missing] == [8, 9]
 
 
-def test_the_schema_limits_ids_and_standard_lines_to_the_batch() -> None:
+def test_the_schema_fixes_each_positions_id_and_standard_line() -> None:
     fmt = rewrite_response_format(RULES, INPUTS)
     schema = fmt["json_schema"]["schema"]
     array = schema["properties"]["pairs"]
-    assert array["minItems"] == array["maxItems"] == 3
-    item = array["items"]
-    assert item["properties"]["id"]["enum"] == [7, 8, 9]
-    assert item["properties"]["standard"]["enum"] == [i.text for i in INPUTS]
-    assert item["properties"]["gyaru"]["pattern"] == RULES.gyaru_pattern
-    assert set(item["required"]) == {"id", "standard", "topic", "gyaru"}
+    assert array["minItems"] == array["maxItems"] == 3 and array["items"] is False
+    for item, inp in zip(array["prefixItems"], INPUTS, strict=True):
+        assert item["properties"]["id"] == {"const": inp.id}
+        assert item["properties"]["standard"] == {"const": inp.text}
+        assert item["properties"]["gyaru"]["pattern"] == RULES.gyaru_pattern
+        assert set(item["required"]) == {"id", "standard", "topic", "gyaru"}
 
 
 def test_inputs_are_listed_one_json_object_a_line() -> None:
