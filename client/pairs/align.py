@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from client.dedup import normalise
+from client.pairs.dedup import normalise
 from client.pairs.inputs import InputItem
-from client.schema import ITEMS_KEY, PairRules
+from client.pairs.schema import ITEMS_KEY, PairRules
 
 MISALIGNED = "misaligned"
 MISSING = "missing"

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from client.dedup import normalise
-from client.schema import PairRules
+from client.pairs.dedup import normalise
+from client.pairs.schema import PairRules
 
 InputFormat = Literal["txt", "jsonl", "csv"]
 INPUT_FORMATS: dict[str, InputFormat] = {".txt": "txt", ".jsonl": "jsonl", ".csv": "csv"}

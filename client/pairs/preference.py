@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from client.dedup import normalise
+from client.pairs.dedup import normalise
 
 # Rejections about the persona line's voice, not about the item's structure: what
 # the judge, the first-person check and the quality score turn down.

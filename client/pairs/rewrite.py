@@ -16,7 +16,7 @@ from pathlib import Path
 
 from client.pairs.align import render_inputs
 from client.pairs.inputs import InputItem
-from client.prompts import read_prompt_file, render
+from client.pairs.prompts import read_prompt_file, render
 
 DEFAULT_REWRITE_USER_TEMPLATE = (
     "次の${count}個の文を、それぞれ${persona_name}の話し方に書き換えてください。"

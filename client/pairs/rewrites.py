@@ -22,8 +22,8 @@ from typing import Any
 
 from client.pairs.align import MISALIGNED, MISSING, RETRYABLE_REASONS, align
 from client.pairs.inputs import InputItem
-from client.records import Pair, Rejection
-from client.validate import ValidationContext, validate_item
+from client.pairs.records import Pair, Rejection
+from client.pairs.validate import ValidationContext, validate_item
 
 NOT_IN_REPLY = -1  # the `index` of a `missing` rejection: no item of the reply
 

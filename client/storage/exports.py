@@ -16,12 +16,13 @@ from typing import Any
 
 import structlog
 
-from client.dataset import Dataset
-from client.export import split, write_jsonl
 from client.pairs.card import dataset_card, hf_row, judge_stats
+from client.pairs.export import split
 from client.pairs.preference import PreferenceCounts, preference, rejected_lines
+from client.storage.dataset import Dataset
 from client.storage.hf import write_hf_dataset
-from client.store import RunStore
+from client.storage.jsonl import write_jsonl
+from client.storage.runstore import RunStore
 
 log = structlog.get_logger("client.storage.exports")
 
@@ -58,7 +59,7 @@ def raw_records(dataset: Dataset) -> Iterator[dict[str, Any]]:
         return
     for _, record in store.iter_records():
         if record is not None:
-            yield record
+            yield record.data
 
 
 def export_dpo(

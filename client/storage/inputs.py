@@ -30,7 +30,7 @@ from client.pairs.inputs import (
     text_of_json,
     text_of_row,
 )
-from client.store import atomic_write_text
+from client.storage.atomic import atomic_write_text
 
 _BOM = "\ufeff"
 

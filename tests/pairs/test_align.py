@@ -7,7 +7,7 @@ from typing import Any
 
 from client.pairs.align import align, render_inputs, rewrite_response_format
 from client.pairs.inputs import InputItem
-from client.schema import PairRules
+from client.pairs.schema import PairRules
 
 RULES = PairRules(
     topics=("Tech", "Daily"),

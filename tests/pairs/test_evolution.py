@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from client.dedup import normalise
+from client.pairs.dedup import normalise
 from client.pairs.evolution import by_decile, decile_of
 
 

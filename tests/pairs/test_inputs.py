@@ -15,7 +15,7 @@ from client.pairs.inputs import (
     text_of_json,
     text_of_row,
 )
-from client.schema import PairRules
+from client.pairs.schema import PairRules
 
 RULES = PairRules(
     topics=("Tech", "Daily"),

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from client import pipeline
 from client.config import load_settings
 from client.errors import ConfigError
 from client.pairs.align import align
 from client.pairs.inputs import InputItem
 from client.pairs.rewrite import RewritePrompts
-from client.validate import validate_item
+from client.pairs.validate import validate_item
+from client.run import job as pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 PERSONAS = [

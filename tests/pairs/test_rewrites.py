@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from client.pairs.inputs import InputItem
+from client.pairs.records import Pair, Rejection
 from client.pairs.rewrites import check_rewrites, final_outcomes, record_entries, settled_keys
-from client.records import Pair, Rejection
-from client.schema import PairRules
-from client.validate import ValidationContext
+from client.pairs.schema import PairRules
+from client.pairs.validate import ValidationContext
 
 RULES = PairRules(
     topics=("Tech", "Daily"),

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from client.dataset import load_dataset
-from client.export import split
+from client.pairs.export import split
+from client.storage.batch_record import BatchRecord
+from client.storage.dataset import load_dataset
 from client.storage.exports import export_dpo, export_hf
-from client.store import RunStore
-from client.summary import build_dataset
+from client.storage.processed import build_dataset
+from client.storage.runstore import RunStore
 
 datasets = pytest.importorskip("datasets")
 
@@ -44,7 +45,8 @@ def make_run(tmp_path: Path) -> Path:
             {"index": 5, "reason": "schema", "detail": "", "item": {"x": 1}},
         ]
         record = {"batch": batch, "status": "ok", "request": {"num_pairs": 6}}
-        store.write_batch(batch, {**record, "accepted": accepted, "rejected": rejected})
+        data = {**record, "accepted": accepted, "rejected": rejected}
+        store.write_batch(batch, BatchRecord(data))
     _, path = build_dataset(
         store,
         key="pair",

@@ -9,7 +9,7 @@ import pytest
 
 from client.errors import UsageError
 from client.pairs.inputs import InputLine, InputScreen
-from client.schema import PairRules
+from client.pairs.schema import PairRules
 from client.storage.inputs import InputSource, check_input, items, read_input, survey
 
 
