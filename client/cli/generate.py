@@ -19,6 +19,8 @@ examples:
   client generate --concurrency 4
   client generate --batches 40 --pairs-per-batch 30 --concurrency 8 --wait 600
   client generate --target-pairs 5000 --max-batches 400
+  client generate --input transcripts.txt             # rewrite your own sentences, one a line
+  client generate --input corpus.csv --input-field sentence --pairs-per-batch 20
   client generate --run-id 20261128-101500-a1b2      # resume: only unfinished batches run
   client generate --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
 """
@@ -52,7 +54,26 @@ def register(sub: Any) -> None:
         default=None,
         help="also drop pairs already in earlier datasets of the output dir",
     )
+    g.add_argument(
+        "--avoid-phrases",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="tell later batches the openings, endings and phrases the run overuses (default on)",
+    )
     g.add_argument("--no-progress", action="store_true", help="no live progress display")
+    i = gen.add_argument_group("your own sentences")
+    i.add_argument(
+        "--input",
+        type=Path,
+        metavar="FILE",
+        help="rewrite these sentences instead of inventing pairs: .txt (one a line), "
+        ".jsonl or .csv; each line becomes one pair or one recorded rejection",
+    )
+    i.add_argument(
+        "--input-field",
+        metavar="NAME",
+        help="the JSON field (default: standard) or CSV column holding the sentence",
+    )
     add_logging(gen)
     gen.set_defaults(handler=run)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -35,6 +37,9 @@ def summary_table(summary: RunSummary) -> Table:
         f"{_fmt_int(stats.pairs_unique)} in the dataset · {_fmt_int(stats.pairs_valid)} valid"
         f" of {_fmt_int(stats.items_returned)} returned ({_fmt_int(stats.pairs_requested)} requested)",
     )
+    inputs = stats.extra.get("inputs")
+    if inputs:
+        table.add_row("input lines", _inputs_row(inputs))
     rejected = sum(stats.rejections.values())
     reasons = ", ".join(f"{reason} {count}" for reason, count in stats.rejections.most_common())
     table.add_row("rejected", f"{rejected}" + (f" ({reasons})" if reasons else ""))
@@ -69,6 +74,24 @@ def summary_table(summary: RunSummary) -> Table:
     for name, path in summary.files.items():
         table.add_row(name.replace("_", " "), path)
     return table
+
+
+def _inputs_row(inputs: dict[str, Any]) -> str:
+    before = inputs["rejected_before_request"]
+    after = inputs["rejected"]
+    parts = [
+        f"{_fmt_int(inputs['lines'])} read",
+        f"{inputs['empty']} blank",
+        f"{inputs['duplicates_exact'] + inputs['duplicates_normalised']} duplicate"
+        f" ({inputs['duplicates_normalised']} once normalised)",
+        f"{sum(before.values())} rejected unsent"
+        + (f" ({', '.join(f'{k} {v}' for k, v in before.items())})" if before else ""),
+        f"{_fmt_int(inputs['unique'])} sent: {_fmt_int(inputs['paired'])} paired",
+        f"{sum(after.values())} rejected"
+        + (f" ({', '.join(f'{k} {v}' for k, v in after.items())})" if after else ""),
+        f"{inputs['pending']} pending",
+    ]
+    return " · ".join(parts)
 
 
 def print_summary(summary: RunSummary, console: Console) -> None:

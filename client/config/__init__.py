@@ -19,6 +19,7 @@ from client.config.loading import api_key_from_env, load_settings, read_yaml
 from client.config.sections import (
     ExportConfig,
     GenerationConfig,
+    InputConfig,
     OutputConfig,
     PersonaConfig,
     PromptConfig,
@@ -38,6 +39,7 @@ __all__ = [
     "ENV_PREFIX",
     "ExportConfig",
     "GenerationConfig",
+    "InputConfig",
     "OutputConfig",
     "PersonaConfig",
     "PromptConfig",

@@ -88,6 +88,9 @@ class GenerationConfig(_Section):
     max_batches: int = Field(default=1000, ge=1)
     # Extra fields for the request body, passed through untouched (e.g. top_k, repetition_penalty).
     extra_body: dict[str, Any] = Field(default_factory=dict)
+    # Free generation: tell later batches which openings, endings and phrases the run
+    # already overuses (docs/dataset.md, "Diversity over a long run").
+    avoid_overused: bool = True
 
     @field_validator("concurrency", mode="before")
     @classmethod
@@ -157,6 +160,18 @@ class PromptConfig(_Section):
     system_prompt_path: Path = Path("prompts/system_prompt.txt")
     # The per-batch user message; None: the built-in Japanese one (see prompts.py).
     user_template: str | None = None
+    # generate --input: the persona's rewrite prompt, and the user message listing
+    # a batch's inputs (None: the built-in one, see pairs/rewrite.py).
+    rewrite_prompt_path: Path = Path("prompts/rewrite_prompt.txt")
+    rewrite_user_template: str | None = None
+
+
+class InputConfig(_Section):
+    # A file of the user's own sentences to rewrite (.txt, .jsonl, .csv); None: the
+    # model writes both lines (free generation).
+    path: Path | None = None
+    # The JSON field or CSV column holding the sentence (.jsonl default: standard).
+    field: str | None = None
 
 
 class PersonaConfig(_Section):
@@ -205,6 +220,16 @@ class Settings(BaseSettings):
     prompt: PromptConfig = PromptConfig()
     persona: PersonaConfig = PersonaConfig()
     export: ExportConfig = ExportConfig()
+    input: InputConfig = InputConfig()
+
+    @model_validator(mode="after")
+    def _check_input_mode(self) -> Settings:
+        if self.input.path is not None and self.generation.target_pairs is not None:
+            raise ValueError(
+                "input.path and generation.target_pairs exclude each other: "
+                "an input run makes one pair per input line"
+            )
+        return self
 
     def snapshot(self) -> dict[str, Any]:
         """Everything that shaped a run, JSON-ready (holds no secret: the key is not a setting)."""

@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -175,7 +175,7 @@ class InputScreen:
 
 
 def batches_of(
-    items: Iterable[InputItem], size: int, *, done: set[str] | frozenset[str] = frozenset()
+    items: Iterable[InputItem], size: int, *, done: Collection[str] = frozenset()
 ) -> Iterator[list[InputItem]]:
     """The inputs not yet done, `size` at a time, in file order."""
     batch: list[InputItem] = []

@@ -18,6 +18,7 @@ The persona's first person (あーし) is never listed: every line must hold it.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from collections.abc import Iterable
@@ -50,8 +51,8 @@ class BoundedCounter:
         self.counts = {k: c - cut for k, c in self.counts.items() if c > cut}
 
     def top(self, n: int, *, at_least: int) -> list[tuple[str, int]]:
-        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [(k, c) for k, c in ranked[:n] if c >= at_least]
+        ranked = heapq.nsmallest(n, self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [(k, c) for k, c in ranked if c >= at_least]
 
 
 def _body(line: str) -> str:
@@ -72,6 +73,7 @@ class PhraseCounter:
     openings: BoundedCounter = field(init=False)
     endings: BoundedCounter = field(init=False)
     phrases: BoundedCounter = field(init=False)
+    _hint: tuple[int, str] = field(init=False, default=(0, ""))
 
     def __post_init__(self) -> None:
         self.openings = BoundedCounter(self.capacity)
@@ -107,6 +109,12 @@ class PhraseCounter:
             "endings": self._worst(self.endings, n),
             "phrases": self._worst(self.phrases, n, join=True),
         }
+
+    def hint(self) -> str:
+        """`avoid_hint` of what is overused now, worked out again only when lines came in."""
+        if self._hint[0] != self.lines:
+            self._hint = (self.lines, avoid_hint(self.overused()))
+        return self._hint[1]
 
 
 def _join_runs(ranked: list[tuple[str, int]]) -> list[tuple[str, int]]:

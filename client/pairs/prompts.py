@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -122,6 +122,10 @@ class BatchPlan:
     base_seed: int
     limit: int  # the last batch index that may be scheduled
     scenes: tuple[str, ...] = ()
+    # What to add to the request when it is made: the phrases the run overuses so far
+    # (pairs.phrases.avoid_hint), "" for nothing. Specs are made as workers take them,
+    # so each batch hears about what the batches before it wrote.
+    hint: Callable[[], str] | None = None
 
     def spec(self, index: int) -> BatchSpec:
         # Each batch leans on one topic in turn, so concurrent batches ask for
@@ -129,14 +133,16 @@ class BatchPlan:
         focus = self.topics[(index - 1) % len(self.topics)]
         seed = batch_seed(self.base_seed, index)
         picked = random.Random(seed).sample(self.scenes, min(2, len(self.scenes)))
+        message = self.prompts.user_message(
+            batch=index, topic_focus=focus, scenes="、".join(picked)
+        )
+        hint = self.hint() if self.hint is not None else ""
         return BatchSpec(
             index=index,
             num_pairs=self.num_pairs,
             topic_focus=focus,
             seed=seed,
-            user_message=self.prompts.user_message(
-                batch=index, topic_focus=focus, scenes="、".join(picked)
-            ),
+            user_message=f"{message}\n{hint}" if hint else message,
         )
 
     def specs(self, done: Collection[int] = ()) -> Iterator[BatchSpec]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from client.pairs.inputs import InputItem
+
 BatchStatus = Literal["ok", "truncated", "failed"]
 FINISHED_STATUSES: frozenset[str] = frozenset({"ok", "truncated"})
 
@@ -20,6 +22,8 @@ class BatchSpec:
     topic_focus: str
     seed: int
     user_message: str
+    # A rewrite batch (generate --input): the inputs it asks to rewrite, in order.
+    inputs: tuple[InputItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +49,11 @@ class Pair:
     # Normalised standard and gyaru lines (dedup.normalise), computed once during
     # validation and reused for duplicate detection; never written out.
     normalised: tuple[str, str] = field(default=("", ""), repr=False, compare=False)
+    # The input line this pair rewrites (generate --input); None in free generation.
+    input: InputItem | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "batch": self.batch,
             "topic": self.topic,
@@ -56,6 +62,9 @@ class Pair:
             "generated_at": self.generated_at,
             "quality": self.quality,
         }
+        if self.input is not None:
+            data["input"] = self.input.to_json()
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +73,19 @@ class Rejection:
     reason: str  # a short code, counted in summaries
     detail: str  # what exactly was wrong, for a human
     item: Any
+    # The input line the item was tied to (generate --input); None when there is none.
+    input: InputItem | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "index": self.index,
             "reason": self.reason,
             "detail": self.detail,
             "item": self.item,
         }
+        if self.input is not None:
+            data["input"] = self.input.to_json()
+        return data
 
 
 @dataclass(frozen=True, slots=True)

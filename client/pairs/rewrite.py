@@ -10,13 +10,14 @@ client.pairs.align.render_inputs) and the persona values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from client.pairs.align import render_inputs
-from client.pairs.inputs import InputItem
-from client.pairs.prompts import read_prompt_file, render
+from client.pairs.inputs import InputItem, batches_of, free_indexes
+from client.pairs.prompts import batch_seed, read_prompt_file, render
+from client.pairs.records import BatchSpec
 
 DEFAULT_REWRITE_USER_TEMPLATE = (
     "次の${count}個の文を、それぞれ${persona_name}の話し方に書き換えてください。"
@@ -57,3 +58,30 @@ class RewritePrompts:
             {**self.values, "count": len(inputs), "inputs": render_inputs(inputs)},
             source="prompt.rewrite_user_template",
         )
+
+
+@dataclass(frozen=True)
+class RewritePlan:
+    """The batches of an input run: the inputs not yet settled, `batch_size` at a time,
+    in file order, numbered into the batch numbers no finished batch holds."""
+
+    prompts: RewritePrompts
+    batch_size: int
+    base_seed: int
+
+    def spec(self, index: int, inputs: Sequence[InputItem]) -> BatchSpec:
+        return BatchSpec(
+            index=index,
+            num_pairs=len(inputs),
+            topic_focus="",
+            seed=batch_seed(self.base_seed, index),
+            user_message=self.prompts.user_message(inputs),
+            inputs=tuple(inputs),
+        )
+
+    def specs(
+        self, items: Iterable[InputItem], *, settled: Collection[str], taken: Collection[int]
+    ) -> Iterator[BatchSpec]:
+        batches = batches_of(items, self.batch_size, done=settled)
+        for inputs, index in zip(batches, free_indexes(taken), strict=False):
+            yield self.spec(index, inputs)

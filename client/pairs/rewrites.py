@@ -9,15 +9,15 @@ An input is done, and never requested again under the same run id, once a finish
 batch holds its pair or a final rejection; `missing` is not final (the model skipped
 the line, which says nothing about the line), so a later session asks again.
 
-Record shapes (the raw batch file): each accepted pair and each rejection carries
-`"input": {"id", "line", "key"}`, or `"input": null` for a misaligned item.
+Record shapes (the raw batch file): each accepted pair and each rejection tied to an
+input carries `"input": {"id", "line", "key"}`; a misaligned item carries none.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 from client.pairs.align import MISALIGNED, MISSING, RETRYABLE_REASONS, align
@@ -25,22 +25,8 @@ from client.pairs.inputs import InputItem
 from client.pairs.records import Pair, Rejection
 from client.pairs.validate import ValidationContext, validate_item
 
+PAIRED = "paired"
 NOT_IN_REPLY = -1  # the `index` of a `missing` rejection: no item of the reply
-
-
-@dataclass
-class RewriteResult:
-    outcomes: list[tuple[InputItem, Pair | Rejection]] = field(default_factory=list)
-    untied: list[Rejection] = field(default_factory=list)
-
-    @property
-    def accepted(self) -> list[tuple[InputItem, Pair]]:
-        return [(i, o) for i, o in self.outcomes if isinstance(o, Pair)]
-
-    @property
-    def rejected(self) -> list[tuple[InputItem | None, Rejection]]:
-        tied = [(i, o) for i, o in self.outcomes if isinstance(o, Rejection)]
-        return [*tied, *((None, r) for r in self.untied)]
 
 
 def check_rewrites(
@@ -51,9 +37,11 @@ def check_rewrites(
     run_id: str,
     batch: int,
     generated_at: str,
-) -> RewriteResult:
+) -> tuple[list[Pair], list[Rejection]]:
+    """The batch's pairs and rejections: one outcome per input, in input order, each
+    carrying its input; then the items tied to none (`misaligned`)."""
     alignment = align(inputs, items)
-    result = RewriteResult()
+    outcomes: list[Pair | Rejection] = []
     for tied in alignment.tied:
         outcome = validate_item(
             tied.position,
@@ -63,25 +51,15 @@ def check_rewrites(
             batch=batch,
             generated_at=generated_at,
         )
-        result.outcomes.append((tied.input, outcome))
-    for untied in alignment.untied:
-        result.untied.append(Rejection(untied.position, MISALIGNED, untied.detail, untied.item))
+        outcomes.append(replace(outcome, input=tied.input))
     for item in alignment.missing:
         detail = "no item of the reply could be tied to this input"
         echo = {"id": item.id, "standard": item.text}
-        result.outcomes.append((item, Rejection(NOT_IN_REPLY, MISSING, detail, echo)))
-    # The record lists outcomes in input order, whatever order the reply had.
-    result.outcomes.sort(key=lambda pair: pair[0].id)
-    return result
-
-
-def record_entries(result: RewriteResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The `accepted` and `rejected` lists of the raw batch record."""
-    accepted = [{**pair.to_json(), "input": item.to_json()} for item, pair in result.accepted]
-    rejected = [
-        {**rejection.to_json(), "input": item.to_json() if item else None}
-        for item, rejection in result.rejected
-    ]
+        outcomes.append(Rejection(NOT_IN_REPLY, MISSING, detail, echo, input=item))
+    outcomes.sort(key=lambda o: o.input.id if o.input else 0)
+    accepted = [o for o in outcomes if isinstance(o, Pair)]
+    rejected = [o for o in outcomes if isinstance(o, Rejection)]
+    rejected += [Rejection(u.position, MISALIGNED, u.detail, u.item) for u in alignment.untied]
     return accepted, rejected
 
 
@@ -104,18 +82,31 @@ def settled_keys(record: dict[str, Any]) -> Iterator[str]:
             yield key
 
 
-def final_outcomes(records: Iterable[dict[str, Any]]) -> Counter[str]:
+class InputTally:
     """How the inputs of finished records ended: `paired` or the rejection reason. A
     settled outcome wins over `missing` whatever the batch order (a resumed session
     may reuse a lower batch number); only one settled outcome exists per input."""
-    last: dict[str, str] = {}
-    for record in records:
+
+    def __init__(self) -> None:
+        self._last: dict[str, str] = {}
+
+    def add(self, record: dict[str, Any]) -> None:
+        last = self._last
         for pair in record.get("accepted") or []:
             key = _input_key(pair)
             if key is not None:
-                last[key] = "paired"
+                last[key] = PAIRED
         for rejection in record.get("rejected") or []:
             key = _input_key(rejection)
             if key is not None and last.get(key) in (None, MISSING):
                 last[key] = str(rejection.get("reason"))
-    return Counter(last.values())
+
+    def counts(self) -> Counter[str]:
+        return Counter(self._last.values())
+
+
+def final_outcomes(records: Iterable[dict[str, Any]]) -> Counter[str]:
+    tally = InputTally()
+    for record in records:
+        tally.add(record)
+    return tally.counts()

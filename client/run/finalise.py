@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from client.clock import utc_now
+from client.run.inputs import InputSummary
 from client.run.state import RunState
 from client.run.summary import RunStatus, RunSummary, resume_command
-from client.storage.processed import DatasetStats, build_dataset, dataset_metadata
+from client.storage.processed import DatasetStats, RebuildHook, build_dataset, dataset_metadata
 
 
 def finalise(state: RunState) -> RunSummary:
@@ -33,6 +34,7 @@ def finalise(state: RunState) -> RunSummary:
                 endpoints=endpoints,
                 config=settings.snapshot(),
             ),
+            hooks=_hooks(state),
         )
         if signum is None:
             status = _status(state, stats)
@@ -48,7 +50,7 @@ def finalise(state: RunState) -> RunSummary:
         endpoints=endpoints,
         stats=stats,
         wall_s=state.clock() - state.started,
-        batches_planned=state.job.limit,
+        batches_planned=state.live.batches_planned,
         batches_skipped=state.skipped,
         live=state.live,
         target_pairs=settings.generation.target_pairs,
@@ -65,11 +67,24 @@ def finalise(state: RunState) -> RunSummary:
     return summary
 
 
+def _hooks(state: RunState) -> list[RebuildHook]:
+    hooks: list[RebuildHook] = []
+    if state.input_counts is not None:
+        hooks.append(InputSummary(state.input_counts))
+    return hooks
+
+
 def _status(state: RunState, stats: DatasetStats) -> RunStatus:
-    """Complete: no batch failed or unreadable, and the plan (or the target) is met."""
+    """Complete: no batch failed or unreadable, and the plan (or the target, or every
+    input line) is met."""
     target = state.job.settings.generation.target_pairs
     all_done = stats.batches_failed == 0 and stats.batches_unreadable == 0
-    enough = stats.pairs_unique >= target if target else stats.batches_finished >= state.job.limit
+    if "inputs" in stats.extra:
+        enough = stats.extra["inputs"]["pending"] == 0
+    elif target:
+        enough = stats.pairs_unique >= target
+    else:
+        enough = stats.batches_finished >= state.job.limit
     return "complete" if all_done and enough else "incomplete"
 
 

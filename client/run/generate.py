@@ -19,10 +19,19 @@ from client.clock import Clock, monotonic, utc_now
 from client.config import Settings
 from client.errors import ConfigError, unwrap_group
 from client.pairs.dedup import Deduper
+from client.pairs.phrases import PhraseCounter
 from client.pairs.prompts import new_base_seed, sha256_text
+from client.pairs.rewrites import settled_keys
 from client.run.autoconc import Tuning
 from client.run.autolevels import AutoLevels
 from client.run.finalise import finalise
+from client.run.inputs import (
+    check_inputs,
+    first_spec,
+    input_specs,
+    plan_inputs,
+    write_input_rejections,
+)
 from client.run.job import Job
 from client.run.progress import LiveStats, QuietObserver
 from client.run.schedule import TargetGate, schedule
@@ -60,11 +69,14 @@ async def generate(
             run_scope = anyio.CancelScope()
             tg.start_soon(state.interrupts.watch, run_scope)
             with run_scope:
+                check_inputs(state)
                 await check_server(state)
                 restore_seed_and_plan(state)
                 await check_prompt_fits(state)
                 prepare_output(state)
+                write_input_rejections(state)
                 seed_dedup(state)
+                plan_inputs(state)
                 start_manifest(state)
                 await run_batches(state, make_observer, quiet_success=quiet_success)
             # Finalising reads every raw file: off the event loop, so a second
@@ -92,6 +104,7 @@ def _new_state(
     job = Job.from_settings(settings)
     # Before any GPU time is spent: the run's own folders are made once the server answers.
     ensure_writable(settings.output.output_dir)
+    avoid = settings.generation.avoid_overused and job.inputs is None
     return RunState(
         job=job,
         store=store,
@@ -99,9 +112,10 @@ def _new_state(
         api_key=api_key,
         argv=argv,
         clock=clock,
-        prompt_sha=sha256_text(job.prompts.system),
+        prompt_sha=sha256_text(job.system_prompt),
         started=clock(),
         live=LiveStats(batches_planned=job.limit, clock=clock, started=clock()),
+        phrases=PhraseCounter(first_person=settings.persona.first_person) if avoid else None,
     )
 
 
@@ -139,7 +153,8 @@ def restore_seed_and_plan(state: RunState) -> None:
         state.base_seed = restored
     else:
         state.base_seed = configured if configured is not None else state.new_seed()
-    state.plan = state.job.plan(state.base_seed)
+    phrases = state.phrases
+    state.plan = state.job.plan(state.base_seed, hint=phrases.hint if phrases else None)
     state.template = state.job.template(state.model)
 
 
@@ -150,7 +165,8 @@ async def check_prompt_fits(state: RunState) -> None:
     assert state.template is not None
     assert state.plan is not None
     ready = next(s.endpoint for s in state.statuses if s.ready)
-    messages = state.template.messages(state.plan.spec(1))
+    first = first_spec(state) if state.job.inputs is not None else state.plan.spec(1)
+    messages = state.template.messages(first)
     counted = await ready.prompt_tokens(model=state.template.model, messages=messages)
     if counted is None:
         return
@@ -190,6 +206,9 @@ def seed_dedup(state: RunState) -> None:
         state.done.add(index)
         for digest in record.dedup_keys(key):
             state.deduper.add_key(digest)
+        state.settled.update(settled_keys(record.data))
+        if state.phrases is not None:
+            state.phrases.add(str(p.get("gyaru", "")) for p in record.accepted)
 
 
 def start_manifest(state: RunState) -> None:
@@ -204,7 +223,7 @@ def start_manifest(state: RunState) -> None:
         prompt_sha=state.prompt_sha,
         base_seed=state.base_seed,
         plan={
-            "batches": state.job.limit,
+            "batches": state.live.batches_planned,
             "num_pairs_per_batch": settings.generation.num_pairs_per_batch,
             "target_pairs": settings.generation.target_pairs,
             "topics": list(settings.persona.topics),
@@ -221,7 +240,7 @@ def start_manifest(state: RunState) -> None:
         run_id=store.run_id,
         model=state.model,
         endpoints=facts.endpoints,
-        batches=state.job.limit,
+        batches=state.live.batches_planned,
         already_done=state.skipped,
         concurrency=settings.generation.concurrency,
         output=str(store.raw_dir),
@@ -249,7 +268,7 @@ async def run_batches(
         gate = TargetGate(
             gen.target_pairs, num_pairs=gen.num_pairs_per_batch, unique_so_far=len(state.deduper)
         )
-    specs = state.plan.specs(state.done)
+    specs = input_specs(state) if state.job.inputs is not None else state.plan.specs(state.done)
     with observer:
         state.live.batches_started_at = state.clock()
         levels = _auto_levels(state) if gen.auto_concurrency else None

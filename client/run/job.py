@@ -3,6 +3,7 @@ and the tests all build their runs from it, so none of them wires them by hand."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,11 +11,13 @@ from pydantic import SecretStr
 
 from client.config import Settings
 from client.pairs.prompts import BatchPlan, PromptSet
+from client.pairs.rewrite import RewritePlan, RewritePrompts
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext
 from client.run.runner import BatchRunner, RequestTemplate, RunObserver
 from client.server.pool import EndpointPool
 from client.server.retry import RetryPolicy
+from client.storage.inputs import InputSource
 
 
 def pair_rules(settings: Settings) -> PairRules:
@@ -85,6 +88,21 @@ def endpoint_pool(settings: Settings, api_key: SecretStr | None, *, capacity: in
     )
 
 
+def _input_run(settings: Settings) -> tuple[InputSource | None, RewritePrompts | None]:
+    path = settings.input.path
+    if path is None:
+        return None, None
+    persona = settings.persona
+    rewrite = RewritePrompts.load(
+        settings.prompt.rewrite_prompt_path,
+        topics=persona.topics,
+        first_person=persona.first_person,
+        persona_name=persona.name,
+        user_template=settings.prompt.rewrite_user_template,
+    )
+    return InputSource.of(path, settings.input.field), rewrite
+
+
 def batch_limit(settings: Settings) -> int:
     """The last batch index a run may schedule: the plan, or the cap in target mode."""
     gen = settings.generation
@@ -100,11 +118,16 @@ class Job:
     # Sampling parameters and response_format, the same for every batch.
     params: dict[str, Any]
     policy: RetryPolicy
+    # An input run (generate --input): the file, and the persona's rewrite prompts.
+    inputs: InputSource | None = None
+    rewrite: RewritePrompts | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Job:
-        """Raises ConfigError when the prompt template cannot be read or rendered."""
+        """Raises ConfigError when a prompt template cannot be read or rendered, and
+        UsageError for an input file of a format this tool does not read."""
         rules = pair_rules(settings)
+        inputs, rewrite = _input_run(settings)
         return cls(
             settings=settings,
             rules=rules,
@@ -112,13 +135,26 @@ class Job:
             prompts=prompt_set(settings),
             params=request_params(settings, rules),
             policy=retry_policy(settings),
+            inputs=inputs,
+            rewrite=rewrite,
         )
+
+    @property
+    def system_prompt(self) -> str:
+        return self.rewrite.system if self.rewrite is not None else self.prompts.system
+
+    def rewrite_plan(self, base_seed: int) -> RewritePlan:
+        assert self.rewrite is not None
+        batch_size = self.settings.generation.num_pairs_per_batch
+        return RewritePlan(prompts=self.rewrite, batch_size=batch_size, base_seed=base_seed)
 
     @property
     def limit(self) -> int:
         return batch_limit(self.settings)
 
-    def plan(self, base_seed: int, *, limit: int | None = None) -> BatchPlan:
+    def plan(
+        self, base_seed: int, *, limit: int | None = None, hint: Callable[[], str] | None = None
+    ) -> BatchPlan:
         gen, persona = self.settings.generation, self.settings.persona
         return BatchPlan(
             prompts=self.prompts,
@@ -127,14 +163,16 @@ class Job:
             base_seed=base_seed,
             limit=self.limit if limit is None else limit,
             scenes=persona.scenes,
+            hint=hint,
         )
 
     def template(self, model: str) -> RequestTemplate:
         return RequestTemplate(
             model=model,
-            system_prompt=self.prompts.system,
+            system_prompt=self.system_prompt,
             params=self.params,
             send_seed=self.settings.generation.send_seed,
+            rules=self.rules if self.inputs is not None else None,
         )
 
     def pool(self, api_key: SecretStr | None, *, capacity: int | None = None) -> EndpointPool:

@@ -43,6 +43,10 @@ class LiveStats:
     retries: int = 0
     completion_tokens: int = 0
     prompt_tokens: int = 0
+    # Input runs: lines of the file, and lines settled or set aside (blank, duplicate,
+    # rejected without a request, answered): what the progress bar counts.
+    input_lines: int | None = None
+    input_lines_done: int = 0
     # From the first batch scheduled to the last one finished (server check and
     # finalising excluded): what scheduling efficiency is measured on.
     batches_started_at: float | None = None
@@ -83,6 +87,8 @@ class QuietObserver:
         stats.unique_pairs += new_unique
         stats.rejected += len(result.rejected)
         stats.duplicates += len(result.accepted) - new_unique
+        if result.finished:
+            stats.input_lines_done += len(result.spec.inputs)
         if result.completion is not None:
             stats.completion_tokens += result.completion.completion_tokens
             stats.prompt_tokens += result.completion.prompt_tokens
@@ -100,7 +106,8 @@ class QuietObserver:
 
 
 class ProgressObserver(QuietObserver):
-    """A rich progress bar over batches (or over pairs, in target mode)."""
+    """A rich progress bar over batches (over pairs in target mode, over input lines in
+    an input run)."""
 
     def __init__(self, stats: LiveStats, *, console: Console, target_pairs: int | None) -> None:
         super().__init__(stats)
@@ -119,8 +126,11 @@ class ProgressObserver(QuietObserver):
             redirect_stdout=True,
             transient=False,
         )
-        unit = "pairs" if target_pairs else "batches"
-        total = target_pairs if target_pairs else stats.batches_planned
+        unit, total = "batches", stats.batches_planned
+        if target_pairs:
+            unit, total = "pairs", target_pairs
+        elif stats.input_lines is not None:
+            unit, total = "input lines", stats.input_lines
         self.task: TaskID = self.progress.add_task(unit, total=total, detail="")
         self._refresh()
 
@@ -133,7 +143,11 @@ class ProgressObserver(QuietObserver):
             f"{f' · [red]{s.batches_failed} failed[/]' if s.batches_failed else ''}"
             f" · {s.tokens_per_s:,.0f} tok/s"
         )
-        completed = min(s.unique_pairs, self.target_pairs) if self.target_pairs else s.batches_done
+        completed = s.batches_done
+        if self.target_pairs:
+            completed = min(s.unique_pairs, self.target_pairs)
+        elif s.input_lines is not None:
+            completed = s.input_lines_done
         self.progress.update(self.task, completed=completed, detail=detail)
 
     def batch_started(self, spec: BatchSpec) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import structlog
@@ -21,9 +22,12 @@ from client.errors import (
     RequestError,
     TransientError,
 )
+from client.pairs.align import rewrite_response_format
 from client.pairs.extract import Extracted, extract_items
 from client.pairs.prompts import retry_seed
 from client.pairs.records import AttemptFailure, BatchResult, BatchSpec, Completion
+from client.pairs.rewrites import check_rewrites
+from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext, validate_items
 from client.server.pool import EndpointPool
 from client.server.retry import RetryPolicy
@@ -45,6 +49,14 @@ class RequestTemplate:
     params: Mapping[str, Any]
     # Send each batch's seed as the sampling seed (generation.send_seed).
     send_seed: bool = False
+    # Input runs: each rewrite batch's response_format fixes its own inputs.
+    rules: PairRules | None = None
+
+    def params_for(self, spec: BatchSpec) -> dict[str, Any]:
+        params = dict(self.params)
+        if spec.inputs and self.rules is not None and "response_format" in params:
+            params["response_format"] = rewrite_response_format(self.rules, spec.inputs)
+        return params
 
     def messages(self, spec: BatchSpec) -> list[dict[str, str]]:
         return [
@@ -147,7 +159,7 @@ class BatchRunner:
     async def _attempt(self, batch: _Batch) -> None:
         """One request; raises what the retry loop decides on."""
         batch.attempts += 1
-        params = dict(self.template.params)
+        params = self.template.params_for(batch.spec)
         if self.template.send_seed:
             batch.sampling_seed = retry_seed(batch.spec.seed, batch.content_retries)
             params["seed"] = batch.sampling_seed
@@ -216,7 +228,9 @@ class BatchRunner:
         assert completion is not None
         assert extracted is not None
         finished_at = utc_now()
-        accepted, rejected = validate_items(
+        # A rewrite batch ties each item to its input first (pairs.rewrites).
+        check = partial(check_rewrites, batch.spec.inputs) if batch.spec.inputs else validate_items
+        accepted, rejected = check(
             extracted.items,
             ctx=self.validation,
             run_id=self.run_id,

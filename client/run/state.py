@@ -12,6 +12,8 @@ from pydantic import SecretStr
 from client.clock import Clock
 from client.errors import OutputDirError
 from client.pairs.dedup import Deduper, key_of_normalised
+from client.pairs.inputs import InputCounts
+from client.pairs.phrases import PhraseCounter
 from client.pairs.prompts import BatchPlan, new_base_seed
 from client.pairs.records import BatchResult
 from client.run.autolevels import AutoLevels
@@ -51,6 +53,11 @@ class RunState:
     earlier: set[bytes] = field(default_factory=set)
     deduper: Deduper | None = None
     done: set[int] = field(default_factory=set)
+    # Input runs: the file's counts, and the inputs earlier sessions settled.
+    input_counts: InputCounts | None = None
+    settled: set[str] = field(default_factory=set)
+    # Free generation: what the run's persona lines overuse (None: not asked for).
+    phrases: PhraseCounter | None = None
     manifest: ManifestWriter | None = None
     observer: QuietObserver | None = None
     # --concurrency auto: the tuners, once the batches start.
@@ -85,6 +92,8 @@ class RunState:
                 f"cannot write {self.store.batch_path(result.spec.index)}: {exc.strerror or exc}"
             ) from None
         new_unique = sum(self.deduper.add_key(k) for k in keys) if result.finished else 0
+        if self.phrases is not None and result.finished:
+            self.phrases.add(p.gyaru for p in result.accepted)
         self.manifest.set_batch(result)
         self.observer.batch_finished(result, new_unique)
         if self.manifest.due():

@@ -2,6 +2,7 @@
 
 raw/<run_id>/batch_0001.json ...   one per finished (or failed) batch
 raw/<run_id>/manifest.json         config snapshot, prompt hash, per-batch status
+raw/<run_id>/input_rejections.jsonl   input runs: the lines never sent, and why
 processed/gyaru_dataset_<run_id>.json
 """
 
@@ -20,6 +21,7 @@ FORMAT = 1
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 BATCH_FILE_RE = re.compile(r"^batch_(\d{4,})\.json$")
 MANIFEST_NAME = "manifest.json"
+INPUT_REJECTIONS_NAME = "input_rejections.jsonl"
 PROCESSED_PREFIX = "gyaru_dataset_"
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -22,6 +23,20 @@ from client.storage.layout import processed_datasets, processed_path
 from client.storage.runstore import RunStore
 
 log = structlog.get_logger("client.storage.processed")
+
+
+class RebuildHook(Protocol):
+    """Something more to learn from the rebuild's one pass over the raw files."""
+
+    def record(self, record: BatchRecord) -> None:
+        """Every finished batch record, in batch order."""
+
+    def pair(self, batch: int, pair: dict[str, Any]) -> None:
+        """Every pair that goes into the dataset, in dataset order."""
+
+    def finish(self, stats: DatasetStats) -> None:
+        """After the last record, before the dataset (whose metadata holds `stats`) is
+        written: add to `stats.extra`."""
 
 
 @dataclass
@@ -42,6 +57,8 @@ class DatasetStats:
     rejections: Counter[str] = field(default_factory=Counter)
     topics: Counter[str] = field(default_factory=Counter)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    # What rebuild hooks add (input runs: `inputs`; free generation: `deciles`).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def batches_finished(self) -> int:
@@ -55,6 +72,7 @@ class DatasetStats:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data.update(data.pop("extra"))
         data["rejections"] = dict(self.rejections.most_common())
         data["topics"] = dict(sorted(self.topics.items()))
         data["tokens_per_unique_pair"] = self.tokens_per_pair
@@ -129,6 +147,7 @@ def build_dataset(
     key: DedupKey,
     earlier: set[bytes] | None = None,
     metadata: dict[str, Any],
+    hooks: Sequence[RebuildHook] = (),
 ) -> tuple[DatasetStats, Path]:
     """Write the processed dataset from the raw files; return its numbers and path."""
     stats = DatasetStats()
@@ -145,6 +164,8 @@ def build_dataset(
             _count_record(stats, index, record)
             if record.failed:
                 continue
+            for hook in hooks:
+                hook.record(record)
             for pair, digest in zip(record.accepted, record.dedup_keys(key), strict=True):
                 if digest in earlier:
                     stats.duplicates_of_earlier_runs += 1
@@ -154,8 +175,12 @@ def build_dataset(
                     continue
                 stats.pairs_unique += 1
                 stats.topics[pair["topic"]] += 1
+                for hook in hooks:
+                    hook.pair(index, pair)
                 spool.write(json.dumps(pair, ensure_ascii=False))
                 spool.write("\n")
+        for hook in hooks:
+            hook.finish(stats)
         spool.seek(0)
         lines = (line.rstrip("\n") for line in spool)
         path = store.write_processed({**metadata, "summary": stats.to_json()}, lines)

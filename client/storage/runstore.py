@@ -16,6 +16,7 @@ from client.storage.atomic import atomic_write_text, dumps, ensure_writable
 from client.storage.batch_record import BatchRecord
 from client.storage.layout import (
     BATCH_FILE_RE,
+    INPUT_REJECTIONS_NAME,
     MANIFEST_NAME,
     batch_file_name,
     check_run_id,
@@ -34,6 +35,7 @@ class RunStore:
         self.raw_dir = raw_dir(output_dir, run_id)
         self.processed_dir = processed_dir(output_dir)
         self.manifest_path = self.raw_dir / MANIFEST_NAME
+        self.input_rejections_path = self.raw_dir / INPUT_REJECTIONS_NAME
         self.processed_path = processed_path(output_dir, run_id)
 
     def prepare(self) -> None:

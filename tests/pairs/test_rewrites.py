@@ -6,7 +6,7 @@ from typing import Any
 
 from client.pairs.inputs import InputItem
 from client.pairs.records import Pair, Rejection
-from client.pairs.rewrites import check_rewrites, final_outcomes, record_entries, settled_keys
+from client.pairs.rewrites import check_rewrites, final_outcomes, settled_keys
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext
 
@@ -32,12 +32,12 @@ def item(i: int, gyaru: str, standard: str | None = None) -> dict[str, Any]:
     return {"id": i, "standard": text, "topic": "Daily", "gyaru": gyaru}
 
 
-def check(items: list[Any]) -> Any:
+def check(items: list[Any]) -> tuple[list[Pair], list[Rejection]]:
     return check_rewrites(INPUTS, items, ctx=CTX, run_id="r", batch=2, generated_at="t")
 
 
 def test_every_input_has_exactly_one_outcome_in_input_order() -> None:
-    result = check(
+    accepted, rejected = check(
         [
             item(3, "駅前にカフェできたじゃん、あーし行きたい！"),
             item(1, "今日マジ晴れ〜あーし最高"),
@@ -45,25 +45,22 @@ def test_every_input_has_exactly_one_outcome_in_input_order() -> None:
             item(2, "明日雨〜あーし無理", "明後日は雪です。"),  # untied
         ]
     )
-    assert [(i.id, type(o).__name__) for i, o in result.outcomes] == [
-        (1, "Pair"),
-        (2, "Rejection"),
-        (3, "Pair"),
-        (4, "Rejection"),
+    assert [(p.input.id, p.standard) for p in accepted if p.input] == [
+        (1, "今日は晴れです。"),
+        (3, "駅前にカフェができました。"),
     ]
-    reasons = {i.id: o.reason for i, o in result.outcomes if isinstance(o, Rejection)}
-    assert reasons == {2: "missing_first_person", 4: "missing"}
-    assert [r.reason for r in result.untied] == ["misaligned"]
-    for inp, pair in result.accepted:
-        assert isinstance(pair, Pair) and pair.standard == inp.text
+    assert [(r.input.id if r.input else None, r.reason) for r in rejected] == [
+        (2, "missing_first_person"),
+        (4, "missing"),
+        (None, "misaligned"),
+    ]
 
 
-def test_record_entries_carry_the_input_or_null() -> None:
-    result = check([item(1, "今日マジ晴れ〜あーし最高"), {"id": 9, "standard": "x"}])
-    accepted, rejected = record_entries(result)
-    assert accepted[0]["input"] == {"id": 1, "line": 3, "key": "k1"}
-    assert accepted[0]["standard"] == "今日は晴れです。"
-    assert [(r["reason"], r["input"]) for r in rejected] == [
+def test_record_entries_carry_the_input_or_none() -> None:
+    accepted, rejected = check([item(1, "今日マジ晴れ〜あーし最高"), {"id": 9, "standard": "x"}])
+    assert accepted[0].to_json()["input"] == {"id": 1, "line": 3, "key": "k1"}
+    entries = [r.to_json() for r in rejected]
+    assert [(r["reason"], r.get("input")) for r in entries] == [
         ("missing", {"id": 2, "line": 4, "key": "k2"}),
         ("missing", {"id": 3, "line": 5, "key": "k3"}),
         ("missing", {"id": 4, "line": 6, "key": "k4"}),
@@ -72,9 +69,14 @@ def test_record_entries_carry_the_input_or_null() -> None:
 
 
 def test_settled_inputs_are_pairs_and_final_rejections_not_missing_ones() -> None:
-    result = check([item(1, "今日マジ晴れ〜あーし最高"), item(2, "明日雨らしいよ〜"), "junk"])
-    accepted, rejected = record_entries(result)
-    record = {"status": "ok", "accepted": accepted, "rejected": rejected}
+    accepted, rejected = check(
+        [item(1, "今日マジ晴れ〜あーし最高"), item(2, "明日雨らしいよ〜"), "junk"]
+    )
+    record = {
+        "status": "ok",
+        "accepted": [p.to_json() for p in accepted],
+        "rejected": [r.to_json() for r in rejected],
+    }
     assert sorted(settled_keys(record)) == ["k1", "k2"]
 
 
