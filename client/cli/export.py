@@ -1,4 +1,5 @@
-"""`client export`: a dataset as fine-tuning JSONL."""
+"""`client export`: a dataset as fine-tuning JSONL, preference JSONL for DPO, or a
+Hugging Face dataset folder (docs/dataset.md, "Export for training")."""
 
 from __future__ import annotations
 
@@ -20,21 +21,29 @@ examples:
   client export outputs/processed/gyaru_dataset_20261128-101500-a1b2.json --format openai-chat --out train.jsonl
   client export 20261128-101500-a1b2 --format sharegpt --out data/sharegpt.jsonl --val-fraction 0.1
   client export 20261128-101500-a1b2 --format alpaca --out reverse.jsonl --reverse
+  client export 20261128-101500-a1b2 --format dpo --out dpo.jsonl --val-fraction 0.1
+  client export 20261128-101500-a1b2 --format hf --out data/gyaru-hf --val-fraction 0.1
 """
+JSONL_FORMATS = ("openai-chat", "alpaca", "sharegpt")
+FORMATS = (*JSONL_FORMATS, "dpo", "hf")
 
 
 def register(sub: Any) -> None:
     export = sub.add_parser(
         "export",
-        help="write a dataset as fine-tuning JSONL (openai-chat, alpaca, sharegpt)",
+        help="write a dataset for training (openai-chat, alpaca, sharegpt, dpo, hf)",
         description="One training example per pair: the user turn holds the standard line, "
-        "the assistant turn the gyaru line (or the other way round with --reverse).",
+        "the assistant turn the gyaru line (or the other way round with --reverse). "
+        "dpo: TRL's preference rows (rejected: a line the run rejected, else the standard "
+        "line). hf: a Hugging Face dataset folder with parquet files and a dataset card.",
         epilog=EXPORT_EXAMPLES,
         formatter_class=formatter,
     )
     export.add_argument("source", help="a processed dataset file, or a run id")
-    export.add_argument("--format", choices=("openai-chat", "alpaca", "sharegpt"), required=True)
-    export.add_argument("--out", type=Path, required=True, metavar="FILE.jsonl")
+    export.add_argument("--format", choices=FORMATS, required=True)
+    export.add_argument(
+        "--out", type=Path, required=True, metavar="PATH", help="FILE.jsonl, or DIR for hf"
+    )
     export.add_argument(
         "--system", help="system text (default: export.system_prompt in the config)"
     )
@@ -62,38 +71,31 @@ def register(sub: Any) -> None:
     export.set_defaults(handler=run)
 
 
+def _system(args: argparse.Namespace, settings: Any) -> str | None:
+    if args.no_system:
+        return None
+    if args.system is not None:
+        return str(args.system)
+    export = settings.export
+    return str(export.reverse_system_prompt if args.reverse else export.system_prompt)
+
+
 def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
-    from client.pairs.export import example, split
     from client.storage.dataset import load_dataset
-    from client.storage.jsonl import write_jsonl
 
     if not 0 <= args.val_fraction < 1:
         raise UsageError(f"--val-fraction {args.val_fraction}: must be in [0, 1)")
+    if args.reverse and args.format in ("dpo", "hf"):
+        raise UsageError(f"--reverse applies to {', '.join(JSONL_FORMATS)} only")
     output_dir, settings = output_dir_and_settings(args)
     dataset, review = apply_review(args, load_dataset(args.source, output_dir))
     settings = dataset_settings(args, dataset, settings)
-    if args.no_system:
-        system = None
-    elif args.system is not None:
-        system = args.system
-    else:
-        system = (
-            settings.export.reverse_system_prompt if args.reverse else settings.export.system_prompt
-        )
-    train, val = split(dataset.pairs, args.val_fraction, seed=args.seed)
+    if not dataset.pairs and args.format == "hf":
+        raise UsageError(f"{dataset.path}: no pairs to export")
+    system = _system(args, settings)
     out: Path = args.out
     try:
-        written = {
-            str(out): write_jsonl(
-                out, (example(p, args.format, system=system, reverse=args.reverse) for p in train)
-            )
-        }
-        if val:
-            val_path = out.with_name(f"{out.stem}.val{out.suffix or '.jsonl'}")
-            written[str(val_path)] = write_jsonl(
-                val_path,
-                (example(p, args.format, system=system, reverse=args.reverse) for p in val),
-            )
+        written = _write(args, dataset, out, system)
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     for path, count in written.items():
@@ -106,3 +108,29 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
             **review_fields(args, review),
         )
     return EXIT_OK
+
+
+def _write(args: argparse.Namespace, dataset: Any, out: Path, system: str | None) -> dict[str, int]:
+    from client.pairs.export import example, split
+    from client.storage.exports import export_dpo, export_hf, val_path
+    from client.storage.jsonl import write_jsonl
+
+    options = {"system": system, "val_fraction": args.val_fraction, "seed": args.seed}
+    if args.format == "hf":
+        counts = export_hf(dataset, out, **options)
+        return {
+            str(out / "data" / f"{name}-00000-of-00001.parquet"): n for name, n in counts.items()
+        }
+    if args.format == "dpo":
+        written, sources = export_dpo(dataset, out, **options)
+        log.info("dpo rejected lines", **sources.to_json())
+        return written
+    train, val = split(dataset.pairs, args.val_fraction, seed=args.seed)
+    rows = {out: train, val_path(out): val}
+    return {
+        str(path): write_jsonl(
+            path, (example(p, args.format, system=system, reverse=args.reverse) for p in pairs)
+        )
+        for path, pairs in rows.items()
+        if pairs or path == out
+    }

@@ -170,11 +170,32 @@ def _summary_section(summary: Mapping[str, Any]) -> list[str]:
         ("batches ok / truncated / failed", _batches(summary)),
     ]
     lines = [*_table(("generation", "count"), [r for r in counted if r[1] is not None]), ""]
+    inputs = summary.get("inputs")
+    if isinstance(inputs, dict):
+        lines += ["### Input lines (rewritten from the user's own file)", ""]
+        lines += [*_table(("input lines", "count"), _input_rows(inputs)), ""]
     reasons = summary.get("rejections") or {}
     if reasons:
         lines += ["### Rejection reasons", ""]
         lines += [*_table(("reason", "items"), reasons.items()), ""]
     return lines
+
+
+def _input_rows(inputs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [
+        ("read", inputs.get("lines")),
+        ("blank", inputs.get("empty")),
+        (
+            "duplicate",
+            (inputs.get("duplicates_exact") or 0) + (inputs.get("duplicates_normalised") or 0),
+        ),
+        ("sent", inputs.get("unique")),
+        ("paired", inputs.get("paired")),
+        ("pending", inputs.get("pending")),
+    ]
+    for label, key in (("rejected unsent", "rejected_before_request"), ("rejected", "rejected")):
+        rows += [(f"{label}: {reason}", n) for reason, n in (inputs.get(key) or {}).items()]
+    return rows
 
 
 def _batches(summary: Mapping[str, Any]) -> str:

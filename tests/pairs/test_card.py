@@ -77,6 +77,30 @@ def test_card_body_holds_provenance_counts_reasons_and_judge_statistics() -> Non
         assert text in card, text
 
 
+def test_card_of_an_input_run_counts_its_lines() -> None:
+    inputs = {
+        "lines": 10,
+        "empty": 1,
+        "duplicates_exact": 1,
+        "duplicates_normalised": 1,
+        "unique": 7,
+        "rejected_before_request": {"length": 1},
+        "paired": 6,
+        "rejected": {"missing_first_person": 1},
+        "pending": 0,
+    }
+    metadata = {**METADATA, "summary": {**METADATA["summary"], "inputs": inputs}}
+    card = dataset_card(metadata, {"train": 6}, judge_stats([]))
+    for text in (
+        "| read | 10 |",
+        "| duplicate | 2 |",
+        "| paired | 6 |",
+        "| rejected unsent: length | 1 |",
+        "| rejected: missing_first_person | 1 |",
+    ):
+        assert text in card, text
+
+
 def test_card_without_judge_grades_has_no_judge_section() -> None:
     card = dataset_card(METADATA, {"train": 2}, judge_stats([{"standard": "a"}]))
     assert "Judge" not in card
