@@ -91,17 +91,24 @@ class PhraseCounter:
             for piece in _pieces(body, PHRASE_CHARS):
                 self.phrases.add(piece)
 
-    def _allowed(self, piece: str) -> bool:
+    def _without_first_person(self, piece: str) -> list[str]:
+        """The piece, or the parts of it around the first person (never to be avoided)
+        that are still a phrase."""
         fp = self.first_person
-        # A piece inside the first person, or holding it, would tell the model to drop it.
-        return not fp or (fp not in piece and piece not in fp)
+        if not fp:
+            return [piece]
+        if fp not in piece:
+            return [] if piece in fp else [piece]
+        return [part for part in piece.split(fp) if len(part) >= PHRASE_CHARS]
 
     def _worst(self, counter: BoundedCounter, n: int, *, join: bool = False) -> list[str]:
         floor = max(self.min_count, math.ceil(self.min_share * self.lines))
-        ranked = counter.top(4 * n, at_least=floor)
+        # Joined runs need all their pieces: a phrase of 20 characters is 16 of them.
+        ranked = counter.top((12 if join else 4) * n, at_least=floor)
         if join:
             ranked = _join_runs(ranked)
-        return [piece for piece, _ in ranked if self._allowed(piece)][:n]
+        pieces = [part for piece, _ in ranked for part in self._without_first_person(piece)]
+        return list(dict.fromkeys(pieces))[:n]
 
     def overused(self, n: int = 5) -> dict[str, list[str]]:
         return {

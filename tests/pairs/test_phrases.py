@@ -63,3 +63,9 @@ def test_hint_names_each_kind_in_japanese() -> None:
     assert hint.startswith("これまでの出力で次の表現が多すぎます。")
     assert "書き出し「てかマジ」" in hint and "文末「じゃん！」" in hint
     assert "言い回し" not in hint
+
+
+def test_a_phrase_around_the_first_person_keeps_its_parts() -> None:
+    counter = PhraseCounter(first_person="あーし", min_share=0.5, min_count=2)
+    counter.add([f"{i}だってさ〜あーし的にそれな感じ{i}" for i in range(6)])
+    assert sorted(counter.overused(5)["phrases"]) == ["だってさ〜", "的にそれな感じ"]
