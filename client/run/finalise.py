@@ -19,6 +19,8 @@ def finalise(state: RunState) -> RunSummary:
     stats = DatasetStats()
     files: dict[str, str] = {}
     status: RunStatus = "interrupted" if signum is not None else "incomplete"
+    # The rebuild keeps its own de-duplication: the run's keys can go before it starts.
+    state.deduper = None
     if state.manifest is not None:
         stats, path = build_dataset(
             store,

@@ -19,6 +19,7 @@ RULES = PairRules(
     gyaru_max_chars=80,
 )
 CTX = ValidationContext(rules=RULES, style_markers=("マジ",), min_quality=0.0)
+K1, K2 = "a1" * 12, "b2" * 12  # input keys are hex digests
 INPUTS = [
     InputItem(1, 3, "今日は晴れです。", "k1"),
     InputItem(2, 4, "明日は雨が降ります。", "k2"),
@@ -81,9 +82,9 @@ def test_settled_inputs_are_pairs_and_final_rejections_not_missing_ones() -> Non
 
 
 def test_final_outcomes_let_a_later_settlement_win_over_missing_in_any_order() -> None:
-    first = {"accepted": [], "rejected": [{"reason": "missing", "input": {"key": "k1"}}]}
-    later = {"accepted": [{"input": {"key": "k1"}}], "rejected": []}
-    other = {"rejected": [{"reason": "length", "input": {"key": "k2"}}, {"reason": "misaligned"}]}
+    first = {"accepted": [], "rejected": [{"reason": "missing", "input": {"key": K1}}]}
+    later = {"accepted": [{"input": {"key": K1}}], "rejected": []}
+    other = {"rejected": [{"reason": "length", "input": {"key": K2}}, {"reason": "misaligned"}]}
     for order in ([first, later, other], [later, other, first]):
         assert final_outcomes(order) == {"paired": 1, "length": 1}
     assert final_outcomes([first]) == {"missing": 1}
