@@ -38,6 +38,7 @@ OVERRIDES: dict[str, tuple[str, str, str]] = {
     "min_quality": ("validation", "min_quality", "--min-quality"),
     "dedup_previous": ("validation", "dedup_against_previous_runs", "--dedup-previous-runs"),
     "system_prompt": ("prompt", "system_prompt_path", "--system-prompt"),
+    "rewrite_prompt": ("prompt", "rewrite_prompt_path", "--rewrite-prompt"),
     "input": ("input", "path", "--input"),
     "input_field": ("input", "field", "--input-field"),
     "avoid_phrases": ("generation", "avoid_overused", "--avoid-phrases"),

@@ -74,6 +74,12 @@ def register(sub: Any) -> None:
         metavar="NAME",
         help="the JSON field (default: standard) or CSV column holding the sentence",
     )
+    i.add_argument(
+        "--rewrite-prompt",
+        type=Path,
+        metavar="FILE",
+        help="rewrite prompt template (default: prompt.rewrite_prompt_path in the config)",
+    )
     add_logging(gen)
     gen.set_defaults(handler=run)
 

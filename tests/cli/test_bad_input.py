@@ -23,6 +23,8 @@ from tests.cli_helpers import CLIENT, Result, env
 from tests.fakeserver import FakeServer
 from tests.helpers import PROMPT, REPO
 
+REWRITE_PROMPT = REPO / "prompts" / "rewrite_prompt.txt"
+
 DOCS = REPO / "docs" / "bad-input.md"
 SERVER = "http://127.0.0.1:{port}/v1"
 
@@ -209,6 +211,29 @@ CASES = [
         1,
         "cannot reach the server: http://127.0.0.1:9/v1: connection failed",
     ),
+    Case("input file not found", ["--input", "nope.txt"], 2, "nope.txt: input file not found"),
+    Case("input of an unknown format", ["--input", "in.xlsx"], 2, "unknown input format '.xlsx'"),
+    Case(
+        "input column that is not there",
+        ["--input", "in.csv", "--input-field", "body"],
+        2,
+        "in.csv:1: no column 'body' (columns: id, text)",
+        {"in.csv": "id,text\n1,今日は晴れです。\n"},
+    ),
+    Case(
+        "input CSV with broken quoting",
+        ["--input", "in.csv", "--input-field", "text"],
+        2,
+        "in.csv:3: broken CSV",
+        {"in.csv": 'id,text\n1,今日は晴れです。\n2,"明日は"雨です\n'},
+    ),
+    Case(
+        "input JSON line without the field",
+        ["--input", "in.jsonl"],
+        2,
+        "in.jsonl:2: no field 'standard' (fields: text)",
+        {"in.jsonl": '{"standard": "今日は晴れです。"}\n{"text": "明日は雨です。"}\n'},
+    ),
 ]
 
 
@@ -218,6 +243,8 @@ def run_case(case: Case, port: int) -> tuple[int, list[str]]:
             (Path(tmp) / name).write_text(text, encoding="utf-8")
         base = ["--base-url", SERVER.format(port=port)] if "--base-url" not in case.args else []
         prompt = ["--system-prompt", str(PROMPT)] if "--system-prompt" not in case.args else []
+        if "--input" in case.args:
+            prompt += ["--rewrite-prompt", str(REWRITE_PROMPT)]
         args = ["generate", *base, *prompt, "--batches", "1", "--log-format", "json", *case.args]
         done = subprocess.run(
             [CLIENT, *args],
