@@ -37,16 +37,7 @@ def summary_table(summary: RunSummary) -> Table:
         f"{_fmt_int(stats.pairs_unique)} in the dataset · {_fmt_int(stats.pairs_valid)} valid"
         f" of {_fmt_int(stats.items_returned)} returned ({_fmt_int(stats.pairs_requested)} requested)",
     )
-    inputs = stats.extra.get("inputs")
-    if inputs:
-        table.add_row("input lines", _inputs_row(inputs))
-    rejected = sum(stats.rejections.values())
-    reasons = ", ".join(f"{reason} {count}" for reason, count in stats.rejections.most_common())
-    table.add_row("rejected", f"{rejected}" + (f" ({reasons})" if reasons else ""))
-    dup = f"{stats.duplicates}"
-    if stats.duplicates_of_earlier_runs:
-        dup += f" (+{stats.duplicates_of_earlier_runs} already in earlier runs)"
-    table.add_row("duplicates removed", dup)
+    _add_outcome_rows(table, summary)
     table.add_row("topics", ", ".join(f"{t} {n}" for t, n in sorted(stats.topics.items())) or "-")
     table.add_row(
         "tokens",
@@ -74,6 +65,21 @@ def summary_table(summary: RunSummary) -> Table:
     for name, path in summary.files.items():
         table.add_row(name.replace("_", " "), path)
     return table
+
+
+def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
+    """Input lines (input runs), rejections by reason, duplicates."""
+    stats = summary.stats
+    inputs = stats.extra.get("inputs")
+    if inputs:
+        table.add_row("input lines", _inputs_row(inputs))
+    rejected = sum(stats.rejections.values())
+    reasons = ", ".join(f"{reason} {count}" for reason, count in stats.rejections.most_common())
+    table.add_row("rejected", f"{rejected}" + (f" ({reasons})" if reasons else ""))
+    dup = f"{stats.duplicates}"
+    if stats.duplicates_of_earlier_runs:
+        dup += f" (+{stats.duplicates_of_earlier_runs} already in earlier runs)"
+    table.add_row("duplicates removed", dup)
 
 
 def _inputs_row(inputs: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from client.clock import Clock, monotonic, utc_now
 from client.config import Settings
-from client.errors import ConfigError, unwrap_group
+from client.errors import unwrap_group
 from client.pairs.dedup import Deduper
 from client.pairs.phrases import PhraseCounter
 from client.pairs.prompts import new_base_seed, sha256_text
@@ -25,19 +25,13 @@ from client.pairs.rewrites import settled_keys
 from client.run.autoconc import Tuning
 from client.run.autolevels import AutoLevels
 from client.run.finalise import finalise
-from client.run.inputs import (
-    check_inputs,
-    first_spec,
-    input_specs,
-    plan_inputs,
-    write_input_rejections,
-)
+from client.run.inputs import check_inputs, input_specs, plan_inputs, write_input_rejections
 from client.run.job import Job
+from client.run.preflight import check_prompt_fits, check_server
 from client.run.progress import LiveStats, QuietObserver
 from client.run.schedule import TargetGate, schedule
 from client.run.state import RunState
 from client.run.summary import RunSummary
-from client.server.readiness import max_model_len, resolve_model, wait_for_endpoints
 from client.storage.atomic import ensure_writable
 from client.storage.layout import new_run_id
 from client.storage.manifest import Manifest, ManifestWriter, RunFacts
@@ -119,30 +113,6 @@ def _new_state(
     )
 
 
-async def check_server(state: RunState) -> None:
-    """Wait for the endpoints, resolve the model, check max_new_tokens fits its context;
-    endpoints not ready yet sit out a cooldown and join when they answer."""
-    settings = state.job.settings
-    max_new_tokens = settings.generation.max_new_tokens
-    state.statuses = await wait_for_endpoints(state.pool.endpoints, wait_s=settings.server.wait_s)
-    state.model = resolve_model(settings.server.model, state.statuses)
-    state.max_model_len = context = max_model_len(state.statuses, state.model)
-    if context is not None and max_new_tokens >= context:
-        raise ConfigError(
-            f"generation.max_new_tokens {max_new_tokens} is not below the "
-            f"model's max_model_len {context}: the server would reject every "
-            "request (lower --max-new-tokens, or serve a longer context)"
-        )
-    for status in state.statuses:
-        if not status.ready:
-            state.pool.take_out(status.endpoint, status.error or "not ready")
-            log.warning(
-                "endpoint not ready; it joins when it answers",
-                endpoint=status.endpoint.base_url,
-                error=status.error,
-            )
-
-
 def restore_seed_and_plan(state: RunState) -> None:
     """A resumed run keeps its base seed, so batch N asks for what it always did."""
     assert state.model is not None
@@ -156,35 +126,6 @@ def restore_seed_and_plan(state: RunState) -> None:
     phrases = state.phrases
     state.plan = state.job.plan(state.base_seed, hint=phrases.hint if phrases else None)
     state.template = state.job.template(state.model)
-
-
-async def check_prompt_fits(state: RunState) -> None:
-    """Ask vLLM how long the first batch's prompt is: one that cannot fit the context
-    fails here, not once per batch; one that leaves less room than max_new_tokens is
-    reported."""
-    assert state.template is not None
-    assert state.plan is not None
-    ready = next(s.endpoint for s in state.statuses if s.ready)
-    first = first_spec(state) if state.job.inputs is not None else state.plan.spec(1)
-    messages = state.template.messages(first)
-    counted = await ready.prompt_tokens(model=state.template.model, messages=messages)
-    if counted is None:
-        return
-    tokens, context = counted
-    if tokens >= context:
-        raise ConfigError(
-            f"the prompt is {tokens} tokens but the model's max_model_len is {context}: "
-            "shorten the system prompt or serve a longer context"
-        )
-    max_new_tokens = state.job.settings.generation.max_new_tokens
-    if tokens + max_new_tokens > context:
-        log.warning(
-            "replies will be cut short: the prompt and max_new_tokens exceed max_model_len",
-            prompt_tokens=tokens,
-            max_new_tokens=max_new_tokens,
-            max_model_len=context,
-            room_for_reply=context - tokens,
-        )
 
 
 def prepare_output(state: RunState) -> None:
