@@ -149,6 +149,9 @@ def dataset_card(metadata: Mapping[str, Any], splits: Mapping[str, int], judge: 
     ]
     if summary:
         lines += _summary_section(summary)
+    review = metadata.get("review")
+    if isinstance(review, dict):
+        lines += _review_section(review)
     if judge.graded:
         lines += [f"## Judge grades ({judge.graded} graded pairs)", ""]
         lines += [*_table(("grade", "mean", "distribution"), judge.rows()), ""]
@@ -179,6 +182,22 @@ def _summary_section(summary: Mapping[str, Any]) -> list[str]:
         lines += ["### Rejection reasons", ""]
         lines += [*_table(("reason", "items"), reasons.items()), ""]
     return lines
+
+
+def _review_section(review: Mapping[str, Any]) -> list[str]:
+    """What a person's review (`client review`) did to the pairs before this export."""
+    rows = [
+        ("reviewed", review.get("reviewed")),
+        ("accepted", review.get("accepted")),
+        ("rejected (left out)", review.get("rejected")),
+        ("edited (the reviewer's persona line)", review.get("edited")),
+    ]
+    return [
+        "## Human review",
+        "",
+        *_table(("pairs", "count"), [r for r in rows if r[1] is not None]),
+        "",
+    ]
 
 
 def _input_rows(inputs: Mapping[str, Any]) -> list[tuple[str, Any]]:

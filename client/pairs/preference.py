@@ -10,7 +10,9 @@ TRL's conversational preference format (docs/source/dataset_formats.md in TRL):
 how it sounds (`DPO_REJECTED_REASONS`: no first person, low quality score, not
 Japanese, or the judge's verdict), the first one found in batch order; where the run
 rejected none, it is the plain standard line itself, which teaches the model that
-answering in the standard register is the worse answer.
+answering in the standard register is the worse answer. A pair a person edited in
+`client review` has the best rejected line of all: the model's own line they
+corrected (`edited_from`), which comes first.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ def preference(
 ) -> dict[str, Any]:
     standard, chosen = pair["standard"], pair["gyaru"]
     worse = rejected.get(normalise(standard))
+    edited_from = pair.get("edited_from")
+    if isinstance(edited_from, str) and normalise(edited_from) != normalise(chosen):
+        worse = (edited_from, "edited_in_review")
     if worse is not None and normalise(worse[0]) != normalise(chosen):
         line = worse[0]
         counts.from_rejections[worse[1]] += 1

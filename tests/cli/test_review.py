@@ -201,3 +201,20 @@ def test_a_damaged_review_file_stops_export(demo: Demo, tmp_path: Path) -> None:
     (line,) = events(result.stderr)
     assert "review file" in str(line["event"]) and "not valid JSON" in str(line["event"])
     assert not out.exists()
+
+
+def test_dpo_and_hf_exports_follow_the_review(demo: Demo, tmp_path: Path) -> None:
+    decide(demo, rejected=(0, None), edited=(1, "あーし直したし"))
+    dpo = tmp_path / "dpo.jsonl"
+    result = client("export", str(demo.dataset), "--format", "dpo", "--out", str(dpo))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in dpo.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(demo.pairs) - 1
+    # The person's line is chosen; the model's line they corrected is rejected.
+    assert rows[0]["chosen"][0]["content"] == "あーし直したし"
+    assert rows[0]["rejected"][0]["content"] == demo.pairs[1]["gyaru"]
+    hf = tmp_path / "hf"
+    result = client("export", str(demo.dataset), "--format", "hf", "--out", str(hf))
+    assert result.returncode == 0, result.stderr
+    card = (hf / "README.md").read_text(encoding="utf-8")
+    assert "## Human review" in card and "| rejected (left out) | 1 |" in card

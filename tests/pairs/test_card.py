@@ -104,3 +104,23 @@ def test_card_of_an_input_run_counts_its_lines() -> None:
 def test_card_without_judge_grades_has_no_judge_section() -> None:
     card = dataset_card(METADATA, {"train": 2}, judge_stats([{"standard": "a"}]))
     assert "Judge" not in card
+
+
+def test_card_of_a_reviewed_dataset_says_what_the_review_did() -> None:
+    review = {
+        "file": "x.review.json",
+        "reviewed": 5,
+        "accepted": 2,
+        "rejected": 1,
+        "edited": 2,
+        "stale": 0,
+    }
+    card = dataset_card({**METADATA, "review": review}, {"train": 4}, judge_stats(PAIRS))
+    for text in (
+        "## Human review",
+        "| reviewed | 5 |",
+        "| rejected (left out) | 1 |",
+        "| edited (the reviewer's persona line) | 2 |",
+    ):
+        assert text in card, text
+    assert "Human review" not in dataset_card(METADATA, {"train": 2}, judge_stats(PAIRS))

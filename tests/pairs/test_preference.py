@@ -62,3 +62,12 @@ def test_a_rejected_line_equal_to_the_chosen_one_is_not_used() -> None:
     counts = PreferenceCounts()
     row = preference(PAIR, system=None, rejected=rejected_lines(records), counts=counts)
     assert row["rejected"][0]["content"] == PAIR["standard"]
+
+
+def test_a_line_a_person_corrected_is_the_rejected_answer() -> None:
+    counts = PreferenceCounts()
+    edited = {**PAIR, "edited_from": "今日晴れですね。あーし"}
+    row = preference(edited, system=None, rejected=rejected_lines(RECORDS), counts=counts)
+    assert row["chosen"] == [{"role": "assistant", "content": PAIR["gyaru"]}]
+    assert row["rejected"] == [{"role": "assistant", "content": "今日晴れですね。あーし"}]
+    assert counts.to_json()["rejected_from_run"] == {"edited_in_review": 1}
