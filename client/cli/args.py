@@ -118,9 +118,11 @@ def concurrency_arg(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"a number or auto, got {text!r}") from None
 
 
-def add_batches(p: argparse.ArgumentParser, *, concurrency: bool = True) -> argparse._ArgumentGroup:
+def add_batches(p: argparse.ArgumentParser, *, lists: bool = False) -> argparse._ArgumentGroup:
+    """The batch flags; with `lists` (bench) --concurrency and --pairs-per-batch are left
+    to the caller, which takes lists of them."""
     g = p.add_argument_group("batches")
-    if concurrency:
+    if not lists:
         g.add_argument(
             "--concurrency",
             type=concurrency_arg,
@@ -135,9 +137,10 @@ def add_batches(p: argparse.ArgumentParser, *, concurrency: bool = True) -> argp
         help="the most requests in flight per endpoint --concurrency auto may reach (default 256)",
     )
     g.add_argument("--batches", type=int, metavar="N", help="number of batches (default 4)")
-    g.add_argument(
-        "--pairs-per-batch", type=int, metavar="N", help="pairs asked per batch (default 30)"
-    )
+    if not lists:
+        g.add_argument(
+            "--pairs-per-batch", type=int, metavar="N", help="pairs asked per batch (default 30)"
+        )
     g.add_argument("--temperature", type=float)
     g.add_argument("--top-p", type=float)
     g.add_argument("--max-new-tokens", type=int, metavar="N")

@@ -1,26 +1,32 @@
-"""`client bench`: the same batches at several concurrency levels, to choose --concurrency.
+"""`client bench`: the same batches at several concurrency levels (and batch sizes), to
+choose --concurrency and --pairs-per-batch.
 
-Each level runs the same batch plan (same seeds) against the server, so the only
-thing that changes between rows is how many requests are in flight at once.
+For each batch size, each level runs the same batch plan (same seeds) against the
+server, so the only thing that changes between its rows is how many requests are in
+flight at once. A level may be "auto": the run's own tuner, from where it starts.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import structlog
 from pydantic import SecretStr
 
 from client.config import Settings
 from client.pairs.prompts import BatchPlan, new_base_seed
-from client.pairs.records import BatchResult
+from client.pairs.records import BatchResult, BatchSpec
+from client.run.autoconc import Tuning
+from client.run.autolevels import AutoLevels
 from client.run.job import Job
 from client.run.progress import LiveStats, QuietObserver
 from client.run.runner import RequestTemplate
 from client.run.schedule import schedule
+from client.server.pool import EndpointPool
 from client.server.readiness import resolve_model, wait_for_endpoints
 
 log = structlog.get_logger("client.run.bench")
@@ -29,9 +35,15 @@ log = structlog.get_logger("client.run.bench")
 GAIN_THRESHOLD = 0.10
 
 
+Level = int | Literal["auto"]
+
+
 @dataclass
 class LevelResult:
-    concurrency: int
+    concurrency: Level
+    pairs_per_batch: int = 0
+    # With auto: the level each endpoint ended at.
+    settled: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
     batches: int = 0
     failed: int = 0
@@ -59,8 +71,14 @@ class LevelResult:
 
 
 def recommend(results: Sequence[LevelResult]) -> int | None:
-    """The level past which output tokens/s stops growing by GAIN_THRESHOLD."""
-    ordered = sorted((r for r in results if r.batches > r.failed), key=lambda r: r.concurrency)
+    """The fixed level past which output tokens/s stops growing by GAIN_THRESHOLD."""
+    best = _paying(results)
+    return best.concurrency if best is not None and best.concurrency != "auto" else None
+
+
+def _paying(results: Sequence[LevelResult]) -> LevelResult | None:
+    fixed = [r for r in results if r.concurrency != "auto" and r.batches > r.failed]
+    ordered = sorted(fixed, key=lambda r: int(r.concurrency))
     if not ordered:
         return None
     best = ordered[0]
@@ -68,19 +86,49 @@ def recommend(results: Sequence[LevelResult]) -> int | None:
         if result.tokens_per_s < best.tokens_per_s * (1 + GAIN_THRESHOLD):
             break
         best = result
-    return best.concurrency
+    return best
+
+
+def recommend_combination(results: Sequence[LevelResult]) -> LevelResult | None:
+    """For each batch size the fixed level where throughput stops paying (and auto), then
+    the one of those that makes the most pairs per minute."""
+    candidates = [r for r in results if r.concurrency == "auto" and r.batches > r.failed]
+    for size in sorted({r.pairs_per_batch for r in results}):
+        best = _paying([r for r in results if r.pairs_per_batch == size])
+        if best is not None:
+            candidates.append(best)
+    if not candidates:
+        return None
+    # Equal pairs/min: the fixed level, which a user can repeat exactly.
+    return max(candidates, key=lambda r: (r.pairs_per_min, r.concurrency != "auto"))
 
 
 async def run_bench(
-    settings: Settings, api_key: SecretStr | None, levels: Sequence[int]
+    settings: Settings,
+    api_key: SecretStr | None,
+    levels: Sequence[Level],
+    shapes: Sequence[int] = (),
 ) -> tuple[str, list[LevelResult]]:
+    """Every level for every batch size (`shapes`; default: the configured one)."""
     gen = settings.generation
-    job = Job.from_settings(settings)
     base_seed = gen.seed if gen.seed is not None else new_base_seed()
-    plan = job.plan(base_seed, limit=gen.total_batches)
-    model = await _warm_up(job, api_key, plan)
-    template = job.template(model)
-    return model, [await _level(job, api_key, template, plan, level) for level in levels]
+    model = ""
+    results = []
+    for size in shapes or [gen.num_pairs_per_batch]:
+        job = Job.from_settings(_with_batch_size(settings, size))
+        plan = job.plan(base_seed, limit=gen.total_batches)
+        model = await _warm_up(job, api_key, plan)
+        template = job.template(model)
+        for level in levels:
+            result = await _level(job, api_key, template, plan, level)
+            result.pairs_per_batch = size
+            results.append(result)
+    return model, results
+
+
+def _with_batch_size(settings: Settings, size: int) -> Settings:
+    generation = settings.generation.model_copy(update={"num_pairs_per_batch": size})
+    return settings.model_copy(update={"generation": generation})
 
 
 async def _warm_up(job: Job, api_key: SecretStr | None, plan: BatchPlan) -> str:
@@ -105,11 +153,12 @@ async def _level(
     api_key: SecretStr | None,
     template: RequestTemplate,
     plan: BatchPlan,
-    level: int,
+    level: Level,
 ) -> LevelResult:
-    total = job.settings.generation.total_batches
+    gen = job.settings.generation
+    total = gen.total_batches
     result = LevelResult(concurrency=level)
-    pool = job.pool(api_key, capacity=level)
+    pool = job.pool(api_key, capacity=gen.max_concurrency if level == "auto" else level)
     runner = job.runner(
         pool,
         template,
@@ -126,13 +175,42 @@ async def _level(
             result.latencies.append(batch.completion.latency_s)
         return len(batch.accepted)
 
-    log.info("bench level", concurrency=level, batches=total)
+    log.info("bench level", concurrency=level, batches=total, pairs=gen.num_pairs_per_batch)
     start = time.perf_counter()
     try:
-        await schedule(
-            plan.specs(), workers=pool.total_capacity, run_batch=runner.run, on_result=on_result
-        )
+        if level == "auto":
+            result.settled = await _auto(
+                pool, job, api_key, template.model, runner.run, on_result, plan
+            )
+        else:
+            await schedule(
+                plan.specs(), workers=pool.total_capacity, run_batch=runner.run, on_result=on_result
+            )
     finally:
         await pool.aclose()
     result.wall_s = time.perf_counter() - start
     return result
+
+
+async def _auto(
+    pool: EndpointPool,
+    job: Job,
+    api_key: SecretStr | None,
+    model: str,
+    run_batch: Callable[[BatchSpec], Awaitable[BatchResult]],
+    on_result: Callable[[BatchResult], Awaitable[int]],
+    plan: BatchPlan,
+) -> dict[str, int]:
+    """The plan under --concurrency auto, as generate runs it; the levels it ended at."""
+    max_level = job.settings.generation.max_concurrency
+    levels = AutoLevels.over(pool, tuning=Tuning(max_level=max_level), api_key=api_key, model=model)
+    await levels.running(
+        lambda: schedule(
+            plan.specs(),
+            workers=max_level * len(pool.endpoints),
+            run_batch=run_batch,
+            on_result=on_result,
+            admission=levels.admission,
+        )
+    )
+    return levels.levels

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from client.run.bench import LevelResult, recommend
+from client.run.bench import Level, LevelResult, recommend, recommend_combination
 from client.server.version import TESTED_VLLM_VERSION
 from tests.cli_helpers import run_client
 from tests.fakeserver import FakeServer
+from tests.gpusim import GpuSim
 
 
 def level(c: int, tokens_per_s: float) -> LevelResult:
@@ -19,6 +20,34 @@ def test_recommend_stops_where_throughput_stops_growing() -> None:
     assert recommend([level(1, 100), level(2, 105)]) == 1
     assert recommend([level(1, 100), level(2, 200), level(4, 400)]) == 4
     assert recommend([]) is None
+
+
+def row(pairs: int, c: Level, tokens_per_s: float, accepted: int) -> LevelResult:
+    return LevelResult(
+        concurrency=c,
+        pairs_per_batch=pairs,
+        wall_s=60.0,
+        batches=4,
+        completion_tokens=int(tokens_per_s * 60),
+        accepted=accepted,
+    )
+
+
+def test_the_combination_is_the_paying_level_with_the_most_pairs_per_minute() -> None:
+    small = [row(10, 1, 100, 100), row(10, 4, 350, 400), row(10, 16, 360, 410)]
+    large = [row(30, 1, 120, 90), row(30, 4, 300, 300), row(30, 16, 320, 310)]
+    best = recommend_combination([*small, *large])
+    assert best is not None and (best.pairs_per_batch, best.concurrency) == (10, 4)
+    # 16 makes a few more pairs at 10 per batch, but not 10 % more tokens: not paying.
+    assert recommend([*small]) == 4
+
+
+def test_auto_is_recommended_only_when_it_makes_more_pairs() -> None:
+    fixed = [row(10, 1, 100, 100), row(10, 4, 350, 400)]
+    assert recommend_combination([*fixed, row(10, "auto", 340, 390)]) is fixed[1]
+    better = row(10, "auto", 400, 450)
+    assert recommend_combination([*fixed, better]) is better
+    assert recommend([*fixed, better]) == 4
 
 
 @pytest.mark.loopback
@@ -109,3 +138,57 @@ def test_check_names_a_model_the_server_does_not_serve() -> None:
         )
     assert result.code == 1
     assert "model 'qwen-typo' is not served by" in result.error and "fake-model" in result.error
+
+
+@pytest.mark.loopback
+def test_bench_sweeps_batch_sizes_and_auto() -> None:
+    with GpuSim(capacity=4, step_s=0.002) as server:
+        result = run_client(
+            [
+                "bench",
+                "--base-url",
+                server.base_url,
+                "--concurrency",
+                "auto,1,4",
+                "--pairs-per-batch",
+                "3,2",
+                "--batches",
+                "8",
+                "--log-format",
+                "json",
+            ]
+        )
+    assert result.code == 0, result.stderr
+    rows = [line.split("│")[1:3] for line in result.stdout.splitlines() if line.startswith("│")]
+    cells = [(size.strip(), level.strip()) for size, level in rows]
+    assert [c for c in cells if not c[1].startswith("auto")] == [
+        ("2", "1"),
+        ("2", "4"),
+        ("3", "1"),
+        ("3", "4"),
+    ]
+    assert [size for size, level in cells if level.startswith("auto (")] == ["2", "3"]
+    assert "recommended: --pairs-per-batch " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--concurrency", "1,auto,auto", "auto is given twice in '1,auto,auto'"),
+        ("--concurrency", "4,aut0", "'aut0' in '4,aut0' is neither a level"),
+        ("--concurrency", "0,4", "'0' in '0,4' is neither a level"),
+        ("--concurrency", "4,,8", "expected levels like 1,4,16,auto separated by commas"),
+        (
+            "--pairs-per-batch",
+            "10,auto",
+            "batch sizes are whole numbers >= 1 (auto is for --concurrency)",
+        ),
+    ],
+)
+def test_bench_lists_that_mix_in_auto_wrongly_are_usage_errors(
+    flag: str, value: str, message: str
+) -> None:
+    result = run_client(["bench", "--base-url", "http://127.0.0.1:9/v1", flag, value])
+    assert result.code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert message in line and flag in line
