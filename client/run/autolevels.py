@@ -19,6 +19,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
+from client.errors import unwrap_group
 from client.run.autoconc import AutoConcurrency, Tuning
 from client.run.tuner import EndpointTuner
 from client.server.api import make_http_client
@@ -130,6 +131,8 @@ class AutoLevels:
                 tg.start_soon(self.run)
                 await work()
                 tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise unwrap_group(group) from None
         finally:
             if self._own_http is not None:
                 with anyio.CancelScope(shield=True):

@@ -1,13 +1,16 @@
 """Where `--concurrency auto` settles against an engine of batch capacity K.
 
-    uv run python -m tests.bench.autoconc [--capacities 4,16,64] [--seconds 120]
+    uv run python -m tests.bench.autoconc [--capacities 4,16,64] [--seconds 90] [--inproc]
 
 For each K, twice (with the simulator's vLLM-shaped /metrics, and with /metrics
 answering 404 so only the client's own signals are left), the simulator
-(tests/gpusim.py) runs in its own process and requests are sent to it with as many
-in flight as the tuner allows. Printed per run: the level held over the last third
-of the time (time-weighted mean), the level at the end, when the tuner first
-settled, and whether the held level is within 25 % of K.
+(tests/gpusim.py) runs in its own process and `client generate --concurrency auto`
+runs against it, 3 pairs a batch, with about `--seconds` of work at K. The level
+history comes from the run's manifest. Printed per run: the level held over the last
+third of the batch phase (time-weighted mean), the level at the end, when the tuner
+first settled, and whether the held level is within 25 % of K. `--inproc` drives
+the tuner with a bare request loop in this process instead of the client (the
+controller alone, without the runner around it).
 """
 
 from __future__ import annotations
@@ -17,19 +20,24 @@ import contextlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
 import httpx
 
 from client.run.autoconc import AutoConcurrency, Change, Tuning
 from client.run.tuner import EndpointTuner
-from tests.bench.common import free_port, machine
+from tests.bench.common import free_port, generate_args, machine, manifest_summary, run_client
 from tests.helpers import REPO
 
 PAIRS = 3
+# The simulator's defaults: one step 10 ms alone, +2 % per request in the batch, and
+# 30 tokens a pair + 20 (+-25 %) per reply.
+STEP_S, GROWTH, TOKENS = 0.01, 0.02, 30 * PAIRS + 20
 
 
 def wait_for_port(port: int, timeout_s: float = 20.0) -> None:
@@ -122,12 +130,40 @@ async def drive(root: str, metrics: bool, seconds: float) -> Outcome:
     )
 
 
+def drive_cli(root: str, capacity: int, seconds: float) -> Outcome:
+    per_second = capacity / (TOKENS * STEP_S * (1 + GROWTH * (capacity - 1)))
+    batches = max(50, int(per_second * seconds))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        args = ["--concurrency", "auto", "--batches", str(batches), "--pairs-per-batch", str(PAIRS)]
+        run = run_client(
+            generate_args(f"{root}/v1", out, "auto", *args), GYARU_OUTPUT__FSYNC="false"
+        )
+        assert run.code == 0, run.stderr[-2000:]
+        summary = manifest_summary(out, "auto")
+    end = float(summary["batch_phase_s"])
+    (endpoint,) = summary["concurrency"]["endpoints"].values()
+    history = [
+        Change(c["after_s"], c["level"], c["reason"], c["rate_tok_s"]) for c in endpoint["changes"]
+    ]
+    settled = [
+        c.at for c in history if c.reason in ("requests waiting", "settled", "rate stopped growing")
+    ]
+    return Outcome(
+        held=held_level(history, end * 2 / 3, end),
+        final=int(endpoint["level"]),
+        settled_at=settled[0] if settled else None,
+        history=history,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--capacities", default="4,16,64")
-    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--seconds", type=float, default=90.0)
+    parser.add_argument("--inproc", action="store_true", help="a bare request loop, no client")
     parser.add_argument("--verbose", action="store_true", help="print every level change")
     args = parser.parse_args()
     print(f"machine: {machine()}")
@@ -135,7 +171,10 @@ def main() -> None:
     for capacity in [int(k) for k in args.capacities.split(",")]:
         for metrics in (True, False):
             with simulator(capacity, "vllm" if metrics else "absent") as root:
-                out = anyio.run(drive, root, metrics, args.seconds)
+                if args.inproc:
+                    out = anyio.run(drive, root, metrics, args.seconds)
+                else:
+                    out = drive_cli(root, capacity, args.seconds)
             ok = abs(out.held - capacity) <= 0.25 * capacity
             settled = f"{out.settled_at:.0f}" if out.settled_at is not None else "-"
             label = "yes" if metrics else "no"

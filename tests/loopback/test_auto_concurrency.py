@@ -26,7 +26,8 @@ def summary(out: Path, run_id: str = "r1") -> dict[str, Any]:
 
 
 def test_auto_stays_within_max_concurrency_and_records_what_it_did(tmp_path: Path) -> None:
-    with GpuSim(capacity=8, step_s=0.002) as sim:
+    # 12 batches, 2 at a time, about 0.55 s each: more than the 1 s before the first scrape.
+    with GpuSim(capacity=8, step_s=0.005) as sim:
         result = run_client(
             gen_args(
                 sim.base_url,
@@ -126,3 +127,26 @@ def test_auto_from_the_config_file_and_the_environment(tmp_path: Path) -> None:
     assert summary(tmp_path)["concurrency"]["max_concurrency"] == 3
     assert from_env.code == 0, from_env.stderr
     assert summary(tmp_path / "env")["concurrency"]["max_concurrency"] == 256
+
+
+def test_each_endpoint_gets_its_own_level(tmp_path: Path) -> None:
+    # 24 batches, at most 6 at a time, about 1.1 s each: several seconds, several scrapes.
+    with (
+        GpuSim(capacity=4) as one,
+        GpuSim(capacity=4, metrics="absent") as two,
+    ):
+        result = run_client(
+            [
+                *gen_args(
+                    one.base_url, tmp_path, "--concurrency", "auto", "--max-concurrency", "3"
+                ),
+                *("--base-url", two.base_url, "--batches", "24", "--pairs-per-batch", "3"),
+            ]
+        )
+    assert result.code == 0, result.stderr
+    assert one.max_in_flight <= 3 and two.max_in_flight <= 3
+    endpoints = summary(tmp_path)["concurrency"]["endpoints"]
+    assert endpoints[one.base_url]["signals"] == "metrics"
+    assert endpoints[two.base_url]["signals"] == "client"
+    (warning,) = [e for e in result.events if e.get("level") == "warning"]
+    assert warning["endpoint"] == two.base_url
