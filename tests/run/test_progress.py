@@ -50,6 +50,29 @@ def test_progress_display_shows_the_counters() -> None:
     assert "1/4" in text and "5 ok" in text and "tok/s" in text
 
 
+def test_an_input_run_counts_input_lines() -> None:
+    from client.pairs.inputs import InputItem
+
+    inputs = tuple(InputItem(i, i, f"文{i}です。", str(i)) for i in range(1, 4))
+    spec = BatchSpec(1, 3, "", 1, "x", inputs=inputs)
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160)
+    # 10 lines: 4 set aside before any request (blank, duplicate...), 6 to send.
+    stats = LiveStats(batches_planned=2, input_lines=10, input_lines_done=4)
+    with ProgressObserver(stats, console=console, target_pairs=None) as obs:
+        obs.batch_started(spec)
+        obs.batch_finished(
+            BatchResult(spec=spec, status="ok", attempts=1, started_at="", finished_at=""), 3
+        )
+        obs.batch_started(spec)
+        obs.batch_finished(
+            BatchResult(spec=spec, status="failed", attempts=1, started_at="", finished_at=""), 0
+        )
+    text = out.getvalue()
+    assert "input lines" in text and "7/10" in text and "1/2" not in text
+    assert stats.input_lines_done == 7  # a failed batch's lines are not done
+
+
 def run_on_terminal(args: list[str]) -> tuple[int, str]:
     """Run the client with stderr on a pseudo-terminal, as in a user's shell."""
     master, slave = pty.openpty()
