@@ -65,9 +65,14 @@ def check_rewrites(
 
 
 def _input_key(entry: Any) -> str | None:
-    if not isinstance(entry, dict) or not isinstance(entry.get("input"), dict):
+    """The input key of a pair or rejection entry: its own `input`, or, for a rejection
+    made later from a pair (the judge's), the `input` of the pair it holds as `item`."""
+    if not isinstance(entry, dict):
         return None
-    key = entry["input"].get("key")
+    ref = entry.get("input")
+    if ref is None and isinstance(entry.get("item"), dict):
+        ref = entry["item"].get("input")
+    key = ref.get("key") if isinstance(ref, dict) else None
     return key if isinstance(key, str) else None
 
 

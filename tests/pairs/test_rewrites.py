@@ -88,3 +88,11 @@ def test_final_outcomes_let_a_later_settlement_win_over_missing_in_any_order() -
     for order in ([first, later, other], [later, other, first]):
         assert final_outcomes(order) == {"paired": 1, "length": 1}
     assert final_outcomes([first]) == {"missing": 1}
+
+
+def test_a_rejection_made_from_a_pair_later_settles_the_pairs_input() -> None:
+    # The judge turns a pair down after validation: its rejection holds the pair.
+    pair = {"id": "r-b0001-000", "standard": "今日は晴れです。", "input": {"key": K1}}
+    record = {"accepted": [], "rejected": [{"reason": "judge", "item": pair}]}
+    assert list(settled_keys(record)) == [K1]
+    assert final_outcomes([record]) == {"judge": 1}
