@@ -1,0 +1,229 @@
+"""run.judge (respx): one request per batch, retries, unreadable replies, a judge that is down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from client import pipeline
+from client.config import Settings
+from client.judge_config import JudgeConfig
+from client.pairs.judge import REJECTED, RETRY_TEMPERATURE, UNREADABLE
+from client.pairs.judge_outcome import JudgeOutcome
+from client.pairs.judge_request import SCHEMA_NAME, JudgePrompt
+from client.run.judge import JudgeStage
+from tests.helpers import BASE_URL, MODEL, REPO, vllm_error
+from tests.judgefake import grade_when, judge_response
+
+
+@dataclass(frozen=True)
+class Item:
+    topic: str
+    standard: str
+    gyaru: str
+
+
+PAIRS = [
+    Item(
+        "Gaming", "ランクマッチで三連勝しました。", "ランクマで三連敗とかマジ萎える〜、あーし無理"
+    ),
+    Item("Daily", "今日は雨が降っています。", "今日雨じゃん、あーしマジ萎える〜"),
+    Item("Tech", "新しいスマホを買いました。", "新しいスマホ買った！あーしテンション上がる〜"),
+]
+
+
+def stage(settings: Settings, config: JudgeConfig | None = None) -> JudgeStage:
+    persona = settings.persona
+    return JudgeStage(
+        pool=pipeline.endpoint_pool(settings, None, capacity=settings.generation.concurrency),
+        policy=pipeline.retry_policy(settings),
+        model=MODEL,
+        prompt=JudgePrompt.load(
+            REPO / "prompts" / "judge_prompt.txt",
+            persona_name=persona.name,
+            first_person=persona.first_person,
+            topics=persona.topics,
+        ),
+        config=config or JudgeConfig(),
+        structured_output=settings.generation.structured_output,
+        run_id="r",
+    )
+
+
+async def judge(
+    settings: Settings,
+    chat: Callable[[httpx.Request], Any],
+    *,
+    config: JudgeConfig | None = None,
+    pairs: list[Item] = PAIRS,
+) -> tuple[JudgeOutcome, list[dict[str, Any]]]:
+    bodies: list[dict[str, Any]] = []
+
+    def record(request: httpx.Request) -> Any:
+        bodies.append(json.loads(request.content))
+        return chat(request)
+
+    judge_stage = stage(settings, config)
+    with respx.mock(assert_all_called=False) as router:
+        router.post(f"{BASE_URL}/chat/completions").side_effect = record
+        try:
+            outcome = await judge_stage.judge(1, pairs)
+        finally:
+            await judge_stage.pool.aclose()
+    return outcome, bodies
+
+
+def scripted(*replies: Callable[[httpx.Request], Any]) -> Callable[[httpx.Request], Any]:
+    queue = list(replies)
+
+    def reply(request: httpx.Request) -> Any:
+        return queue.pop(0)(request) if len(queue) > 1 else queue[0](request)
+
+    return reply
+
+
+async def test_one_request_grades_the_whole_batch(make_settings: Callable[..., Settings]) -> None:
+    outcome, bodies = await judge(make_settings(), judge_response)
+    assert outcome.judged and outcome.attempts == 1
+    assert [v.kept for v in outcome.verdicts] == [True, True, True]
+    assert all(v.grades is not None and v.grades.meaning == 5 for v in outcome.verdicts)
+    (body,) = bodies
+    assert body["model"] == MODEL
+    assert body["response_format"]["json_schema"]["name"] == SCHEMA_NAME
+    assert body["temperature"] == 0.0
+    assert body["max_tokens"] == 32 + 3 * 100
+    assert body["messages"][1]["content"].startswith("次の3組を採点してください")
+    assert outcome.to_json()["kept"] == 3 and outcome.to_json()["error"] is None
+
+
+async def test_bad_grades_reject_those_pairs_with_the_judges_words(
+    make_settings: Callable[..., Settings],
+) -> None:
+    grader = grade_when("三連敗", meaning=1, reason="三連勝が三連敗に変わっている")
+    outcome, _ = await judge(make_settings(), lambda r: judge_response(r, grader=grader))
+    first, *rest = outcome.verdicts
+    assert (first.reason, first.detail) == (
+        REJECTED,
+        "judge: meaning 1/5 (min 4): 三連勝が三連敗に変わっている",
+    )
+    assert all(v.kept for v in rest)
+
+
+async def test_thresholds_come_from_the_config(make_settings: Callable[..., Settings]) -> None:
+    grader = grade_when("三連敗", meaning=1)
+    outcome, _ = await judge(
+        make_settings(),
+        lambda r: judge_response(r, grader=grader),
+        config=JudgeConfig(min_meaning=1),
+    )
+    assert all(v.kept for v in outcome.verdicts)
+
+
+async def test_broken_json_is_retried_with_sampling(make_settings: Callable[..., Settings]) -> None:
+    outcome, bodies = await judge(
+        make_settings(), scripted(lambda r: judge_response(r, "broken"), judge_response)
+    )
+    assert outcome.judged and outcome.attempts == 2
+    assert all(v.kept for v in outcome.verdicts)
+    assert [b["temperature"] for b in bodies] == [0.0, RETRY_TEMPERATURE]
+    (failure,) = outcome.failures
+    assert failure.reason == "no_json"
+    assert "2 of 3 pairs without grades" in failure.message
+
+
+async def test_a_reply_that_never_grades_every_pair_is_a_recorded_reason(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(retry={"max_content_attempts": 2})
+    outcome, bodies = await judge(settings, lambda r: judge_response(r, "short"))
+    assert len(bodies) == 2
+    assert outcome.judged
+    kept, kept2, last = outcome.verdicts
+    assert kept.kept and kept2.kept
+    assert (last.reason, last.detail) == (UNREADABLE, "judge reply: no grades for this pair")
+
+
+@pytest.mark.parametrize("action", ["prose", "outofrange"])
+async def test_unreadable_grades_never_raise(
+    make_settings: Callable[..., Settings], action: str
+) -> None:
+    settings = make_settings(retry={"max_content_attempts": 1})
+    outcome, _ = await judge(settings, lambda r: judge_response(r, action))
+    assert outcome.judged
+    assert {v.reason for v in outcome.verdicts} == {UNREADABLE}
+
+
+async def test_a_judge_that_times_out_fails_only_its_step(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(retry={"max_attempts": 3})
+
+    def timeout(request: httpx.Request) -> Any:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    outcome, bodies = await judge(settings, timeout)
+    assert len(bodies) == 3
+    assert outcome.status == "failed" and not outcome.verdicts
+    assert outcome.error_reason == "timeout"
+    assert outcome.to_json()["error"]["reason"] == "timeout"
+
+
+async def test_a_refused_judge_request_is_not_retried(
+    make_settings: Callable[..., Settings],
+) -> None:
+    outcome, bodies = await judge(
+        make_settings(), lambda r: vllm_error(400, "response_format is not supported")
+    )
+    assert len(bodies) == 1
+    assert outcome.status == "failed" and outcome.error_status == 400
+    assert "response_format is not supported" in (outcome.error_message or "")
+
+
+async def test_a_server_error_then_grades(make_settings: Callable[..., Settings]) -> None:
+    outcome, bodies = await judge(
+        make_settings(), scripted(lambda r: vllm_error(503, "busy"), judge_response)
+    )
+    assert outcome.judged and len(bodies) == 2
+    assert [f.reason for f in outcome.failures] == ["http_503"]
+
+
+async def test_without_structured_output_there_is_no_schema(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(generation={"structured_output": False})
+    outcome, (body,) = await judge(settings, lambda r: judge_response(r, "strings"))
+    assert "response_format" not in body
+    assert outcome.judged and all(v.kept for v in outcome.verdicts)
+
+
+async def test_judge_requests_share_the_concurrency_bound(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(generation={"concurrency": 2})
+    judge_stage = stage(settings)
+    state = {"now": 0, "max": 0}
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        state["now"] += 1
+        state["max"] = max(state["max"], state["now"])
+        try:
+            await asyncio.sleep(0.02)
+        finally:
+            state["now"] -= 1
+        return judge_response(request)
+
+    with respx.mock() as router:
+        router.post(f"{BASE_URL}/chat/completions").side_effect = slow
+        try:
+            outcomes = await asyncio.gather(*(judge_stage.judge(i, PAIRS) for i in range(6)))
+        finally:
+            await judge_stage.pool.aclose()
+    assert all(o.judged for o in outcomes)
+    assert state["max"] == 2
