@@ -28,6 +28,11 @@ scripted misalignments:
     restate      the first item changes its standard line
     wrongid      the first item carries an id that is not in the batch
 
+Judge requests (the judge step of a run, `client judge`) take their actions from
+`judge_script` (default ok), never from `script`, and answer with grades from
+`judge_grader` (tests/judgefake.py lists the content actions: ok, broken, short...;
+the transport ones above, 429, 500, drop, hang, work for them too).
+
 Use it in tests as a context manager (it runs in a background thread), or by
 hand: `python -m tests.fakeserver --port 8000 --latency 1 --script 429,500,drop`.
 """
@@ -45,6 +50,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.judgefake import Grader, good_grades, is_judge_request, judge_content
 
 BATCH_RE = re.compile(r"バッチ番号は(\d+)")
 INPUT_LINE_RE = re.compile(r'^\{"id": \d+, "standard": .*\}$', re.MULTILINE)
@@ -73,6 +80,8 @@ class RecordedRequest:
     body: Any
     received_at: float
     action: str | None = None
+    # A judge request (grading pairs), not a generation request.
+    judge: bool = False
 
     @property
     def batch(self) -> int | None:
@@ -148,9 +157,13 @@ class FakeServer:
     record_bodies: bool = True
     # Decide the action from the request instead of the script (runs before it).
     chooser: Callable[[RecordedRequest], str | None] | None = None
+    # Actions for successive judge requests (then "ok"), and the grades "ok" gives.
+    judge_script: Iterable[str] = ()
+    judge_grader: Grader = good_grades
 
     def __post_init__(self) -> None:
         self._script: deque[str] = deque(self.script)
+        self._judge_script: deque[str] = deque(self.judge_script)
         self._per_batch = {k: deque(v) for k, v in self.per_batch.items()}
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
@@ -171,7 +184,12 @@ class FakeServer:
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+        """Generation requests (chat completions asking for pairs)."""
+        return [r for r in self.requests if r.path.endswith("/chat/completions") and not r.judge]
+
+    @property
+    def judge_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions") and r.judge]
 
     async def serve(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port, backlog=1024)
@@ -287,6 +305,8 @@ class FakeServer:
                 chosen = self.chooser(request)
                 if chosen is not None:
                     return chosen
+            if request.judge:
+                return self._judge_script.popleft() if self._judge_script else "ok"
             batch = request.batch
             if batch is not None and self._per_batch.get(batch):
                 return self._per_batch[batch].popleft()
@@ -307,7 +327,12 @@ class FakeServer:
         except ValueError:
             body = None
         request = RecordedRequest(
-            method, path, headers, body if self.record_bodies else None, time.monotonic()
+            method,
+            path,
+            headers,
+            body if self.record_bodies else None,
+            time.monotonic(),
+            judge=is_judge_request(body),
         )
         with self._lock:
             self.requests.append(request)
@@ -352,11 +377,13 @@ class FakeServer:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            return await self._act(action, body, writer)
+            return await self._act(action, body, writer, judge=request.judge)
         finally:
             self.in_flight -= 1
 
-    async def _act(self, action: str, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+    async def _act(
+        self, action: str, body: dict[str, Any], writer: asyncio.StreamWriter, *, judge: bool
+    ) -> bool:
         name, _, arg = action.partition(":")
         if name == "hang":
             await asyncio.sleep(float(arg or 30))
@@ -373,7 +400,10 @@ class FakeServer:
                 writer, status, self._error(status, f"scripted failure {status}"), extra
             )
             return True
-        text, finish = self._content(name, body)
+        if judge:
+            text, finish = judge_content(name, body, self.judge_grader)
+        else:
+            text, finish = self._content(name, body)
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 2
         await self._send(
             writer,
@@ -466,6 +496,9 @@ def main() -> None:
     parser.add_argument(
         "--script", default="", help="comma-separated actions for successive chat requests"
     )
+    parser.add_argument(
+        "--judge-script", default="", help="comma-separated actions for successive judge requests"
+    )
     parser.add_argument("--model", default="fake-model")
     parser.add_argument("--api-key", default=None)
     parser.add_argument(
@@ -475,6 +508,7 @@ def main() -> None:
     server = FakeServer(
         latency_s=args.latency,
         script=[a for a in args.script.split(",") if a],
+        judge_script=[a for a in args.judge_script.split(",") if a],
         model=args.model,
         api_key=args.api_key,
         host=args.host,

@@ -12,6 +12,7 @@ import httpx
 import respx
 
 from tests.fakeserver import make_pairs
+from tests.judgefake import is_judge_request, judge_response
 
 REPO = Path(__file__).resolve().parent.parent
 PROMPT = REPO / "prompts" / "system_prompt.txt"
@@ -67,7 +68,10 @@ def requested_pairs(request: httpx.Request) -> int:
 
 
 def default_chat(request: httpx.Request) -> httpx.Response:
+    """Pairs for a generation request, good grades for a judge request."""
     body = json.loads(request.content)
+    if is_judge_request(body):
+        return judge_response(request)
     batch = re.search(r"バッチ番号は(\d+)", request.content.decode())
     return chat_ok(
         pairs_doc(requested_pairs(request), f"b{batch.group(1) if batch else 0}s{body.get('seed')}")
