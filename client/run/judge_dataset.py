@@ -22,6 +22,7 @@ import structlog
 from client.judge_config import JudgeConfig
 from client.pairs.judge import Verdict
 from client.pairs.judge_outcome import JudgeOutcome
+from client.pairs.judge_request import JudgedItem
 from client.run.judge import JudgeStage
 
 log = structlog.get_logger("client.run.judge_dataset")
@@ -79,66 +80,77 @@ class JudgedDataset:
         }
 
 
-def chunks(pairs: Sequence[dict[str, Any]], size: int) -> list[list[DatasetItem]]:
-    return [
-        [DatasetItem(p) for p in pairs[start : start + size]]
-        for start in range(0, len(pairs), size)
-    ]
+@dataclass(frozen=True)
+class ChunkFailure:
+    chunk: int
+    pairs: int
+    reason: str | None
+    message: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chunk": self.chunk,
+            "pairs": self.pairs,
+            "reason": self.reason,
+            "message": self.message,
+        }
 
 
-def _apply(
-    result: JudgedDataset, index: int, items: list[DatasetItem], outcome: JudgeOutcome
-) -> None:
-    if not outcome.judged:
-        result.unjudged += len(items)
-        result.failed_chunks.append(
-            {
-                "chunk": index,
-                "pairs": len(items),
-                "reason": outcome.error_reason,
-                "message": outcome.error_message,
-            }
-        )
-        return
-    for item, verdict in zip(items, outcome.verdicts, strict=True):
-        _apply_verdict(result, item, verdict)
-
-
-def _apply_verdict(result: JudgedDataset, item: DatasetItem, verdict: Verdict) -> None:
-    grades = verdict.grades.to_json() if verdict.grades is not None else None
-    if verdict.kept:
-        result.kept.append({**item.pair, "judge": grades})
-        return
-    assert verdict.reason is not None
-    result.reasons[verdict.reason] += 1
-    result.rejected.append(
-        {"reason": verdict.reason, "detail": verdict.detail, "judge": grades, "pair": item.pair}
-    )
-
-
-async def judge_chunks(
-    stage: JudgeStage, groups: list[list[DatasetItem]], *, workers: int
-) -> JudgedDataset:
-    """Judge every chunk, at most `workers` at once; the result keeps the source's order."""
+async def judge_in_chunks(
+    stage: JudgeStage, items: Sequence[JudgedItem], *, size: int, workers: int
+) -> tuple[list[Verdict | None], list[ChunkFailure]]:
+    """A verdict per item, in order (None where its chunk could not be judged), and
+    the chunks that could not; at most `workers` chunks at once."""
+    groups = [items[start : start + size] for start in range(0, len(items), size)]
     outcomes: dict[int, JudgeOutcome] = {}
-    queue: Iterator[tuple[int, list[DatasetItem]]] = iter(enumerate(groups, start=1))
+    queue: Iterator[tuple[int, Sequence[JudgedItem]]] = iter(enumerate(groups, start=1))
 
     async def worker() -> None:
-        for index, items in queue:
-            outcomes[index] = await stage.judge(index, items)
+        for index, group in queue:
+            outcome = outcomes[index] = await stage.judge(index, group)
             log.info(
-                "chunk judged" if outcomes[index].judged else "chunk not judged",
+                "chunk judged" if outcome.judged else "chunk not judged",
                 chunk=index,
                 of=len(groups),
-                kept=sum(v.kept for v in outcomes[index].verdicts),
+                kept=sum(v.kept for v in outcome.verdicts),
             )
 
     async with anyio.create_task_group() as tg:
         for _ in range(max(1, min(workers, len(groups)))):
             tg.start_soon(worker)
-    result = JudgedDataset()
-    for index, items in enumerate(groups, start=1):
-        _apply(result, index, items, outcomes[index])
+    verdicts: list[Verdict | None] = []
+    failures: list[ChunkFailure] = []
+    for index, group in enumerate(groups, start=1):
+        outcome = outcomes[index]
+        if outcome.judged:
+            verdicts += outcome.verdicts
+        else:
+            verdicts += [None] * len(group)
+            failures.append(
+                ChunkFailure(index, len(group), outcome.error_reason, outcome.error_message)
+            )
+    return verdicts, failures
+
+
+def judged_dataset(
+    pairs: Sequence[dict[str, Any]],
+    verdicts: Sequence[Verdict | None],
+    failures: Sequence[ChunkFailure],
+) -> JudgedDataset:
+    result = JudgedDataset(failed_chunks=[f.to_json() for f in failures])
+    for pair, verdict in zip(pairs, verdicts, strict=True):
+        if verdict is None:
+            result.unjudged += 1
+            continue
+        grades = verdict.grades.to_json() if verdict.grades is not None else None
+        if verdict.kept:
+            result.kept.append({**pair, "judge": grades})
+            continue
+        assert verdict.reason is not None
+        result.reasons[verdict.reason] += 1
+        result.rejected.append(
+            {"reason": verdict.reason, "detail": verdict.detail, "judge": grades, "pair": pair}
+        )
     return result
 
 

@@ -11,7 +11,7 @@ import respx
 
 from client.config import Settings
 from client.pairs.judge import REJECTED, UNREADABLE
-from client.run.judge_dataset import JudgedDataset, chunks, judge_chunks
+from client.run.judge_dataset import DatasetItem, JudgedDataset, judge_in_chunks, judged_dataset
 from tests.helpers import BASE_URL, vllm_error
 from tests.judgefake import grade_when, is_judge_request, judge_response
 from tests.run.test_judge_stage import stage
@@ -38,16 +38,12 @@ async def grade(
         route = router.post(f"{BASE_URL}/chat/completions")
         route.side_effect = chat
         try:
-            result = await judge_chunks(judge_stage, chunks(pairs, 3), workers=2)
+            verdicts, failures = await judge_in_chunks(
+                judge_stage, [DatasetItem(p) for p in pairs], size=3, workers=2
+            )
         finally:
             await judge_stage.pool.aclose()
-    return result, route.call_count
-
-
-def test_chunks_keep_order_and_size() -> None:
-    groups = chunks(dataset_pairs(7), 3)
-    assert [len(g) for g in groups] == [3, 3, 1]
-    assert [it.pair["id"] for g in groups for it in g] == [f"old-{i}" for i in range(7)]
+    return judged_dataset(pairs, verdicts, failures), route.call_count
 
 
 async def test_kept_pairs_carry_their_grades_in_source_order(
