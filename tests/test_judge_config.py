@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from client.judge_config import DEFAULT_JUDGE_PROMPT, JudgeConfig
+from client.config import DEFAULT_JUDGE_PROMPT, JudgeConfig
 
 
 def test_on_by_default_with_the_generating_server_and_model() -> None:

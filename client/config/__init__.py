@@ -15,6 +15,7 @@ from client.config.defaults import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
 )
+from client.config.judge import DEFAULT_JUDGE_PROMPT, JudgeConfig
 from client.config.loading import api_key_from_env, load_settings, read_yaml
 from client.config.sections import (
     ExportConfig,
@@ -32,6 +33,7 @@ from client.config.sections import (
 __all__ = [
     "API_KEY_ENV",
     "DEFAULT_CONFIG_PATH",
+    "DEFAULT_JUDGE_PROMPT",
     "DEFAULT_SCENES",
     "DEFAULT_STYLE_MARKERS",
     "DEFAULT_TOPICS",
@@ -40,6 +42,7 @@ __all__ = [
     "ExportConfig",
     "GenerationConfig",
     "InputConfig",
+    "JudgeConfig",
     "OutputConfig",
     "PersonaConfig",
     "PromptConfig",

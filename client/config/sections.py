@@ -16,6 +16,7 @@ from client.config.defaults import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
 )
+from client.config.judge import JudgeConfig
 
 MAX_CONCURRENCY = 1024
 
@@ -220,6 +221,7 @@ class Settings(BaseSettings):
     prompt: PromptConfig = PromptConfig()
     persona: PersonaConfig = PersonaConfig()
     export: ExportConfig = ExportConfig()
+    judge: JudgeConfig = JudgeConfig()
     input: InputConfig = InputConfig()
 
     @model_validator(mode="after")

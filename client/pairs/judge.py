@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from client.judge_config import JudgeConfig
+from client.config import JudgeConfig
 
 GRADES_KEY = "grades"
 CRITERIA = ("meaning", "voice", "naturalness", "safety")

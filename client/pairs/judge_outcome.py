@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from client.pairs.judge import Verdict
-from client.records import AttemptFailure, Completion
+from client.pairs.records import AttemptFailure, Completion
 
 JudgeStatus = Literal["judged", "failed"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from client.pairs.judge import CRITERIA, GRADE_MAX, GRADE_MIN, GRADES_KEY
-from client.prompts import read_prompt_file, render
+from client.pairs.prompts import read_prompt_file, render
 
 SCHEMA_NAME = "gyaru_judge"
 # Room in the reply budget for `{"grades":[` and `]}`.

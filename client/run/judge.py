@@ -18,15 +18,15 @@ from typing import Any
 import structlog
 from tenacity import RetryCallState
 
-from client.endpoints import EndpointPool
+from client.clock import utc_now
+from client.config import JudgeConfig
 from client.errors import ContentError, FatalRequestError, RequestError, TransientError
-from client.judge_config import JudgeConfig
 from client.pairs.judge import RETRY_TEMPERATURE, Reading, Thresholds, read_reply, verdicts
 from client.pairs.judge_outcome import JudgeOutcome
 from client.pairs.judge_request import JudgedItem, JudgePrompt, max_tokens, response_format
-from client.records import AttemptFailure, Completion
-from client.retry import RetryPolicy
-from client.store import utc_now
+from client.pairs.records import AttemptFailure, Completion
+from client.server.pool import EndpointPool
+from client.server.retry import RetryPolicy
 
 log = structlog.get_logger("client.run.judge")
 

@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import structlog
 
-from client.judge_config import JudgeConfig
+from client.config import JudgeConfig
 from client.pairs.judge import Verdict
 from client.pairs.judge_outcome import JudgeOutcome
 from client.pairs.judge_request import JudgedItem

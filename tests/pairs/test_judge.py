@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from client.judge_config import JudgeConfig
+from client.config import JudgeConfig
 from client.pairs.judge import (
     REJECTED,
     UNREADABLE,

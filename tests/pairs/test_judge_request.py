@@ -9,9 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from client.config import load_settings
+from client.config import DEFAULT_JUDGE_PROMPT, load_settings
 from client.errors import ConfigError
-from client.judge_config import DEFAULT_JUDGE_PROMPT
 from client.pairs.judge import read_reply
 from client.pairs.judge_request import (
     SCHEMA_NAME,

@@ -12,12 +12,11 @@ import httpx
 import pytest
 import respx
 
-from client import pipeline
-from client.config import Settings
-from client.judge_config import JudgeConfig
+from client.config import JudgeConfig, Settings
 from client.pairs.judge import REJECTED, RETRY_TEMPERATURE, UNREADABLE
 from client.pairs.judge_outcome import JudgeOutcome
 from client.pairs.judge_request import SCHEMA_NAME, JudgePrompt
+from client.run.job import endpoint_pool, retry_policy
 from client.run.judge import JudgeStage
 from tests.helpers import BASE_URL, MODEL, REPO, vllm_error
 from tests.judgefake import grade_when, judge_response
@@ -42,8 +41,8 @@ PAIRS = [
 def stage(settings: Settings, config: JudgeConfig | None = None) -> JudgeStage:
     persona = settings.persona
     return JudgeStage(
-        pool=pipeline.endpoint_pool(settings, None, capacity=settings.generation.concurrency),
-        policy=pipeline.retry_policy(settings),
+        pool=endpoint_pool(settings, None, capacity=settings.generation.concurrency),
+        policy=retry_policy(settings),
         model=MODEL,
         prompt=JudgePrompt.load(
             REPO / "prompts" / "judge_prompt.txt",
