@@ -42,6 +42,10 @@ OVERRIDES: dict[str, tuple[str, str, str]] = {
     "input": ("input", "path", "--input"),
     "input_field": ("input", "field", "--input-field"),
     "avoid_phrases": ("generation", "avoid_overused", "--avoid-phrases"),
+    "judge": ("judge", "enabled", "--judge"),
+    "judge_base_url": ("judge", "base_url", "--judge-base-url"),
+    "judge_model": ("judge", "model", "--judge-model"),
+    "judge_prompt": ("judge", "prompt_path", "--judge-prompt"),
 }
 
 
@@ -158,6 +162,25 @@ def add_batches(p: argparse.ArgumentParser, *, lists: bool = False) -> argparse.
         help="JSON-schema guided decoding (default on; off for servers without it)",
     )
     return g
+
+
+def add_judge(p: argparse.ArgumentParser, *, switch: bool = True) -> None:
+    g = p.add_argument_group("judge")
+    if switch:
+        g.add_argument(
+            "--judge",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="grade every batch's pairs with the LLM judge and drop those under the "
+            "thresholds (default on; --no-judge skips it)",
+        )
+    g.add_argument(
+        "--judge-base-url", metavar="URL", help="the judge's server (default: the generating one)"
+    )
+    g.add_argument("--judge-model", metavar="NAME", help="the judge's model (default: the same)")
+    g.add_argument(
+        "--judge-prompt", type=Path, metavar="FILE", help="the judge's prompt (judge.prompt_path)"
+    )
 
 
 def overrides_from(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:

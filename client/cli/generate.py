@@ -9,7 +9,14 @@ from typing import Any
 
 import structlog
 
-from client.cli.args import add_batches, add_logging, add_server, formatter, load_settings_from
+from client.cli.args import (
+    add_batches,
+    add_judge,
+    add_logging,
+    add_server,
+    formatter,
+    load_settings_from,
+)
 from client.cli.shared import api_key, show_progress, stdout_console
 
 log = structlog.get_logger("client.cli")
@@ -23,6 +30,7 @@ examples:
   client generate --input corpus.csv --input-field sentence --pairs-per-batch 20
   client generate --run-id 20261128-101500-a1b2      # resume: only unfinished batches run
   client generate --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
+  client generate --no-judge                         # keep every pair the checks pass
 """
 
 
@@ -80,6 +88,7 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="rewrite prompt template (default: prompt.rewrite_prompt_path in the config)",
     )
+    add_judge(gen)
     add_logging(gen)
     gen.set_defaults(handler=run)
 

@@ -7,11 +7,12 @@ and a resumed run judges them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from client.pairs.judge import Verdict
-from client.pairs.records import AttemptFailure, Completion
+from client.pairs.records import AttemptFailure, BatchResult, Completion, Pair, Rejection
 
 JudgeStatus = Literal["judged", "failed"]
 
@@ -66,3 +67,52 @@ class JudgeOutcome:
                 "message": self.error_message,
             }
         return data
+
+
+def _position(pair_id: str) -> int:
+    # Ids end in the item's position in the reply (validate.validate_items).
+    try:
+        return int(pair_id.rsplit("-", 1)[-1])
+    except ValueError:
+        return -1
+
+
+def judge_rejection(index: int, item: dict[str, Any], verdict: Verdict) -> Rejection:
+    """A pair the judge turned down, as a rejection that keeps the pair and its grades."""
+    assert verdict.reason is not None
+    grades = verdict.grades.to_json() if verdict.grades is not None else None
+    return Rejection(
+        index=index, reason=verdict.reason, detail=verdict.detail, item={**item, "judge": grades}
+    )
+
+
+def apply_verdicts(result: BatchResult, verdicts: Sequence[Verdict]) -> BatchResult:
+    """The batch as the judge left it: kept pairs carry their grades, the others join
+    the rejected items with the judge's reason."""
+    kept: list[Pair] = []
+    rejected = list(result.rejected)
+    for pair, verdict in zip(result.accepted, verdicts, strict=True):
+        if verdict.kept:
+            kept.append(replace(pair, judge=verdict.grades))
+        else:
+            rejected.append(judge_rejection(_position(pair.id), pair.to_json(), verdict))
+    rejected.sort(key=lambda r: r.index)
+    return replace(result, accepted=kept, rejected=rejected)
+
+
+def apply_verdicts_json(
+    accepted: Sequence[dict[str, Any]], verdicts: Sequence[Verdict]
+) -> tuple[list[dict[str, Any]], list[Rejection], list[bool]]:
+    """The same for pairs read back from a raw file (a resumed run): the kept pairs
+    with grades, the judge's rejections, and which of `accepted` were kept."""
+    kept: list[dict[str, Any]] = []
+    rejected: list[Rejection] = []
+    mask: list[bool] = []
+    for pair, verdict in zip(accepted, verdicts, strict=True):
+        mask.append(verdict.kept)
+        if verdict.kept:
+            grades = verdict.grades.to_json() if verdict.grades is not None else None
+            kept.append({**pair, "judge": grades})
+        else:
+            rejected.append(judge_rejection(_position(str(pair.get("id", ""))), pair, verdict))
+    return kept, rejected, mask

@@ -33,6 +33,25 @@ class JudgedItem(Protocol):
     def gyaru(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class DictPair:
+    """A pair read back from a file (a raw record, a dataset) as the judge sees it."""
+
+    pair: dict[str, Any]
+
+    @property
+    def topic(self) -> str:
+        return str(self.pair.get("topic", ""))
+
+    @property
+    def standard(self) -> str:
+        return str(self.pair["standard"])
+
+    @property
+    def gyaru(self) -> str:
+        return str(self.pair["gyaru"])
+
+
 def _item_schema(number: int, reason_max_chars: int) -> dict[str, Any]:
     grade = {"type": "integer", "enum": list(range(GRADE_MIN, GRADE_MAX + 1))}
     return {

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from client.pairs.inputs import InputItem
+from client.pairs.judge import Grades
 
 BatchStatus = Literal["ok", "truncated", "failed"]
 FINISHED_STATUSES: frozenset[str] = frozenset({"ok", "truncated"})
@@ -51,6 +52,8 @@ class Pair:
     normalised: tuple[str, str] = field(default=("", ""), repr=False, compare=False)
     # The input line this pair rewrites (generate --input); None in free generation.
     input: InputItem | None = None
+    # The judge's grades, once it kept the pair (None: not judged, or the judge is off).
+    judge: Grades | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -64,6 +67,8 @@ class Pair:
         }
         if self.input is not None:
             data["input"] = self.input.to_json()
+        if self.judge is not None:
+            data["judge"] = self.judge.to_json()
         return data
 
 

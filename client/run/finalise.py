@@ -37,6 +37,7 @@ def finalise(state: RunState) -> RunSummary:
                 config=settings.snapshot(),
             ),
             hooks=_hooks(state),
+            require_judge=settings.judge.enabled,
         )
         if signum is None:
             status = _status(state, stats)
@@ -77,10 +78,14 @@ def _hooks(state: RunState) -> list[RebuildHook]:
 
 
 def _status(state: RunState, stats: DatasetStats) -> RunStatus:
-    """Complete: no batch failed or unreadable, and the plan (or the target, or every
-    input line) is met."""
+    """Complete: no batch failed, unreadable or waiting for the judge, and the plan (or
+    the target, or every input line) is met."""
     target = state.job.settings.generation.target_pairs
-    all_done = stats.batches_failed == 0 and stats.batches_unreadable == 0
+    all_done = (
+        stats.batches_failed == 0
+        and stats.batches_unreadable == 0
+        and stats.batches_awaiting_judge == 0
+    )
     if "inputs" in stats.extra:
         enough = stats.extra["inputs"]["pending"] == 0
     elif target:

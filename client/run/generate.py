@@ -28,6 +28,7 @@ from client.run.finalise import finalise
 from client.run.inputs import check_inputs, input_specs, plan_inputs, write_input_rejections
 from client.run.job import Job
 from client.run.preflight import check_prompt_fits, check_server
+from client.run.judge_phases import judge_leftovers, prepare_judge
 from client.run.progress import LiveStats, QuietObserver
 from client.run.schedule import TargetGate, schedule
 from client.run.state import RunState
@@ -65,6 +66,7 @@ async def generate(
             with run_scope:
                 check_inputs(state)
                 await check_server(state)
+                await prepare_judge(state)
                 restore_seed_and_plan(state)
                 await check_prompt_fits(state)
                 prepare_output(state)
@@ -72,6 +74,7 @@ async def generate(
                 seed_dedup(state)
                 plan_inputs(state)
                 start_manifest(state)
+                await judge_leftovers(state)
                 await run_batches(state, make_observer, quiet_success=quiet_success)
             # Finalising reads every raw file: off the event loop, so a second
             # Ctrl-C is still heard.
@@ -82,6 +85,8 @@ async def generate(
     finally:
         with anyio.CancelScope(shield=True):
             await state.pool.aclose()
+            if state.judge_pool is not None:
+                await state.judge_pool.aclose()
     return summary
 
 
@@ -104,6 +109,7 @@ def _new_state(
         store=store,
         pool=job.pool(api_key),
         api_key=api_key,
+        judge_pool=job.judge_pool(api_key),
         argv=argv,
         clock=clock,
         prompt_sha=sha256_text(job.system_prompt),
@@ -143,8 +149,13 @@ def seed_dedup(state: RunState) -> None:
     if settings.validation.dedup_against_previous_runs:
         state.earlier = previous_run_keys(settings.output.output_dir, state.store.run_id, key)
     state.deduper = Deduper(key, earlier=state.earlier)
+    judging = settings.judge.enabled
     for index, record in state.store.finished_records():
         state.done.add(index)
+        if judging and record.awaits_judge():
+            # Generated but not judged: judged before new batches, not generated again.
+            state.to_judge.append(index)
+            continue
         for digest in record.dedup_keys(key):
             state.deduper.add_key(digest)
         state.settled.update(settled_keys(record.data))

@@ -10,10 +10,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from client.config import Settings
+from client.pairs.judge_request import JudgePrompt
 from client.pairs.prompts import BatchPlan, PromptSet
 from client.pairs.rewrite import RewritePlan, RewritePrompts
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext
+from client.run.judge import JudgeStage
 from client.run.runner import BatchRunner, RequestTemplate, RunObserver
 from client.server.pool import EndpointPool
 from client.server.retry import RetryPolicy
@@ -49,6 +51,20 @@ def prompt_set(settings: Settings) -> PromptSet:
         first_person=persona.first_person,
         persona_name=persona.name,
         user_template=settings.prompt.user_template,
+    )
+
+
+def judge_prompt(settings: Settings) -> JudgePrompt | None:
+    """The judge's system prompt for the persona; None when the judge is off (so a
+    missing judge prompt file only matters to runs that judge)."""
+    if not settings.judge.enabled:
+        return None
+    persona = settings.persona
+    return JudgePrompt.load(
+        settings.judge.prompt_path,
+        persona_name=persona.name,
+        first_person=persona.first_person,
+        topics=persona.topics,
     )
 
 
@@ -121,6 +137,7 @@ class Job:
     # An input run (generate --input): the file, and the persona's rewrite prompts.
     inputs: InputSource | None = None
     rewrite: RewritePrompts | None = None
+    judge_prompt: JudgePrompt | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Job:
@@ -137,6 +154,7 @@ class Job:
             policy=retry_policy(settings),
             inputs=inputs,
             rewrite=rewrite,
+            judge_prompt=judge_prompt(settings),
         )
 
     @property
@@ -180,6 +198,34 @@ class Job:
         auto the most it may reach; the tuners set each endpoint's own limit below it)."""
         size = self.settings.generation.pool_capacity if capacity is None else capacity
         return endpoint_pool(self.settings, api_key, capacity=size)
+
+    def judge_pool(self, api_key: SecretStr | None) -> EndpointPool | None:
+        """The judge's own server (judge.base_url), with the same capacity as the
+        generating ones; None: the judge shares the generating pool."""
+        settings = self.settings
+        if self.judge_prompt is None or settings.judge.base_url is None:
+            return None
+        return EndpointPool.connect(
+            [settings.judge.base_url],
+            api_key=api_key,
+            capacity=settings.generation.concurrency,
+            request_timeout_s=settings.server.request_timeout_s,
+            connect_timeout_s=settings.server.connect_timeout_s,
+            cooldown_s=settings.server.endpoint_cooldown_s,
+        )
+
+    def judge_stage(self, pool: EndpointPool, model: str, *, run_id: str) -> JudgeStage | None:
+        if self.judge_prompt is None:
+            return None
+        return JudgeStage(
+            pool=pool,
+            policy=self.policy,
+            model=model,
+            prompt=self.judge_prompt,
+            config=self.settings.judge,
+            structured_output=self.settings.generation.structured_output,
+            run_id=run_id,
+        )
 
     def runner(
         self,

@@ -28,25 +28,6 @@ from client.run.judge import JudgeStage
 log = structlog.get_logger("client.run.judge_dataset")
 
 
-@dataclass(frozen=True)
-class DatasetItem:
-    """A dataset pair as the judge sees it, with the pair itself kept whole."""
-
-    pair: dict[str, Any]
-
-    @property
-    def topic(self) -> str:
-        return str(self.pair.get("topic", ""))
-
-    @property
-    def standard(self) -> str:
-        return str(self.pair["standard"])
-
-    @property
-    def gyaru(self) -> str:
-        return str(self.pair["gyaru"])
-
-
 @dataclass
 class JudgedDataset:
     """The new dataset's pairs, the rejected ones, and the numbers."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from client.pairs.dedup import DedupKey, dedup_key
+from client.pairs.judge_outcome import JudgeOutcome, apply_verdicts_json
 from client.pairs.records import FINISHED_STATUSES, BatchResult
 from client.storage.atomic import atomic_write_json, read_json_object
 from client.storage.layout import FORMAT
@@ -32,9 +33,11 @@ class BatchRecord:
         params: Mapping[str, Any],
         prompt_sha: str,
         dedup: tuple[DedupKey, list[bytes]],
+        judge: JudgeOutcome | None = None,
     ) -> BatchRecord:
         """`dedup` holds the dedup mode and the keys of the accepted pairs: the rebuild
-        at the end reuses them instead of normalising every pair again."""
+        at the end reuses them instead of normalising every pair again. `judge` is the
+        judge step's outcome; None: not judged (yet, or the judge is off)."""
         spec, completion = result.spec, result.completion
         data: dict[str, Any] = {
             "format": FORMAT,
@@ -66,8 +69,41 @@ class BatchRecord:
             "rejected": [r.to_json() for r in result.rejected],
             "error": _error(result),
             "dedup": {"key": dedup[0], "keys": [k.hex() for k in dedup[1]]},
+            "judge": judge.to_json() if judge is not None else None,
         }
         return cls(data)
+
+    def with_judgement(self, outcome: JudgeOutcome) -> BatchRecord:
+        """This record once the judge has graded its accepted pairs (a resumed run):
+        kept pairs carry their grades, the others move to `rejected`; a failed
+        outcome changes nothing but the judge section."""
+        data = dict(self.data)
+        data["judge"] = outcome.to_json()
+        if not outcome.judged:
+            return BatchRecord(data)
+        kept, rejections, mask = apply_verdicts_json(self.accepted, outcome.verdicts)
+        data["accepted"] = kept
+        rejected = [*(self.data.get("rejected") or []), *(r.to_json() for r in rejections)]
+        data["rejected"] = sorted(rejected, key=lambda r: int(r.get("index", -1)))
+        stored = dict(self.data.get("dedup") or {})
+        keys = stored.get("keys")
+        if isinstance(keys, list) and len(keys) == len(mask):
+            stored["keys"] = [k for k, keep in zip(keys, mask, strict=True) if keep]
+            data["dedup"] = stored
+        else:
+            data.pop("dedup", None)
+        return BatchRecord(data)
+
+    @property
+    def judge_status(self) -> str | None:
+        """ "judged", "failed" (the judge step could not run), or None (not judged)."""
+        judge = self.data.get("judge")
+        status = judge.get("status") if isinstance(judge, dict) else None
+        return status if isinstance(status, str) else None
+
+    def awaits_judge(self) -> bool:
+        """Finished, with pairs the judge has not graded yet."""
+        return self.finished and self.judge_status != "judged" and bool(self.accepted)
 
     @classmethod
     def read(cls, path: Path) -> BatchRecord | None:

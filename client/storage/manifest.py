@@ -78,7 +78,8 @@ class Manifest:
         sha = (self.data.get("system_prompt") or {}).get("sha256")
         return sha if isinstance(sha, str) else None
 
-    def set_batch(self, result: BatchResult) -> None:
+    def set_batch(self, result: BatchResult, *, judge: str | None = None) -> None:
+        """`judge`: the judge step's status ("judged", "failed"), None without one."""
         entry: dict[str, Any] = {
             "status": result.status,
             "attempts": result.attempts,
@@ -91,7 +92,14 @@ class Manifest:
         }
         if result.status == "failed":
             entry["error"] = result.error_message
+        if judge is not None:
+            entry["judge"] = judge
         self.data.setdefault("batches", {})[str(result.spec.index)] = entry
+
+    def set_judged(self, index: int, *, judge: str, accepted: int, rejected: int) -> None:
+        """A batch of an earlier session, judged now."""
+        entry = self.data.setdefault("batches", {}).setdefault(str(index), {})
+        entry.update(judge=judge, accepted=accepted, rejected=rejected)
 
     def finish(self, status: str, summary: dict[str, Any], *, now: str) -> None:
         self.data["sessions"][-1].update({"ended_at": now, "status": status})
@@ -123,8 +131,12 @@ class ManifestWriter:
         self._last_write: float | None = None
         self._dirty = False
 
-    def set_batch(self, result: BatchResult) -> None:
-        self.manifest.set_batch(result)
+    def set_batch(self, result: BatchResult, *, judge: str | None = None) -> None:
+        self.manifest.set_batch(result, judge=judge)
+        self._dirty = True
+
+    def set_judged(self, index: int, *, judge: str, accepted: int, rejected: int) -> None:
+        self.manifest.set_judged(index, judge=judge, accepted=accepted, rejected=rejected)
         self._dirty = True
 
     def due(self) -> bool:

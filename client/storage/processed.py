@@ -51,6 +51,10 @@ class DatasetStats:
     duplicates: int = 0
     duplicates_of_earlier_runs: int = 0
     pairs_unique: int = 0
+    # Generated, but the judge has not graded them yet (it was down): left out until
+    # a resumed run judges them.
+    batches_awaiting_judge: int = 0
+    pairs_awaiting_judge: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     attempts: int = 0
@@ -148,8 +152,10 @@ def build_dataset(
     earlier: set[bytes] | None = None,
     metadata: dict[str, Any],
     hooks: Sequence[RebuildHook] = (),
+    require_judge: bool = False,
 ) -> tuple[DatasetStats, Path]:
-    """Write the processed dataset from the raw files; return its numbers and path."""
+    """Write the processed dataset from the raw files; return its numbers and path.
+    With `require_judge`, pairs the judge has not graded stay out of it."""
     stats = DatasetStats()
     deduper = Deduper(key)
     earlier = earlier or set()
@@ -163,6 +169,11 @@ def build_dataset(
                 continue
             _count_record(stats, index, record)
             if record.failed:
+                continue
+            if require_judge and record.awaits_judge():
+                # Not settled until the judge has graded it: no hook counts it yet.
+                stats.batches_awaiting_judge += 1
+                stats.pairs_awaiting_judge += len(record.accepted)
                 continue
             for hook in hooks:
                 hook.record(record)

@@ -64,6 +64,9 @@ class RunStore:
         for index, path in self.batch_files():
             yield index, BatchRecord.read(path)
 
+    def read_batch(self, index: int) -> BatchRecord | None:
+        return BatchRecord.read(self.batch_path(index))
+
     def finished_records(self) -> Iterator[tuple[int, BatchRecord]]:
         """Every batch whose record says it is done, one at a time."""
         for index, record in self.iter_records():

@@ -11,7 +11,8 @@ import respx
 
 from client.config import Settings
 from client.pairs.judge import REJECTED, UNREADABLE
-from client.run.judge_dataset import DatasetItem, JudgedDataset, judge_in_chunks, judged_dataset
+from client.pairs.judge_request import DictPair
+from client.run.judge_dataset import JudgedDataset, judge_in_chunks, judged_dataset
 from tests.helpers import BASE_URL, vllm_error
 from tests.judgefake import grade_when, is_judge_request, judge_response
 from tests.run.test_judge_stage import stage
@@ -39,7 +40,7 @@ async def grade(
         route.side_effect = chat
         try:
             verdicts, failures = await judge_in_chunks(
-                judge_stage, [DatasetItem(p) for p in pairs], size=3, workers=2
+                judge_stage, [DictPair(p) for p in pairs], size=3, workers=2
             )
         finally:
             await judge_stage.pool.aclose()
