@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from tests.judgefake import is_judge_request, judge_response
 
 REPO = Path(__file__).resolve().parent.parent
 PROMPT = REPO / "prompts" / "system_prompt.txt"
+JUDGE_PROMPT = REPO / "prompts" / "judge_prompt.txt"
 BASE_URL = "http://vllm.test/v1"
 MODEL = "test-model"
 
@@ -78,15 +80,32 @@ def default_chat(request: httpx.Request) -> httpx.Response:
     )
 
 
+def generation_requests(route: respx.Route) -> list[httpx.Request]:
+    """Requests to a mock_vllm chat route that asked for pairs (not the judge's)."""
+    return [
+        call.request
+        for call in route.calls
+        if not is_judge_request(json.loads(call.request.content))
+    ]
+
+
+def generation_calls(route: respx.Route) -> int:
+    return len(generation_requests(route))
+
+
 def mock_vllm(
     router: respx.MockRouter,
     chat: Callable[[httpx.Request], Any] | None = None,
     *,
+    judge: Callable[[httpx.Request], Any] | None = judge_response,
     base_url: str = BASE_URL,
     models: tuple[str, ...] = (MODEL,),
     prompt_tokens: int = 1500,
 ) -> respx.Route:
-    """Mock /health, /v1/models and /v1/chat/completions; returns the chat route."""
+    """Mock /health, /v1/models and /v1/chat/completions; returns the chat route.
+
+    Judge requests go to `judge` (good grades by default), the rest to `chat`;
+    judge=None sends every request to `chat`."""
     root = base_url.removesuffix("/v1")
     router.get(f"{root}/health").mock(return_value=httpx.Response(200))
     router.get(f"{base_url}/models").mock(
@@ -114,5 +133,16 @@ def mock_vllm(
         )
     )
     route = router.post(f"{base_url}/chat/completions")
-    route.side_effect = chat or default_chat
+    generation = chat or default_chat
+    if judge is None:
+        route.side_effect = generation
+        return route
+    judge_reply = judge
+
+    async def dispatch(request: httpx.Request) -> Any:
+        handler = judge_reply if is_judge_request(json.loads(request.content)) else generation
+        reply = handler(request)
+        return await reply if inspect.isawaitable(reply) else reply
+
+    route.side_effect = dispatch
     return route

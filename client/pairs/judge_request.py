@@ -131,7 +131,9 @@ class JudgePrompt:
             "first_person": first_person,
             "topics": " / ".join(topics),
         }
-        return cls(system=render(read_prompt_file(path), values, source=str(path)))
+        return cls(
+            system=render(read_prompt_file(path, what="judge prompt"), values, source=str(path))
+        )
 
     def messages(self, items: Sequence[JudgedItem]) -> list[dict[str, str]]:
         return [

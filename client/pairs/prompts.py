@@ -38,17 +38,17 @@ def render(template: str, values: Mapping[str, object], *, source: str) -> str:
         raise ConfigError(f"{source}: {exc} (write a literal $ as $$)") from None
 
 
-def read_prompt_file(path: Path) -> str:
+def read_prompt_file(path: Path, *, what: str = "system prompt") -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"system prompt file not found: {path}") from None
+        raise ConfigError(f"{what} file not found: {path}") from None
     except IsADirectoryError:
-        raise ConfigError(f"system prompt path is a directory, not a file: {path}") from None
+        raise ConfigError(f"{what} path is a directory, not a file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read system prompt file {path}: {exc}") from None
+        raise ConfigError(f"cannot read {what} file {path}: {exc}") from None
     if not text.strip():
-        raise ConfigError(f"system prompt file is empty: {path}")
+        raise ConfigError(f"{what} file is empty: {path}")
     return text
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from tests.cli_helpers import CLIENT, Result, env
 from tests.fakeserver import FakeServer
-from tests.helpers import PROMPT, REPO
+from tests.helpers import JUDGE_PROMPT, PROMPT, REPO
 
 REWRITE_PROMPT = REPO / "prompts" / "rewrite_prompt.txt"
 
@@ -187,6 +187,12 @@ CASES = [
         {"p.txt": "${num_pair}組作って"},
     ),
     Case(
+        "missing judge prompt file",
+        ["--judge-prompt", "nope.txt"],
+        2,
+        "judge prompt file not found: nope.txt",
+    ),
+    Case(
         "output dir cannot be written",
         ["--output-dir", "afile/outputs"],
         2,
@@ -204,6 +210,12 @@ CASES = [
         ["--model", "qwen-typo"],
         2,
         "model 'qwen-typo' is not served by",
+    ),
+    Case(
+        "judge model the server does not serve",
+        ["--judge-model", "qwen-judge-typo"],
+        2,
+        "judge: model 'qwen-judge-typo' is not served by",
     ),
     Case(
         "server not running",
@@ -245,6 +257,8 @@ def run_case(case: Case, port: int) -> tuple[int, list[str]]:
         prompt = ["--system-prompt", str(PROMPT)] if "--system-prompt" not in case.args else []
         if "--input" in case.args:
             prompt += ["--rewrite-prompt", str(REWRITE_PROMPT)]
+        if "--judge-prompt" not in case.args:
+            prompt += ["--judge-prompt", str(JUDGE_PROMPT)]
         args = ["generate", *base, *prompt, "--batches", "1", "--log-format", "json", *case.args]
         done = subprocess.run(
             [CLIENT, *args],

@@ -15,11 +15,14 @@ from tests.fakeserver import FakeServer
 pytestmark = pytest.mark.loopback
 
 
-def finished_batches(raw: Path) -> set[int]:
+def finished_batches(raw: Path, *, judged: bool = False) -> set[int]:
+    """Batches generated (and, with judged, graded by the judge too)."""
     done = set()
     for path in raw.glob("batch_*.json"):
         record = json.loads(path.read_text(encoding="utf-8"))
-        if record["status"] in ("ok", "truncated"):
+        if record["status"] in ("ok", "truncated") and (
+            not judged or (record["judge"] or {}).get("status") == "judged"
+        ):
             done.add(record["batch"])
     return done
 
@@ -107,10 +110,15 @@ def test_interrupt_keeps_finished_batches_and_says_how_to_resume(
     assert manifest["status"] == "interrupted"
     done = finished_batches(raw)
     assert 2 <= len(done) < 40
+    # Batches stopped between generation and the judge wait for a resumed run to
+    # judge them: only judged pairs are in the dataset.
+    judged = finished_batches(raw, judged=True)
     pairs = json.loads(
         (tmp_path / "processed" / "gyaru_dataset_r1.json").read_text(encoding="utf-8")
     )["pairs"]
-    assert len(pairs) == 5 * len(done)
+    assert len(pairs) == 5 * len(judged)
+    awaiting = manifest["summary"]["dataset"]
+    assert awaiting["batches_awaiting_judge"] == len(done - judged)
 
 
 def test_interrupt_while_waiting_for_the_server(tmp_path: Path) -> None:

@@ -15,7 +15,16 @@ from client.config import Settings
 from client.errors import ModelNotServedError, ServerUnavailableError
 from client.run.generate import generate
 from client.run.summary import RunSummary
-from tests.helpers import BASE_URL, chat_ok, default_chat, mock_vllm, pairs_doc, vllm_error
+from tests.helpers import (
+    BASE_URL,
+    chat_ok,
+    default_chat,
+    generation_calls,
+    generation_requests,
+    mock_vllm,
+    pairs_doc,
+    vllm_error,
+)
 
 CONTRACT = {"id", "batch", "topic", "standard", "gyaru", "generated_at"}
 
@@ -145,11 +154,11 @@ async def test_resume_requests_only_unfinished_batches(
     async with respx.mock(assert_all_called=False) as router:
         route = mock_vllm(router, chat)
         first = await run(settings)
-        assert first.status == "incomplete" and route.call_count == 4
+        assert first.status == "incomplete" and generation_calls(route) == 4
         fail["on"] = False
         second = await run(settings)
-        assert route.call_count == 5
-        assert "バッチ番号は2です" in route.calls.last.request.content.decode()
+        assert generation_calls(route) == 5
+        assert "バッチ番号は2です" in generation_requests(route)[-1].content.decode()
     assert second.status == "complete" and second.batches_skipped == 3
     pairs = read(tmp_path / "outputs" / "processed" / "gyaru_dataset_t1.json")["pairs"]
     assert len(pairs) == 20 and len({p["id"] for p in pairs}) == 20

@@ -1,0 +1,176 @@
+"""generate with the judge (respx): grades in the raw files and the dataset, rejections
+with the judge's words, a judge that is down, resume, --no-judge, another server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import respx
+
+from client.config import Settings
+from client.pairs.judge import REJECTED
+from client.run.generate import generate
+from client.run.summary import RunSummary
+from tests.helpers import generation_calls, mock_vllm, vllm_error
+from tests.judgefake import grade_when, is_judge_request, judge_response
+
+JUDGE_URL = "http://judge.test/v1"
+
+
+async def run(settings: Settings, run_id: str = "j1") -> RunSummary:
+    return await generate(settings, api_key=None, run_id=run_id, argv=["generate"])
+
+
+def raw(tmp_path: Path, run_id: str = "j1") -> list[dict[str, Any]]:
+    return [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((tmp_path / "outputs" / "raw" / run_id).glob("batch_*.json"))
+    ]
+
+
+def dataset(tmp_path: Path, run_id: str = "j1") -> dict[str, Any]:
+    path = tmp_path / "outputs" / "processed" / f"gyaru_dataset_{run_id}.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def judge_calls(route: respx.Route) -> int:
+    return sum(is_judge_request(json.loads(c.request.content)) for c in route.calls)
+
+
+async def test_the_judge_grades_every_batch_and_its_grades_travel(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    # The fake generator numbers its pairs 0..4 in each batch: the judge turns down
+    # every batch's pair 3 for its meaning.
+    grader = grade_when("の3番目", meaning=2, reason="数が変わっている")
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router, judge=lambda r: judge_response(r, grader=grader))
+        summary = await run(make_settings())
+    assert summary.status == "complete" and summary.exit_code == 0
+    assert judge_calls(route) == 4 and generation_calls(route) == 4
+    for record in raw(tmp_path):
+        assert record["judge"]["status"] == "judged"
+        assert (record["judge"]["kept"], record["judge"]["rejected"]) == (4, 1)
+        assert all(p["judge"]["meaning"] == 5 for p in record["accepted"])
+        (rejection,) = record["rejected"]
+        assert rejection["index"] == 3 and rejection["reason"] == REJECTED
+        assert rejection["detail"] == "judge: meaning 2/5 (min 4): 数が変わっている"
+        assert rejection["item"]["judge"]["meaning"] == 2
+        assert len(record["dedup"]["keys"]) == 4
+    data = dataset(tmp_path)
+    assert len(data["pairs"]) == 16
+    assert all(set(p["judge"]) >= {"meaning", "voice", "reason"} for p in data["pairs"])
+    assert data["metadata"]["summary"]["rejections"] == {REJECTED: 4}
+    assert data["metadata"]["config"]["judge"]["min_meaning"] == 4
+    assert summary.stats.pairs_unique == 16
+
+
+async def test_no_judge_keeps_what_the_checks_pass(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router)
+        summary = await run(make_settings(judge={"enabled": False}))
+    assert summary.stats.pairs_unique == 20 and judge_calls(route) == 0
+    assert all(r["judge"] is None for r in raw(tmp_path))
+    assert all("judge" not in p for p in dataset(tmp_path)["pairs"])
+
+
+async def test_a_judge_that_is_down_fails_only_its_step_and_resume_judges(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(retry={"max_attempts": 2})
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router, judge=lambda r: vllm_error(503, "judge overloaded"))
+        first = await run(settings)
+        assert generation_calls(route) == 4
+        assert first.status == "incomplete" and first.exit_code == 1
+        assert first.resume_command is not None and "--run-id j1" in first.resume_command
+        assert first.stats.batches_awaiting_judge == 4
+        assert first.stats.pairs_awaiting_judge == 20 and first.stats.pairs_unique == 0
+        records = raw(tmp_path)
+        assert all(r["status"] == "ok" and r["judge"]["status"] == "failed" for r in records)
+        assert all(r["judge"]["error"]["reason"] == "http_503" for r in records)
+        assert all(len(r["accepted"]) == 5 for r in records)  # nothing generated is lost
+        assert dataset(tmp_path)["pairs"] == []
+
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router)
+        second = await run(settings)
+        # Judged, not generated again.
+        assert generation_calls(route) == 0 and judge_calls(route) == 4
+    assert second.status == "complete" and second.stats.pairs_unique == 20
+    assert all(r["judge"]["status"] == "judged" for r in raw(tmp_path))
+    assert all("judge" in p for p in dataset(tmp_path)["pairs"])
+
+
+async def test_batches_made_without_the_judge_are_judged_when_it_is_turned_on(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    grader = grade_when("の0番目", safety=1, reason="悪口")
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router)
+        await run(make_settings(judge={"enabled": False}))
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router, judge=lambda r: judge_response(r, grader=grader))
+        summary = await run(make_settings())
+        assert generation_calls(route) == 0 and judge_calls(route) == 4
+    assert summary.stats.pairs_unique == 16
+    assert summary.stats.rejections == {REJECTED: 4}
+    manifest = json.loads(
+        (tmp_path / "outputs" / "raw" / "j1" / "manifest.json").read_text(encoding="utf-8")
+    )
+    assert {b["judge"] for b in manifest["batches"].values()} == {"judged"}
+
+
+async def test_a_broken_judge_reply_is_retried_then_recorded(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(generation={"total_batches": 1}, retry={"max_content_attempts": 2})
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router, judge=lambda r: judge_response(r, "broken"))
+        summary = await run(settings)
+    assert judge_calls(route) == 2
+    (record,) = raw(tmp_path)
+    assert record["judge"]["status"] == "judged" and record["judge"]["attempts"] == 2
+    # The cut reply graded its first pair; the others have a recorded reason.
+    assert len(record["accepted"]) == 1
+    assert [r["reason"] for r in record["rejected"]] == ["judge_unreadable"] * 4
+    assert summary.status == "complete" and summary.stats.pairs_unique == 1
+
+
+async def test_the_judge_on_another_server_with_its_own_model(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(judge={"base_url": JUDGE_URL})
+    async with respx.mock(assert_all_called=False) as router:
+        generating = mock_vllm(router)
+        judging = mock_vllm(router, base_url=JUDGE_URL, models=("judge-model",))
+        summary = await run(settings)
+    assert summary.status == "complete" and summary.stats.pairs_unique == 20
+    assert judge_calls(generating) == 0 and generation_calls(judging) == 0
+    bodies = [json.loads(c.request.content) for c in judging.calls]
+    assert len(bodies) == 4 and {b["model"] for b in bodies} == {"judge-model"}
+    assert {r["judge"]["model"] for r in raw(tmp_path)} == {"judge-model"}
+
+
+async def test_a_judge_server_down_at_the_start_does_not_stop_generation(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(judge={"base_url": JUDGE_URL}, retry={"max_attempts": 1})
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router)
+        router.route(host="judge.test").side_effect = refuse
+        summary = await run(settings)
+    assert summary.status == "incomplete"
+    assert summary.stats.batches_awaiting_judge == 4
+    assert {r["judge"]["error"]["reason"] for r in raw(tmp_path)} == {"connection"}
