@@ -18,12 +18,19 @@ from typing import Any
 
 import anyio
 import structlog
+from pydantic import SecretStr
 
-from client.config import JudgeConfig
+from client.clock import utc_now
+from client.config import JudgeConfig, Settings
+from client.errors import EXIT_FAILED, EXIT_OK
 from client.pairs.judge import Verdict
 from client.pairs.judge_outcome import JudgeOutcome
-from client.pairs.judge_request import JudgedItem
+from client.pairs.judge_request import DictPair, JudgedItem, JudgePrompt
+from client.run.job import endpoint_pool, retry_policy
 from client.run.judge import JudgeStage
+from client.server.pool import EndpointPool
+from client.server.readiness import resolve_model, wait_for_endpoints
+from client.storage.dataset import Dataset, save_dataset
 
 log = structlog.get_logger("client.run.judge_dataset")
 
@@ -135,5 +142,67 @@ def judged_dataset(
     return result
 
 
-def rejected_path(out: Path) -> Path:
-    return out.with_name(f"{out.stem}.rejected.jsonl")
+@dataclass(frozen=True)
+class JudgeRun:
+    source: Path
+    out: Path
+    rejected: Path
+    model: str
+    result: JudgedDataset
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.result.complete else EXIT_FAILED
+
+
+def _pool(settings: Settings, api_key: SecretStr | None) -> EndpointPool:
+    if settings.judge.base_url is None:
+        return endpoint_pool(settings, api_key, capacity=settings.generation.concurrency)
+    judge_server = settings.model_copy(
+        update={
+            "server": settings.server.model_copy(update={"base_urls": (settings.judge.base_url,)})
+        }
+    )
+    return endpoint_pool(judge_server, api_key, capacity=settings.generation.concurrency)
+
+
+async def judge_dataset(
+    settings: Settings, *, api_key: SecretStr | None, dataset: Dataset, out: Path
+) -> JudgeRun:
+    """Grade `dataset` into `out` (and the rejected pairs beside it)."""
+    config, persona = settings.judge, settings.persona
+    prompt = JudgePrompt.load(
+        config.prompt_path,
+        persona_name=persona.name,
+        first_person=persona.first_person,
+        topics=persona.topics,
+    )
+    pool = _pool(settings, api_key)
+    try:
+        statuses = await wait_for_endpoints(pool.endpoints, wait_s=settings.server.wait_s)
+        default = "auto" if config.base_url else settings.server.model
+        model = resolve_model(config.model or default, statuses)
+        stage = JudgeStage(
+            pool=pool,
+            policy=retry_policy(settings),
+            model=model,
+            prompt=prompt,
+            config=config,
+            structured_output=settings.generation.structured_output,
+            run_id=dataset.path.stem,
+        )
+        items = [DictPair(p) for p in dataset.pairs]
+        verdicts, failures = await judge_in_chunks(
+            stage, items, size=settings.generation.num_pairs_per_batch, workers=pool.total_capacity
+        )
+    finally:
+        with anyio.CancelScope(shield=True):
+            await pool.aclose()
+    result = judged_dataset(dataset.pairs, verdicts, failures)
+    metadata = {
+        **dataset.metadata,
+        "judged_at": utc_now(),
+        "judge": result.summary(source=str(dataset.path), model=model, config=config),
+    }
+    rejected = save_dataset(out, metadata, result.kept, rejected=result.rejected)
+    return JudgeRun(dataset.path, out, rejected, model, result)

@@ -50,6 +50,17 @@ def processed_path(output_dir: Path, run_id: str) -> Path:
     return processed_dir(output_dir) / f"{PROCESSED_PREFIX}{run_id}.json"
 
 
+def judged_path(source: Path) -> Path:
+    """Where `client judge` writes its graded copy of a dataset: beside it, with a name
+    that is also a run id (`client export <id>-judged`)."""
+    return source.with_name(f"{source.stem}-judged.json")
+
+
+def rejected_path(dataset: Path) -> Path:
+    """The pairs a dataset left out, with their reasons, one JSON object a line."""
+    return dataset.with_name(f"{dataset.stem}.rejected.jsonl")
+
+
 def processed_datasets(output_dir: Path) -> list[Path]:
     """Every processed dataset in the output directory, sorted by name."""
     return sorted(processed_dir(output_dir).glob(f"{PROCESSED_PREFIX}*.json"))

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from client.storage.atomic import atomic_write_text, dumps, ensure_writable
+from client.storage.atomic import atomic_write_text, ensure_writable
 from client.storage.batch_record import BatchRecord
+from client.storage.dataset import dataset_chunks
 from client.storage.layout import (
     BATCH_FILE_RE,
     INPUT_REJECTIONS_NAME,
@@ -85,15 +86,7 @@ class RunStore:
         """Stream the dataset to disk, one pair (already JSON) per line, so memory
         does not grow with it."""
 
-        def chunks() -> Iterator[str]:
-            yield '{\n"metadata": '
-            yield dumps(metadata)
-            yield ',\n"pairs": ['
-            first = True
-            for line in pair_lines:
-                yield ("\n  " if first else ",\n  ") + line
-                first = False
-            yield "\n]}\n"
-
-        atomic_write_text(self.processed_path, chunks(), fsync=self.fsync)
+        atomic_write_text(
+            self.processed_path, dataset_chunks(metadata, pair_lines), fsync=self.fsync
+        )
         return self.processed_path

@@ -1,0 +1,151 @@
+"""`client judge SOURCE` through the real CLI against the loopback server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from client.config import Settings, load_settings
+from tests.cli_helpers import run_client
+from tests.fakeserver import FakeServer
+from tests.helpers import JUDGE_PROMPT, REPO
+from tests.judgefake import grade_when
+
+pytestmark = pytest.mark.loopback
+
+
+def old_dataset(tmp_path: Path, settings: Settings, n: int = 7, run_id: str = "old") -> Path:
+    """A processed dataset as an earlier run (before the judge) wrote it."""
+    snapshot = settings.snapshot()
+    del snapshot["judge"]
+    pairs = [
+        {
+            "id": f"{run_id}-b0001-{i:03d}",
+            "batch": 1,
+            "topic": settings.persona.topics[0],
+            "standard": f"{i}番目の文です。",
+            "gyaru": f"{i}番目の文なんだけど、{settings.persona.first_person}的にマジ大事〜",
+            "quality": 0.5,
+        }
+        for i in range(n)
+    ]
+    path = tmp_path / "processed" / f"gyaru_dataset_{run_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"metadata": {"run_id": run_id, "config": snapshot}, "pairs": pairs}),
+        encoding="utf-8",
+    )
+    return path
+
+
+def judge(server: FakeServer, tmp_path: Path, *args: str, **env: str) -> Any:
+    return run_client(
+        [
+            "judge",
+            *args,
+            "--base-url",
+            server.base_url,
+            "--output-dir",
+            str(tmp_path),
+            "--pairs-per-batch",
+            "3",
+            "--log-format",
+            "json",
+        ],
+        **env,
+    )
+
+
+def read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_an_old_dataset_is_graded_into_a_new_one(tmp_path: Path) -> None:
+    source = old_dataset(tmp_path, Settings())
+    with FakeServer(judge_grader=grade_when("4番目", voice=1, reason="丁寧語のまま")) as server:
+        result = judge(server, tmp_path, "old", "--judge-prompt", str(JUDGE_PROMPT))
+        assert len(server.judge_requests) == 3 and not server.chat_requests
+    assert result.code == 0, result.stderr
+    out = source.with_name("gyaru_dataset_old-judged.json")
+    data = read(out)
+    assert [p["id"] for p in data["pairs"]] == [f"old-b0001-{i:03d}" for i in (0, 1, 2, 3, 5, 6)]
+    assert all(p["judge"]["meaning"] == 5 and p["quality"] == 0.5 for p in data["pairs"])
+    meta = data["metadata"]
+    assert meta["run_id"] == "old" and meta["judge"]["status"] == "complete"
+    assert meta["judge"]["model"] == "fake-model" and meta["judge"]["rejected"] == {"judge": 1}
+    (rejected,) = [
+        json.loads(line)
+        for line in out.with_name("gyaru_dataset_old-judged.rejected.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ]
+    assert rejected["pair"]["id"] == "old-b0001-004"
+    assert rejected["detail"] == "judge: voice 1/5 (min 3): 丁寧語のまま"
+    assert "6 kept, 1 rejected (judge 1), 0 not judged" in result.stdout
+    # The new dataset is a dataset like any other: export and stats take it by run id.
+    stats = run_client(["stats", "old-judged", "--output-dir", str(tmp_path), "--json"])
+    assert stats.code == 0 and json.loads(stats.stdout)["count"] == 6
+
+
+def test_a_judge_that_is_down_leaves_the_result_incomplete(tmp_path: Path) -> None:
+    old_dataset(tmp_path, Settings())
+    out = tmp_path / "graded.json"
+    with FakeServer(judge_script=["503"] * 4) as server:
+        result = judge(
+            server,
+            tmp_path,
+            "old",
+            "--concurrency",
+            "1",
+            "--out",
+            str(out),
+            "--judge-prompt",
+            str(JUDGE_PROMPT),
+            GYARU_RETRY__MAX_ATTEMPTS="2",
+        )
+    assert result.code == 1
+    assert "Traceback" not in result.stderr
+    data = read(out)
+    # The first two chunks met the two 503s each; the last one was graded.
+    assert data["metadata"]["judge"]["status"] == "incomplete"
+    assert data["metadata"]["judge"]["unjudged"] == 6 and len(data["pairs"]) == 1
+    warning = result.event("judged in part: run it again to grade every pair")
+    assert [c["reason"] for c in warning["failed_chunks"]] == ["http_503", "http_503"]
+
+
+def test_one_personas_pairs_are_not_judged_with_anothers_prompt(tmp_path: Path) -> None:
+    ojousama = load_settings(REPO / "config" / "ojousama.yaml")
+    old_dataset(tmp_path, ojousama, run_id="ojo")
+    with FakeServer() as server:
+        refused = judge(server, tmp_path, "ojo")
+        assert refused.code == 2
+        assert "made for the persona 'お嬢様'" in refused.error
+        fine = run_client(
+            [
+                "judge",
+                "ojo",
+                "--config",
+                str(REPO / "config" / "ojousama.yaml"),
+                "--judge-prompt",
+                str(REPO / "prompts" / "ojousama_judge_prompt.txt"),
+                "--base-url",
+                server.base_url,
+                "--output-dir",
+                str(tmp_path),
+                "--log-format",
+                "json",
+            ]
+        )
+        (request,) = server.judge_requests
+    assert fine.code == 0, fine.stderr
+    assert "お嬢様" in request.body["messages"][0]["content"]
+
+
+def test_the_source_is_never_overwritten(tmp_path: Path) -> None:
+    source = old_dataset(tmp_path, Settings())
+    with FakeServer() as server:
+        result = judge(server, tmp_path, str(source), "--out", str(source))
+    assert result.code == 2 and "that is the source dataset" in result.error
