@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from client.config import Settings, load_settings
-from tests.cli_helpers import run_client
+from tests.cli_helpers import gen_args, run_client
 from tests.fakeserver import FakeServer
 from tests.helpers import JUDGE_PROMPT, REPO
 from tests.judgefake import grade_when
@@ -149,3 +149,39 @@ def test_the_source_is_never_overwritten(tmp_path: Path) -> None:
     with FakeServer() as server:
         result = judge(server, tmp_path, str(source), "--out", str(source))
     assert result.code == 2 and "that is the source dataset" in result.error
+
+
+def test_generate_judges_by_default_and_the_flags_reach_the_judge(tmp_path: Path) -> None:
+    grader = grade_when("の1番目", naturalness=1, reason="文が途中で切れている")
+    with FakeServer(latency_s=0.05, judge_grader=grader, judge_script=["broken"]) as server:
+        judged = run_client(
+            gen_args(server.base_url, tmp_path, "--batches", "3", "--pairs-per-batch", "4")
+        )
+        assert len(server.judge_requests) == 4  # one per batch, one retry of the broken reply
+        assert server.max_in_flight <= 4
+    assert judged.code == 0, judged.stderr
+    assert "rejected" in judged.stdout and "judge 3" in judged.stdout
+    data = read(tmp_path / "processed" / "gyaru_dataset_r1.json")
+    assert len(data["pairs"]) == 9 and all("judge" in p for p in data["pairs"])
+
+    with FakeServer() as server:
+        skipped = run_client(gen_args(server.base_url, tmp_path, "--no-judge", run_id="r2"))
+        assert not server.judge_requests and server.chat_requests
+    assert skipped.code == 0, skipped.stderr
+
+    with FakeServer(model="judge-m") as judge_server, FakeServer() as server:
+        other = run_client(
+            gen_args(
+                server.base_url,
+                tmp_path,
+                "--batches",
+                "1",
+                "--judge-base-url",
+                judge_server.base_url,
+                run_id="r3",
+            )
+        )
+        assert not server.judge_requests
+        (request,) = judge_server.judge_requests
+    assert other.code == 0, other.stderr
+    assert request.body["model"] == "judge-m"
