@@ -28,7 +28,11 @@ def generate(
     server: ServerInfo, out: Path, *args: str, run_id: str = "r1", key: str | None = API_KEY
 ) -> Any:
     extra = {"VLLM_API_KEY": key} if key else {}
-    return run_client(gen_args(server.base_url, out, *args, run_id=run_id), timeout=300, **extra)
+    # --no-judge: these tests are about generation; the random model's grades would
+    # make their counts chance (the judge has its own tests, test_judge_e2e.py).
+    return run_client(
+        gen_args(server.base_url, out, "--no-judge", *args, run_id=run_id), timeout=300, **extra
+    )
 
 
 def records(out: Path, run_id: str = "r1") -> list[dict[str, Any]]:
@@ -164,7 +168,7 @@ def test_request_the_server_rejects_with_400_is_not_retried(
 ) -> None:
     # A sampling parameter only the server checks, passed through generation.extra_body.
     result = run_client(
-        gen_args(vllm.base_url, tmp_path, "--batches", "2", run_id="400"),
+        gen_args(vllm.base_url, tmp_path, "--no-judge", "--batches", "2", run_id="400"),
         timeout=300,
         VLLM_API_KEY=API_KEY,
         GYARU_GENERATION__EXTRA_BODY=json.dumps({"top_k": -5}),
