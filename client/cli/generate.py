@@ -133,7 +133,8 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
     print_summary(summary, stdout_console())
     if summary.status == "complete" and summary.stats.pairs_unique == 0:
         log.error(
-            "no pair survived validation; see the rejection reasons above and in the raw files",
+            "no pair survived validation and the judge; see the rejection reasons above and "
+            "in the raw files",
             rejections=dict(summary.stats.rejections),
         )
     event = log.info if summary.status == "complete" else log.warning

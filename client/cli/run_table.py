@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from client.storage.processed import DatasetStats
 from client.run.summary import RunSummary, describe_concurrency
 
 
@@ -67,6 +68,23 @@ def summary_table(summary: RunSummary) -> Table:
     return table
 
 
+def _judge_rows(table: Table, stats: DatasetStats) -> None:
+    if stats.batches_judged or stats.batches_awaiting_judge:
+        judged = sum(n for r, n in stats.rejections.items() if r.startswith("judge"))
+        table.add_row(
+            "judge",
+            f"{stats.batches_judged} batches graded, {_fmt_int(judged)} pairs turned down · "
+            f"{_fmt_int(stats.judge_prompt_tokens)} tokens in, "
+            f"{_fmt_int(stats.judge_completion_tokens)} out",
+        )
+    if stats.batches_awaiting_judge:
+        table.add_row(
+            "awaiting the judge",
+            f"{_fmt_int(stats.pairs_awaiting_judge)} pairs in {stats.batches_awaiting_judge} "
+            "batches (left out of the dataset until a resumed run judges them)",
+        )
+
+
 def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
     """Input lines (input runs), rejections by reason, duplicates."""
     stats = summary.stats
@@ -76,6 +94,7 @@ def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
     rejected = sum(stats.rejections.values())
     reasons = ", ".join(f"{reason} {count}" for reason, count in stats.rejections.most_common())
     table.add_row("rejected", f"{rejected}" + (f" ({reasons})" if reasons else ""))
+    _judge_rows(table, stats)
     dup = f"{stats.duplicates}"
     if stats.duplicates_of_earlier_runs:
         dup += f" (+{stats.duplicates_of_earlier_runs} already in earlier runs)"

@@ -24,7 +24,7 @@ class JudgeConfig(BaseModel):
     # samples instead (judge.RETRY_TEMPERATURE), or it would repeat the same reply.
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     # The reply budget is this many tokens per pair (plus a little for the brackets).
-    max_tokens_per_pair: int = Field(default=100, ge=16, le=4000)
+    max_tokens_per_pair: int = Field(default=120, ge=16, le=4000)
     # The judge's one short reason per pair, in characters.
     reason_max_chars: int = Field(default=40, ge=8, le=400)
     # Grades run 1 (bad) to 5 (good); a pair below any minimum is rejected (reason `judge`).

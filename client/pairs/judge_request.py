@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from client.pairs.judge import CRITERIA, GRADE_MAX, GRADE_MIN, GRADES_KEY
 from client.pairs.prompts import read_prompt_file, render
+from client.pairs.schema import LINE_CHAR
 
 SCHEMA_NAME = "gyaru_judge"
 # Room in the reply budget for `{"grades":[` and `]}`.
@@ -58,7 +59,15 @@ def _item_schema(number: int, reason_max_chars: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "pair": {"type": "integer", "const": number},
-            "reason": {"type": "string", "minLength": 1, "maxLength": reason_max_chars},
+            # The line pattern generation uses: no quote, backslash or control character,
+            # so the reason never needs escaping. A pattern with length bounds also sends
+            # the schema to vLLM's guidance backend, the one that honours x-guidance below.
+            "reason": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": reason_max_chars,
+                "pattern": f"^{LINE_CHAR}*$",
+            },
             **dict.fromkeys(CRITERIA, grade),
             "topic_ok": {"type": "boolean"},
         },

@@ -23,8 +23,15 @@ from client.config import JudgeConfig
 from client.errors import ContentError, FatalRequestError, RequestError, TransientError
 from client.pairs.judge import RETRY_TEMPERATURE, Reading, Thresholds, read_reply, verdicts
 from client.pairs.judge_outcome import JudgeOutcome
-from client.pairs.judge_request import JudgedItem, JudgePrompt, max_tokens, response_format
+from client.pairs.judge_request import (
+    REPLY_OVERHEAD_TOKENS,
+    JudgedItem,
+    JudgePrompt,
+    max_tokens,
+    response_format,
+)
 from client.pairs.records import AttemptFailure, Completion
+from client.server.api import Endpoint
 from client.server.pool import EndpointPool
 from client.server.retry import RetryPolicy
 
@@ -45,6 +52,8 @@ class _Judging:
     last_url: str | None = None
     completion: Completion | None = None
     reading: Reading | None = None
+    # Room left in the context for the reply, once the server has counted the prompt.
+    room: int | None = None
 
 
 class JudgeStage:
@@ -114,6 +123,10 @@ class JudgeStage:
         params = self.params(state.num_pairs, content_retries=state.content_retries)
         async with self.pool.slot(avoid=state.last_url) as endpoint:
             state.last_url = endpoint.base_url
+            if state.room is None:
+                state.room = await self._room(endpoint, state)
+            if state.room > 0:
+                params["max_tokens"] = min(params["max_tokens"], state.room)
             try:
                 completion = await endpoint.chat(
                     model=self.model, messages=state.messages, params=params
@@ -132,6 +145,24 @@ class JudgeStage:
                 raw_text=completion.text,
                 finish_reason=completion.finish_reason,
             )
+
+    async def _room(self, endpoint: Endpoint, state: _Judging) -> int:
+        """Tokens the context leaves for the reply (0: unknown). A batch of long lines
+        leaves less than the budget asks for, and vLLM refuses such a request outright,
+        so the request asks only for what fits; one whose prompt alone does not fit is
+        not sent."""
+        counted = await endpoint.prompt_tokens(model=self.model, messages=state.messages)
+        if counted is None:
+            return 0
+        tokens, context = counted
+        if tokens >= context - REPLY_OVERHEAD_TOKENS:
+            raise FatalRequestError(
+                f"{endpoint.base_url}: the judge's prompt with these {state.num_pairs} pairs is "
+                f"{tokens} tokens and the model's max_model_len is {context}: judge fewer "
+                "pairs at once (--pairs-per-batch) or serve a longer context",
+                status=None,
+            )
+        return context - tokens
 
     def _failure(
         self, state: _Judging, exc: RequestError, *, wait_s: float | None
@@ -163,7 +194,7 @@ class JudgeStage:
     def _failed(self, state: _Judging, exc: RequestError) -> JudgeOutcome:
         state.failures.append(self._failure(state, exc, wait_s=None))
         log.error(
-            "judge failed; a resumed run judges this batch",
+            "judge failed for this batch",
             run_id=self.run_id,
             batch=state.batch,
             reason=exc.reason,

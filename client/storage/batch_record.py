@@ -95,6 +95,13 @@ class BatchRecord:
         return BatchRecord(data)
 
     @property
+    def judge_usage(self) -> tuple[int, int]:
+        """Prompt and completion tokens of the judge's reply (zeros when there was none)."""
+        judge = self.data.get("judge") or {}
+        usage = (judge.get("reply") or {}).get("usage") or {}
+        return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+    @property
     def judge_status(self) -> str | None:
         """ "judged", "failed" (the judge step could not run), or None (not judged)."""
         judge = self.data.get("judge")

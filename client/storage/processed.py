@@ -55,6 +55,9 @@ class DatasetStats:
     # a resumed run judges them.
     batches_awaiting_judge: int = 0
     pairs_awaiting_judge: int = 0
+    batches_judged: int = 0
+    judge_prompt_tokens: int = 0
+    judge_completion_tokens: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     attempts: int = 0
@@ -107,6 +110,10 @@ def _count_record(stats: DatasetStats, index: int, record: BatchRecord) -> None:
     prompt_tokens, completion_tokens = record.usage
     stats.prompt_tokens += prompt_tokens
     stats.completion_tokens += completion_tokens
+    judge_prompt, judge_completion = record.judge_usage
+    stats.judge_prompt_tokens += judge_prompt
+    stats.judge_completion_tokens += judge_completion
+    stats.batches_judged += record.judge_status == "judged"
     if record.failed:
         stats.batches_failed += 1
         reason, message = record.error

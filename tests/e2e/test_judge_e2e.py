@@ -1,17 +1,15 @@
 """The judge against the real vLLM server (CPU, tiny random model).
 
 The random model's grades mean nothing: these tests prove that vLLM accepts the
-judge's JSON schema (pair numbers pinned with prefixItems/const, grades as enums)
-through guided decoding, that its replies parse into grades, and that whatever the
-model does ends as grades or a recorded reason, never a crash. The other tests of
-this tier generate with --no-judge: they are about generation, and a random judge
-would turn their counts into chance.
+judge's JSON schema (pair numbers pinned with prefixItems/const, grades as enums, a
+reason with a line pattern) through guided decoding, that its replies parse into
+grades, and that whatever the model does ends as grades or a recorded reason, never
+a crash. They use the shipped judge prompt, which with this model's tokenizer takes
+about 3,300 of the 4,096 context tokens: the reply budget is cut to what is left.
 
-Two settings make the random model's replies finish: the judge prompt is a short
-one (the shipped prompt alone is ~3,300 of the 4,096 context tokens with this
-model's tokenizer), and sampling at 0.8 (greedy decoding picks whitespace between
-JSON tokens forever: vLLM's guidance backend here ignores the schema's
-`x-guidance` whitespace setting, docs/vllm-behaviour.md).
+The other tests of this tier generate with --no-judge: they are about generation,
+and a random judge would turn their counts into chance. Here the thresholds are set
+to 1 where a test needs the pairs kept.
 """
 
 from __future__ import annotations
@@ -29,11 +27,6 @@ from tests.e2e.vllm_server import ServerInfo
 
 pytestmark = pytest.mark.e2e
 
-SHORT_PROMPT = (
-    "${persona_name}（一人称「${first_person}」）の対訳データを採点してください。"
-    "topic は ${topics} のどれか。組ごとに reason を書き、meaning, voice, naturalness, "
-    "safety を 1〜5 で、topic_ok を true か false で答え、JSON だけを出力してください。"
-)
 ACCEPT_ALL = {
     "GYARU_JUDGE__MIN_MEANING": "1",
     "GYARU_JUDGE__MIN_VOICE": "1",
@@ -59,8 +52,6 @@ def judged(out: Path, run_id: str, *args: str, base_url: str, **env: str) -> Any
 def test_the_judge_schema_is_accepted_and_its_replies_parse(
     vllm: ServerInfo, tmp_path: Path
 ) -> None:
-    prompt = tmp_path / "judge.txt"
-    prompt.write_text(SHORT_PROMPT, encoding="utf-8")
     result = judged(
         tmp_path,
         "j1",
@@ -69,9 +60,6 @@ def test_the_judge_schema_is_accepted_and_its_replies_parse(
         "--pairs-per-batch",
         "2",
         base_url=vllm.base_url,
-        GYARU_JUDGE__PROMPT_PATH=str(prompt),
-        GYARU_JUDGE__TEMPERATURE="0.8",
-        GYARU_JUDGE__MAX_TOKENS_PER_PAIR="1200",
         **ACCEPT_ALL,
     )
     assert "Traceback" not in result.stderr
@@ -100,6 +88,7 @@ def test_the_judge_schema_is_accepted_and_its_replies_parse(
         assert "judge" not in {r["reason"] for r in record["rejected"]}
     # Random but well-formed: with every threshold at 1, each readable reply keeps its pairs.
     assert graded >= 1, [r["judge"]["reply"]["text"][:200] for r in raw]
+    assert result.code == 0, result.stderr
     dataset = json.loads(
         (tmp_path / "processed" / "gyaru_dataset_j1.json").read_text(encoding="utf-8")
     )

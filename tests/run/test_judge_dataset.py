@@ -15,7 +15,7 @@ from client.pairs.judge_request import DictPair
 from client.run.judge_dataset import JudgedDataset, judge_in_chunks, judged_dataset
 from tests.helpers import BASE_URL, vllm_error
 from tests.judgefake import grade_when, is_judge_request, judge_response
-from tests.run.test_judge_stage import stage
+from tests.run.test_judge_stage import mock_tokenize, stage
 
 
 def dataset_pairs(n: int) -> list[dict[str, Any]]:
@@ -36,6 +36,7 @@ async def grade(
 ) -> tuple[JudgedDataset, int]:
     judge_stage = stage(settings)
     with respx.mock() as router:
+        mock_tokenize(router)
         route = router.post(f"{BASE_URL}/chat/completions")
         route.side_effect = chat
         try:

@@ -56,12 +56,19 @@ def stage(settings: Settings, config: JudgeConfig | None = None) -> JudgeStage:
     )
 
 
+def mock_tokenize(router: respx.MockRouter, count: int = 1500, context: int = 8192) -> None:
+    router.post(f"{BASE_URL.removesuffix('/v1')}/tokenize").mock(
+        return_value=httpx.Response(200, json={"count": count, "max_model_len": context})
+    )
+
+
 async def judge(
     settings: Settings,
     chat: Callable[[httpx.Request], Any],
     *,
     config: JudgeConfig | None = None,
     pairs: list[Item] = PAIRS,
+    prompt_tokens: int = 1500,
 ) -> tuple[JudgeOutcome, list[dict[str, Any]]]:
     bodies: list[dict[str, Any]] = []
 
@@ -71,6 +78,7 @@ async def judge(
 
     judge_stage = stage(settings, config)
     with respx.mock(assert_all_called=False) as router:
+        mock_tokenize(router, prompt_tokens)
         router.post(f"{BASE_URL}/chat/completions").side_effect = record
         try:
             outcome = await judge_stage.judge(1, pairs)
@@ -97,9 +105,26 @@ async def test_one_request_grades_the_whole_batch(make_settings: Callable[..., S
     assert body["model"] == MODEL
     assert body["response_format"]["json_schema"]["name"] == SCHEMA_NAME
     assert body["temperature"] == 0.0
-    assert body["max_tokens"] == 32 + 3 * 100
+    assert body["max_tokens"] == 32 + 3 * 120
     assert body["messages"][1]["content"].startswith("次の3組を採点してください")
     assert outcome.to_json()["kept"] == 3 and outcome.to_json()["error"] is None
+
+
+async def test_the_reply_budget_fits_what_the_context_leaves(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # 8,100 of 8,192 tokens taken by the prompt: asking for 392 would be refused.
+    outcome, bodies = await judge(make_settings(), judge_response, prompt_tokens=8100)
+    assert outcome.judged and bodies[0]["max_tokens"] == 92
+
+
+async def test_a_prompt_that_cannot_fit_is_not_sent(
+    make_settings: Callable[..., Settings],
+) -> None:
+    outcome, bodies = await judge(make_settings(), judge_response, prompt_tokens=8180)
+    assert not bodies
+    assert outcome.status == "failed" and outcome.error_reason == "fatal"
+    assert "judge fewer pairs at once (--pairs-per-batch)" in (outcome.error_message or "")
 
 
 async def test_bad_grades_reject_those_pairs_with_the_judges_words(
@@ -219,6 +244,7 @@ async def test_judge_requests_share_the_concurrency_bound(
         return judge_response(request)
 
     with respx.mock() as router:
+        mock_tokenize(router)
         router.post(f"{BASE_URL}/chat/completions").side_effect = slow
         try:
             outcomes = await asyncio.gather(*(judge_stage.judge(i, PAIRS) for i in range(6)))
