@@ -84,9 +84,7 @@ async def generate(
         raise unwrap_group(group) from None
     finally:
         with anyio.CancelScope(shield=True):
-            await state.pool.aclose()
-            if state.judge_pool is not None:
-                await state.judge_pool.aclose()
+            await state.close_pools()
     return summary
 
 
@@ -149,12 +147,10 @@ def seed_dedup(state: RunState) -> None:
     if settings.validation.dedup_against_previous_runs:
         state.earlier = previous_run_keys(settings.output.output_dir, state.store.run_id, key)
     state.deduper = Deduper(key, earlier=state.earlier)
-    judging = settings.judge.enabled
     for index, record in state.store.finished_records():
         state.done.add(index)
-        if judging and record.awaits_judge():
-            # Generated but not judged: judged before new batches, not generated again.
-            state.to_judge.append(index)
+        if settings.judge.enabled and record.awaits_judge():
+            state.to_judge.append(index)  # judged before new batches, not generated again
             continue
         for digest in record.dedup_keys(key):
             state.deduper.add_key(digest)

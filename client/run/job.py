@@ -200,15 +200,16 @@ class Job:
         return endpoint_pool(self.settings, api_key, capacity=size)
 
     def judge_pool(self, api_key: SecretStr | None) -> EndpointPool | None:
-        """The judge's own server (judge.base_url), with the same capacity as the
-        generating ones; None: the judge shares the generating pool."""
+        """The judge's own server (judge.base_url), with the capacity of the generating
+        ones (the run's workers bound how many judge requests are in flight); None:
+        the judge shares the generating pool."""
         settings = self.settings
         if self.judge_prompt is None or settings.judge.base_url is None:
             return None
         return EndpointPool.connect(
             [settings.judge.base_url],
             api_key=api_key,
-            capacity=settings.generation.concurrency,
+            capacity=settings.generation.pool_capacity,
             request_timeout_s=settings.server.request_timeout_s,
             connect_timeout_s=settings.server.connect_timeout_s,
             cooldown_s=settings.server.endpoint_cooldown_s,

@@ -155,15 +155,21 @@ class JudgeRun:
         return EXIT_OK if self.result.complete else EXIT_FAILED
 
 
+# `--concurrency auto` tunes a generate run; grading a dataset uses the plain default.
+AUTO_CONCURRENCY_FALLBACK = 4
+
+
 def _pool(settings: Settings, api_key: SecretStr | None) -> EndpointPool:
+    level = settings.generation.concurrency
+    capacity = level if isinstance(level, int) else AUTO_CONCURRENCY_FALLBACK
     if settings.judge.base_url is None:
-        return endpoint_pool(settings, api_key, capacity=settings.generation.concurrency)
+        return endpoint_pool(settings, api_key, capacity=capacity)
     judge_server = settings.model_copy(
         update={
             "server": settings.server.model_copy(update={"base_urls": (settings.judge.base_url,)})
         }
     )
-    return endpoint_pool(judge_server, api_key, capacity=settings.generation.concurrency)
+    return endpoint_pool(judge_server, api_key, capacity=capacity)
 
 
 async def judge_dataset(

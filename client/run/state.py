@@ -127,6 +127,11 @@ class RunState:
                 f"cannot write {self.store.batch_path(index)}: {exc.strerror or exc}"
             ) from None
 
+    async def close_pools(self) -> None:
+        await self.pool.aclose()
+        if self.judge_pool is not None:
+            await self.judge_pool.aclose()
+
     async def write_manifest_if_due(self) -> None:
         assert self.manifest is not None
         if self.manifest.due():
