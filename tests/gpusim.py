@@ -28,6 +28,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from tests.fakeserver import FakeServer
+from tests.judgefake import judge_content, judged_pairs
 
 METRICS_MODES = ("vllm", "absent", "garbage", "unauthorized", "slow")
 
@@ -192,15 +193,21 @@ class GpuSim(FakeServer):
         writer.write(head.encode() + body)
         await writer.drain()
 
-    async def _act(self, action: str, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+    async def _act(
+        self, action: str, body: dict[str, Any], writer: asyncio.StreamWriter, *, judge: bool
+    ) -> bool:
         if action != "ok":
-            return await super()._act(action, body, writer)
-        pairs = self._requested_pairs(body)
+            return await super()._act(action, body, writer, judge=judge)
+        # A judge request takes GPU time too: about as many tokens per pair graded.
+        pairs = len(judged_pairs(body)) if judge else self._requested_pairs(body)
         prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 2
         spread = 1 + self.jitter * (2 * self._lengths.random() - 1)
         tokens = max(1, round((self.tokens_per_pair * pairs + 20) * spread))
         await self.engine.generate(prompt, tokens)
-        text, finish = self._content("ok", body)
+        if judge:
+            text, finish = judge_content("ok", body, self.judge_grader)
+        else:
+            text, finish = self._content("ok", body)
         await self._send(
             writer,
             200,
