@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from client.storage.processed import DatasetStats
 from client.run.summary import RunSummary, describe_concurrency
+from client.storage.processed import DatasetStats
 
 
 def _fmt_int(value: int) -> str:

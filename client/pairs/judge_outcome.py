@@ -77,13 +77,33 @@ def _position(pair_id: str) -> int:
         return -1
 
 
-def judge_rejection(index: int, item: dict[str, Any], verdict: Verdict) -> Rejection:
-    """A pair the judge turned down, as a rejection that keeps the pair and its grades."""
+def judge_rejection(pair: Pair, verdict: Verdict) -> Rejection:
+    """A pair the judge turned down, as a rejection that keeps the pair, its grades and
+    (in an --input run) the input line it settles."""
     assert verdict.reason is not None
     grades = verdict.grades.to_json() if verdict.grades is not None else None
     return Rejection(
-        index=index, reason=verdict.reason, detail=verdict.detail, item={**item, "judge": grades}
+        index=_position(pair.id),
+        reason=verdict.reason,
+        detail=verdict.detail,
+        item={**pair.to_json(), "judge": grades},
+        input=pair.input,
     )
+
+
+def judge_rejection_json(pair: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+    """The same for a pair read back from a raw file, as the raw file stores it."""
+    assert verdict.reason is not None
+    grades = verdict.grades.to_json() if verdict.grades is not None else None
+    data: dict[str, Any] = {
+        "index": _position(str(pair.get("id", ""))),
+        "reason": verdict.reason,
+        "detail": verdict.detail,
+        "item": {**pair, "judge": grades},
+    }
+    if isinstance(pair.get("input"), dict):
+        data["input"] = pair["input"]
+    return data
 
 
 def apply_verdicts(result: BatchResult, verdicts: Sequence[Verdict]) -> BatchResult:
@@ -95,18 +115,18 @@ def apply_verdicts(result: BatchResult, verdicts: Sequence[Verdict]) -> BatchRes
         if verdict.kept:
             kept.append(replace(pair, judge=verdict.grades))
         else:
-            rejected.append(judge_rejection(_position(pair.id), pair.to_json(), verdict))
+            rejected.append(judge_rejection(pair, verdict))
     rejected.sort(key=lambda r: r.index)
     return replace(result, accepted=kept, rejected=rejected)
 
 
 def apply_verdicts_json(
     accepted: Sequence[dict[str, Any]], verdicts: Sequence[Verdict]
-) -> tuple[list[dict[str, Any]], list[Rejection], list[bool]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[bool]]:
     """The same for pairs read back from a raw file (a resumed run): the kept pairs
     with grades, the judge's rejections, and which of `accepted` were kept."""
     kept: list[dict[str, Any]] = []
-    rejected: list[Rejection] = []
+    rejected: list[dict[str, Any]] = []
     mask: list[bool] = []
     for pair, verdict in zip(accepted, verdicts, strict=True):
         mask.append(verdict.kept)
@@ -114,5 +134,5 @@ def apply_verdicts_json(
             grades = verdict.grades.to_json() if verdict.grades is not None else None
             kept.append({**pair, "judge": grades})
         else:
-            rejected.append(judge_rejection(_position(str(pair.get("id", ""))), pair, verdict))
+            rejected.append(judge_rejection_json(pair, verdict))
     return kept, rejected, mask

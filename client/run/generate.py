@@ -27,8 +27,8 @@ from client.run.autolevels import AutoLevels
 from client.run.finalise import finalise
 from client.run.inputs import check_inputs, input_specs, plan_inputs, write_input_rejections
 from client.run.job import Job
-from client.run.preflight import check_prompt_fits, check_server
 from client.run.judge_phases import judge_leftovers, prepare_judge
+from client.run.preflight import check_prompt_fits, check_server
 from client.run.progress import LiveStats, QuietObserver
 from client.run.schedule import TargetGate, schedule
 from client.run.state import RunState
@@ -149,12 +149,13 @@ def seed_dedup(state: RunState) -> None:
     state.deduper = Deduper(key, earlier=state.earlier)
     for index, record in state.store.finished_records():
         state.done.add(index)
+        state.settled.update(settled_keys(record.data))
         if settings.judge.enabled and record.awaits_judge():
-            state.to_judge.append(index)  # judged before new batches, not generated again
+            # Judged before new batches; its inputs are not sent again either.
+            state.to_judge.append(index)
             continue
         for digest in record.dedup_keys(key):
             state.deduper.add_key(digest)
-        state.settled.update(settled_keys(record.data))
         if state.phrases is not None:
             state.phrases.add(str(p.get("gyaru", "")) for p in record.accepted)
 

@@ -13,8 +13,8 @@ from client.clock import Clock
 from client.errors import OutputDirError
 from client.pairs.dedup import Deduper, key_of_normalised
 from client.pairs.inputs import InputCounts
-from client.pairs.phrases import PhraseCounter
 from client.pairs.judge_outcome import JudgeOutcome, apply_verdicts
+from client.pairs.phrases import PhraseCounter
 from client.pairs.prompts import BatchPlan, new_base_seed
 from client.pairs.records import BatchResult
 from client.run.autolevels import AutoLevels

@@ -83,7 +83,7 @@ class BatchRecord:
             return BatchRecord(data)
         kept, rejections, mask = apply_verdicts_json(self.accepted, outcome.verdicts)
         data["accepted"] = kept
-        rejected = [*(self.data.get("rejected") or []), *(r.to_json() for r in rejections)]
+        rejected = [*(self.data.get("rejected") or []), *rejections]
         data["rejected"] = sorted(rejected, key=lambda r: int(r.get("index", -1)))
         stored = dict(self.data.get("dedup") or {})
         keys = stored.get("keys")

@@ -185,3 +185,34 @@ def test_generate_judges_by_default_and_the_flags_reach_the_judge(tmp_path: Path
         (request,) = judge_server.judge_requests
     assert other.code == 0, other.stderr
     assert request.body["model"] == "judge-m"
+
+
+def test_an_input_run_judges_each_line_once_and_a_judge_rejection_settles_it(
+    tmp_path: Path,
+) -> None:
+    lines = ["今日は晴れです。", "駅前にカフェができました。", "新しいゲームを買いました。"]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["--input", str(source), "--pairs-per-batch", "2"]
+    grader = grade_when("駅前", meaning=1, reason="場所が抜けている")
+    with FakeServer(judge_grader=grader, judge_script=["503"] * 4) as server:
+        first = run_client(
+            gen_args(server.base_url, tmp_path, *args), GYARU_RETRY__MAX_ATTEMPTS="2"
+        )
+        assert first.code == 1 and len(server.chat_requests) == 2
+        # The judge was down for both batches: nothing reached the dataset.
+        assert read(tmp_path / "processed" / "gyaru_dataset_r1.json")["pairs"] == []
+        second = run_client(gen_args(server.base_url, tmp_path, *args))
+        # Resumed: judged, and no line was sent to be rewritten again.
+        assert len(server.chat_requests) == 2 and len(server.judge_requests) == 6
+    assert second.code == 0, second.stderr
+    data = read(tmp_path / "processed" / "gyaru_dataset_r1.json")
+    assert [p["standard"] for p in data["pairs"]] == [lines[0], lines[2]]
+    inputs = data["metadata"]["summary"]["inputs"]
+    assert inputs["rejected"] == {"judge": 1} and inputs["pending"] == 0
+    records = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((tmp_path / "raw" / "r1").glob("batch_*.json"))
+    ]
+    (rejection,) = [r for rec in records for r in rec["rejected"]]
+    assert rejection["reason"] == "judge" and rejection["input"]["line"] == 2
