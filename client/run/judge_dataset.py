@@ -172,10 +172,18 @@ def _pool(settings: Settings, api_key: SecretStr | None) -> EndpointPool:
     return endpoint_pool(judge_server, api_key, capacity=capacity)
 
 
-async def judge_dataset(
-    settings: Settings, *, api_key: SecretStr | None, dataset: Dataset, out: Path
-) -> JudgeRun:
-    """Grade `dataset` into `out` (and the rejected pairs beside it)."""
+@dataclass(frozen=True)
+class JudgedItems:
+    model: str
+    verdicts: list[Verdict | None]
+    failures: list[ChunkFailure]
+
+
+async def judge_items(
+    settings: Settings, items: Sequence[JudgedItem], *, api_key: SecretStr | None, label: str
+) -> JudgedItems:
+    """Grade any items (a dataset's pairs, a labelled set) on the judge's server, in
+    chunks of generation.num_pairs_per_batch; `label` names them in the logs."""
     config, persona = settings.judge, settings.persona
     prompt = JudgePrompt.load(
         config.prompt_path,
@@ -195,20 +203,25 @@ async def judge_dataset(
             prompt=prompt,
             config=config,
             structured_output=settings.generation.structured_output,
-            run_id=dataset.path.stem,
+            run_id=label,
         )
-        items = [DictPair(p) for p in dataset.pairs]
         verdicts, failures = await judge_in_chunks(
             stage, items, size=settings.generation.num_pairs_per_batch, workers=pool.total_capacity
         )
     finally:
         with anyio.CancelScope(shield=True):
             await pool.aclose()
-    result = judged_dataset(dataset.pairs, verdicts, failures)
-    metadata = {
-        **dataset.metadata,
-        "judged_at": utc_now(),
-        "judge": result.summary(source=str(dataset.path), model=model, config=config),
-    }
+    return JudgedItems(model, verdicts, failures)
+
+
+async def judge_dataset(
+    settings: Settings, *, api_key: SecretStr | None, dataset: Dataset, out: Path
+) -> JudgeRun:
+    """Grade `dataset` into `out` (and the rejected pairs beside it)."""
+    items = [DictPair(p) for p in dataset.pairs]
+    judged = await judge_items(settings, items, api_key=api_key, label=dataset.path.stem)
+    result = judged_dataset(dataset.pairs, judged.verdicts, judged.failures)
+    summary = result.summary(source=str(dataset.path), model=judged.model, config=settings.judge)
+    metadata = {**dataset.metadata, "judged_at": utc_now(), "judge": summary}
     rejected = save_dataset(out, metadata, result.kept, rejected=result.rejected)
-    return JudgeRun(dataset.path, out, rejected, model, result)
+    return JudgeRun(dataset.path, out, rejected, judged.model, result)
