@@ -18,7 +18,9 @@ Actions for a judge request (the fake server takes them from its judge script):
 
 A grader maps a pair ({"pair", "topic", "standard", "persona"}) to its grades.
 `grade_when("三連敗", meaning=1)` gives good grades except where a line holds the
-text, which lets a test script exactly which pairs a judge turns down.
+text, and `grade_pair(4, voice=1)` the same for the 4th pair of every judge request
+(whatever the generator wrote), which lets a test script exactly which pairs a judge
+turns down.
 """
 
 from __future__ import annotations
@@ -46,6 +48,19 @@ def grade_when(text: str, *, reason: str = "意味が変わっている", **grad
     def grader(pair: dict[str, Any]) -> dict[str, Any]:
         graded = good_grades(pair)
         if text in pair["standard"] or text in pair["persona"]:
+            graded.update(grades, reason=reason)
+        return graded
+
+    return grader
+
+
+def grade_pair(number: int, *, reason: str = "意味が変わっている", **grades: Any) -> Grader:
+    """Good grades, except `grades` (and `reason`) for the pair numbered `number` (1-based)
+    in each judge request."""
+
+    def grader(pair: dict[str, Any]) -> dict[str, Any]:
+        graded = good_grades(pair)
+        if pair["pair"] == number:
             graded.update(grades, reason=reason)
         return graded
 

@@ -12,7 +12,7 @@ from client.config import Settings, load_settings
 from tests.cli_helpers import gen_args, run_client
 from tests.fakeserver import FakeServer
 from tests.helpers import JUDGE_PROMPT, REPO
-from tests.judgefake import grade_when
+from tests.judgefake import grade_pair, grade_when
 
 pytestmark = pytest.mark.loopback
 
@@ -152,7 +152,7 @@ def test_the_source_is_never_overwritten(tmp_path: Path) -> None:
 
 
 def test_generate_judges_by_default_and_the_flags_reach_the_judge(tmp_path: Path) -> None:
-    grader = grade_when("の1番目", naturalness=1, reason="文が途中で切れている")
+    grader = grade_pair(2, naturalness=1, reason="文が途中で切れている")
     with FakeServer(latency_s=0.05, judge_grader=grader, judge_script=["broken"]) as server:
         judged = run_client(
             gen_args(server.base_url, tmp_path, "--batches", "3", "--pairs-per-batch", "4")

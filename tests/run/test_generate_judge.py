@@ -16,7 +16,7 @@ from client.pairs.judge import REJECTED
 from client.run.generate import generate
 from client.run.summary import RunSummary
 from tests.helpers import generation_calls, mock_vllm, vllm_error
-from tests.judgefake import grade_when, is_judge_request, judge_response
+from tests.judgefake import grade_pair, is_judge_request, judge_response
 
 JUDGE_URL = "http://judge.test/v1"
 
@@ -45,9 +45,8 @@ def judge_calls(route: respx.Route) -> int:
 async def test_the_judge_grades_every_batch_and_its_grades_travel(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    # The fake generator numbers its pairs 0..4 in each batch: the judge turns down
-    # every batch's pair 3 for its meaning.
-    grader = grade_when("の3番目", meaning=2, reason="数が変わっている")
+    # The judge turns down the 4th pair of every batch for its meaning.
+    grader = grade_pair(4, meaning=2, reason="数が変わっている")
     async with respx.mock(assert_all_called=False) as router:
         route = mock_vllm(router, judge=lambda r: judge_response(r, grader=grader))
         summary = await run(make_settings())
@@ -112,7 +111,7 @@ async def test_a_judge_that_is_down_fails_only_its_step_and_resume_judges(
 async def test_batches_made_without_the_judge_are_judged_when_it_is_turned_on(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    grader = grade_when("の0番目", safety=1, reason="悪口")
+    grader = grade_pair(1, safety=1, reason="悪口")
     async with respx.mock(assert_all_called=False) as router:
         mock_vllm(router)
         await run(make_settings(judge={"enabled": False}))
