@@ -81,6 +81,9 @@ def test_hf_folder_loads_from_disk_and_as_parquet_with_its_card(
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "| model | fake-model |" in card and "| missing_first_person | 3 |" in card
     assert "license:\n" in card
+    # The judge grades every kept pair (on by default): statistics in the card, columns in rows.
+    assert "## Judge grades (5 graded pairs)" in card and "| meaning |" in card
+    assert loaded["train"][0]["judge_meaning"] in range(1, 6)
 
 
 def test_reverse_is_refused_for_dpo_and_hf(run_dir: Path, tmp_path: Path) -> None:
