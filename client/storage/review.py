@@ -20,7 +20,7 @@ from client.errors import UsageError
 from client.pairs.review import Decision, Reviewed, apply_review
 from client.storage.atomic import atomic_write_json
 from client.storage.dataset import Dataset
-from client.storage.layout import RUN_ID_RE
+from client.storage.layout import RUN_ID_RE, rejected_path
 from client.storage.runstore import RunStore
 
 REVIEW_FORMAT = 1
@@ -100,6 +100,39 @@ def _rejected_item(run_id: str, batch: int, rejection: dict[str, Any]) -> dict[s
         "detail": str(rejection.get("detail", "")),
         "judge": judge if isinstance(judge, dict) else rejection.get("judge"),
     }
+
+
+def _set_aside(dataset_path: Path) -> list[dict[str, Any]]:
+    """The pairs a dataset's own writer left out (`client judge`: NAME.rejected.jsonl,
+    {"reason", "detail", "judge", "pair"} a line); lines that are not such are skipped."""
+    try:
+        text = rejected_path(dataset_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    items = []
+    for number, line in enumerate(text.splitlines()):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("pair"), dict):
+            pair = entry["pair"]
+            item = {**pair, "judge": entry.get("judge") or pair.get("judge")}
+            rejection = {
+                "index": number,
+                "reason": entry.get("reason"),
+                "detail": entry.get("detail"),
+                "item": item,
+            }
+            found = _rejected_item(dataset_path.stem, int(pair.get("batch") or 0), rejection)
+            items.append(found | {"id": f"{pair.get('id', dataset_path.stem)}-x"})
+    return items
+
+
+def rejections(dataset_path: Path, metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every item turned down on the way to this dataset: by the run, and by the step
+    that wrote the dataset (`client judge`)."""
+    return run_rejections(dataset_path, metadata) + _set_aside(dataset_path)
 
 
 def run_rejections(dataset_path: Path, metadata: Mapping[str, Any]) -> list[dict[str, Any]]:

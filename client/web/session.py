@@ -13,7 +13,7 @@ from typing import Any
 from client.config import DEFAULT_STYLE_MARKERS
 from client.pairs.review import MAX_EDIT_CHARS, VERDICTS, Decision, fingerprint, pair_key
 from client.storage.dataset import Dataset
-from client.storage.review import ReviewFile, run_rejections
+from client.storage.review import ReviewFile, rejections
 
 # The fields of a pair the page shows; the rest (generated_at, ...) stays on disk.
 PAIR_FIELDS = ("id", "topic", "standard", "gyaru", "quality", "judge", "batch")
@@ -136,7 +136,7 @@ def open_session(
         dataset_path=dataset.path,
         metadata=dataset.metadata,
         pairs=dataset.pairs,
-        rejected=run_rejections(dataset.path, dataset.metadata),
+        rejected=rejections(dataset.path, dataset.metadata),
         review=ReviewFile.beside(dataset.path),
         clock=clock,
         fsync=fsync,
