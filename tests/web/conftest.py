@@ -76,7 +76,10 @@ def live(demo: Demo) -> Iterator[Live]:
         yield Live(demo, session, bound)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in
+# this thread while it is open, and an async test (pytest-asyncio) cannot start its
+# own loop beside it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = chromium_or_skip()
     with sync_playwright() as playwright:
