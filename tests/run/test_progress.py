@@ -73,6 +73,15 @@ def test_an_input_run_counts_input_lines() -> None:
     assert stats.input_lines_done == 7  # a failed batch's lines are not done
 
 
+def test_progress_display_shows_the_auto_level() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160)
+    stats = LiveStats(batches_planned=4, concurrency="auto 16")
+    with ProgressObserver(stats, console=console, target_pairs=None) as obs:
+        obs.batch_started(SPEC)
+    assert "1 in flight (auto 16)" in out.getvalue()
+
+
 def run_on_terminal(args: list[str]) -> tuple[int, str]:
     """Run the client with stderr on a pseudo-terminal, as in a user's shell."""
     master, slave = pty.openpty()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from client.errors import TransientError
+from client.pairs.records import Completion
 from client.server.api import Endpoint
 from client.server.pool import EndpointPool
 
@@ -119,3 +120,51 @@ async def test_high_concurrency_is_spread_over_small_connection_pools() -> None:
     assert len(p._http) == 2 * 3
     assert all(c._transport._pool._max_connections == 8 for c in p._http)  # type: ignore[attr-defined]
     await p.aclose()
+
+
+async def test_a_limit_per_endpoint_below_the_capacity() -> None:
+    p = pool(2, capacity=8)
+    p.set_limit("http://e0.test/v1", 1)
+    p.set_limit("http://e1.test/v1", 100)  # never above the capacity the pool was sized for
+    assert [s.limit for s in p.states] == [1, 8]
+    async with p.slot() as first, p.slot() as second, p.slot() as third:
+        assert first.base_url == "http://e0.test/v1"
+        # e0 is at its limit of 1: the next two go to e1.
+        assert second.base_url == third.base_url == "http://e1.test/v1"
+        assert (p.in_flight("http://e0.test/v1"), p.in_flight("http://e1.test/v1")) == (1, 2)
+    await p.aclose()
+
+
+async def test_a_lowered_limit_keeps_running_requests() -> None:
+    p = pool(1, capacity=4)
+    url = "http://e0.test/v1"
+    async with p.slot(), p.slot():
+        p.set_limit(url, 1)
+        assert p.in_flight(url) == 2
+        granted = False
+        with anyio.move_on_after(0.05):
+            async with p.slot():
+                granted = True
+        assert not granted
+    async with p.slot():
+        assert p.in_flight(url) == 1
+    await p.aclose()
+
+
+def test_replies_are_reported_to_a_watcher() -> None:
+    p = pool(1, capacity=1)
+    seen: list[tuple[str, int]] = []
+    p.watch_replies(lambda url, completion: seen.append((url, completion.completion_tokens)))
+    (endpoint,) = p.endpoints
+    completion = Completion(
+        text="{}",
+        finish_reason="stop",
+        prompt_tokens=10,
+        completion_tokens=42,
+        model="m",
+        latency_s=1.5,
+        endpoint=endpoint.base_url,
+    )
+    p.report_success(endpoint, completion)
+    p.report_success(endpoint)  # without a reply (a probe): nothing to report
+    assert seen == [("http://e0.test/v1", 42)]
