@@ -61,6 +61,8 @@ class Tuning:
     kv_high: float = 0.95
     latency_inflation: float = 1.5
     reprobe_s: float = 60.0
+    # A level is judged only if this share of it was in flight on average.
+    busy_share: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +112,7 @@ class AutoConcurrency:
         window.add_requests(signals.finished)
         if load is not None:
             window.add_scrape(now, load.waiting, load.generation_tokens_total)
-        if window.settled(now) and signals.in_flight < self.level - 1 - self.level // 10:
-            window.starved = True
+        window.add_in_flight(now, signals.in_flight)
         if not self._guard(now, window, load, signals.in_flight):
             self._judge(now, window)
         return self.level
@@ -209,7 +210,7 @@ class AutoConcurrency:
             return
         if window.mean_latency is not None:
             self._latency_hint = window.mean_latency
-        if window.starved:
+        if window.starved(self.level, self.t.busy_share):
             self._open(now)
         elif self.state == "climb":
             self._climb(now, rate)

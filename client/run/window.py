@@ -45,7 +45,8 @@ class Window:
     tokens: int = 0
     latency_s: float = 0.0
     samples: int = 0
-    starved: bool = False
+    in_flight_sum: float = 0.0
+    in_flight_seen: int = 0
 
     def settled(self, now: float) -> bool:
         return now >= self.opened + self.settle_s
@@ -65,6 +66,20 @@ class Window:
             if self.counter_first is None:
                 self.counter_first = (now, generation_tokens)
             self.counter_last = (now, generation_tokens)
+
+    def add_in_flight(self, now: float, in_flight: int) -> None:
+        if self.settled(now):
+            self.in_flight_sum += in_flight
+            self.in_flight_seen += 1
+
+    def starved(self, level: int, share: float) -> bool:
+        """Too little work to judge `level`: on average fewer than `share` of it in flight.
+
+        The mean, not any one look: requests sent together end together, and a look
+        taken just as some have ended and the next are not sent yet sees a dip."""
+        if not self.in_flight_seen:
+            return False
+        return self.in_flight_sum / self.in_flight_seen < share * level
 
     def queued(self, scrapes: int) -> float:
         """Requests waiting in the engine on each of the last `scrapes` scrapes (the least), or 0."""

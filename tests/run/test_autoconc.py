@@ -172,6 +172,19 @@ def test_a_level_is_not_judged_while_the_client_has_too_little_work() -> None:
     assert controller.level == 4
 
 
+def test_a_momentary_dip_in_flight_does_not_stop_the_climb() -> None:
+    # Requests sent together end together: a look taken just then sees two fewer in
+    # flight (here every third second) though the client never runs out of work.
+    engine = FluidEngine(capacity=64)
+    controller = AutoConcurrency(Tuning(), now=0.0)
+    for second in range(1, 31):
+        engine.follow(float(second), controller.level)
+        load, done = engine.tick(float(second), 1.0)
+        seen = engine.in_flight - 2 if second % 3 == 0 else engine.in_flight
+        controller.observe(float(second), Signals(seen, done, load))
+    assert controller.level >= 32
+
+
 def test_never_above_the_maximum() -> None:
     controller = AutoConcurrency(Tuning(max_level=10), now=0.0)
     levels = drive(controller, FluidEngine(capacity=64), seconds=60)
