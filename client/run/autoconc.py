@@ -4,7 +4,8 @@ vLLM never answers "too busy"; it queues. So the level is found by watching what
 each level achieves. Each level is held for one measurement window (`window.py`)
 and judged by the output rate it reached:
 
-    climb    x2 per window while the rate grows by >= 10 % (a re-probe: x1.25, >= 5 %)
+    climb    x2 per window while the rate grows by >= 10 % (a re-probe: x1.25, >= 5 %);
+             a step that does not pay gets a second window before it counts
     descend  once it stopped growing, without /metrics only (with them a queue shows
              as requests waiting, so the last level that paid is kept): from the
              last level that paid, x0.75 per window while the rate stays within 5 %
@@ -98,6 +99,9 @@ class AutoConcurrency:
         self._steady_spt: float | None = None
         self._preemptions: float | None = None
         self._latency_hint = 0.0
+        # A climb step that did not pay is measured twice before it counts.
+        self._doubted = False
+        self._doubted_rate = 0.0
         self._window: Window | None = Window(now, tuning.settle_s)
 
     # -- the one entry point ----------------------------------------------
@@ -107,7 +111,7 @@ class AutoConcurrency:
         load = signals.load if self.metrics else None
         window = self._effective(now, signals.in_flight)
         if window is None:
-            self._preemptions = self._counter(load)
+            self._preemptions = load.preemptions_total if load else None
             return self.level
         window.add_requests(signals.finished)
         if load is not None:
@@ -140,6 +144,7 @@ class AutoConcurrency:
     def _set(self, now: float, level: int, reason: str, rate: float | None = None) -> None:
         level = max(1, min(level, self.t.max_level))
         lag = 0.0 if self.metrics else self._latency_hint
+        self._doubted = False
         if level != self.level:
             self.history.append(Change(now, level, reason, rate))
         lowered = level < self.level
@@ -163,14 +168,10 @@ class AutoConcurrency:
 
     # -- guards ---------------------------------------------------------------
 
-    @staticmethod
-    def _counter(load: EngineLoad | None) -> float | None:
-        return load.preemptions_total if load is not None else None
-
     def _guard(self, now: float, window: Window, load: EngineLoad | None, in_flight: int) -> bool:
         """Apply the first guard that fires; True when one did."""
         if load is None or not window.settled(now):
-            self._preemptions = self._counter(load)
+            self._preemptions = load.preemptions_total if load else None
             return False
         before, after = self._preemptions, load.preemptions_total
         self._preemptions = after
@@ -223,14 +224,18 @@ class AutoConcurrency:
         gain = self.t.probe_gain if self._probing else self.t.climb_gain
         best = self._best
         if best is None or rate >= best[1] * (1 + gain):
-            self._best = (self.level, rate)
-            if self.level >= self.t.max_level:
-                self._steady(now)
-                self._open(now)
-                return
-            factor = self.t.probe_factor if self._probing else self.t.climb_factor
-            reason = "re-probe paid" if self._probing else "rate grew"
-            self._set(now, self._up(factor), reason, rate)
+            self._pays(now, rate)
+            return
+        if not self._doubted and not self._probing:
+            # One window is noisy on a busy machine: measure this level once more
+            # before giving up on it, and keep the better of the two.
+            self._doubted = True
+            self._doubted_rate = rate
+            self._open(now)
+            return
+        rate = max(rate, self._doubted_rate)
+        if rate >= best[1] * (1 + gain):
+            self._pays(now, rate)
             return
         level, best_rate = best
         # With /metrics a queue would have shown as requests waiting, so a plateau
@@ -244,6 +249,16 @@ class AutoConcurrency:
         self._accepted = level
         self.state = "descend"
         self._set(now, self._down(level), "rate stopped growing", rate)
+
+    def _pays(self, now: float, rate: float) -> None:
+        self._best = (self.level, rate)
+        if self.level >= self.t.max_level:
+            self._steady(now)
+            self._open(now)
+            return
+        factor = self.t.probe_factor if self._probing else self.t.climb_factor
+        reason = "re-probe paid" if self._probing else "rate grew"
+        self._set(now, self._up(factor), reason, rate)
 
     def _descend(self, now: float, rate: float) -> None:
         if rate >= self._plateau * (1 - self.t.hold_tolerance):
