@@ -65,8 +65,12 @@ def test_generate_through_a_bitsandbytes_model(bnb_server: ServerInfo, tmp_path:
     assert "quantization=bitsandbytes" in log
     assert "load_format=bitsandbytes" in log
     assert "BitsAndBytesModelLoader" in log
+    # --no-judge: this is about the bitsandbytes path; the random model's grades would
+    # turn every pair down.
     result = run_client(
-        gen_args(bnb_server.base_url, tmp_path, "--batches", "2", "--pairs-per-batch", "2"),
+        gen_args(
+            bnb_server.base_url, tmp_path, "--no-judge", "--batches", "2", "--pairs-per-batch", "2"
+        ),
         timeout=300,
     )
     assert result.code == 0, result.stderr[-3000:]
