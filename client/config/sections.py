@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from client.checks_config import ChecksConfig
 from client.config.defaults import (
     DEFAULT_SCENES,
     DEFAULT_STYLE_MARKERS,
@@ -223,6 +224,7 @@ class Settings(BaseSettings):
     export: ExportConfig = ExportConfig()
     judge: JudgeConfig = JudgeConfig()
     input: InputConfig = InputConfig()
+    checks: ChecksConfig = ChecksConfig()
 
     @model_validator(mode="after")
     def _check_input_mode(self) -> Settings:

@@ -1,0 +1,189 @@
+"""The persona's rules for the Japanese-aware pair checks (`checks:` in the config file).
+
+Every rule is data: what counts as the wrong register, a cut-off ending, a negation,
+an insult. The defaults are the あーし系ギャル persona's; config/ojousama.yaml shows a
+persona whose register is the opposite (polite ですわ speech). Words are matched
+against the analyzer's tokens (surface, normalised or dictionary form), so 買いました,
+買います and 買いません all match the auxiliary ます; phrases are plain substrings.
+See docs/dataset.md for each reason code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from client import checks_defaults as gyaru
+
+CHECK_CODES = (
+    "unsafe",
+    "junk",
+    "mostly_latin",
+    "repetition",
+    "truncation",
+    "near_copy",
+    "register",
+    "meaning_drift",
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TokenPattern(_Section):
+    """One token the analyzer produced. A bare string in YAML is `{form: ...}`.
+
+    form: the token's surface, normalised form (まじ for マジ) or dictionary form;
+    pos: a prefix of its part of speech path (助詞-格助詞, 名詞-普通名詞-一般);
+    cform: a prefix of its conjugation form (連用形-促音便, 未然形);
+    except_surfaces: surfaces that never match (でしょ is です, yet casual)."""
+
+    form: str | None = None
+    pos: str = ""
+    cform: str = ""
+    except_surfaces: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        return {"form": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TokenPattern:
+        if self.form is None and not self.pos and not self.cform:
+            raise ValueError("a token pattern needs a form, a pos or a cform")
+        return self
+
+
+def _words(*forms: str) -> tuple[TokenPattern, ...]:
+    return tuple(TokenPattern(form=f) for f in forms)
+
+
+class RegisterRules(_Section):
+    # In the persona line: polite or humble speech is not the gyaru's voice.
+    persona_forbidden: tuple[TokenPattern, ...] = (
+        TokenPattern(form="です", pos="助動詞", except_surfaces=("でしょ", "っしょ")),
+        TokenPattern(form="ます", pos="助動詞"),
+        *_words("御座る", "致す", "申す", "存じる", "御覧", "頂く"),
+    )
+    persona_forbidden_phrases: tuple[str, ...] = ("誠に", "させていただ")
+    # At least one of these in the persona line (empty: no requirement).
+    persona_required: tuple[TokenPattern, ...] = ()
+    # In the standard line: the persona's slang (its first person always counts too).
+    standard_forbidden: tuple[TokenPattern, ...] = _words(*gyaru.STANDARD_SLANG)
+    standard_forbidden_phrases: tuple[str, ...] = gyaru.STANDARD_SLANG_PHRASES
+
+
+class TruncationRules(_Section):
+    # A line whose last word (trailing 。！？〜 and the like set aside) matches one of
+    # these stops mid-phrase: a case or topic particle, a prefix, a stem waiting for
+    # its ending (買っ, 行か), a copula or adjective in its joining form (マジで, 暑く).
+    endings: tuple[TokenPattern, ...] = (
+        TokenPattern(pos="助詞-格助詞"),
+        TokenPattern(pos="助詞-係助詞"),
+        TokenPattern(pos="接頭辞"),
+        TokenPattern(pos="連体詞"),
+        TokenPattern(cform="連用形-促音便"),
+        TokenPattern(cform="連用形-撥音便"),
+        TokenPattern(pos="動詞", cform="未然形"),
+        TokenPattern(pos="助動詞", cform="連用形"),
+        TokenPattern(pos="形容詞", cform="連用形"),
+    )
+    # Characters that end a complete line and are skipped before the last word.
+    closing_chars: str = "。．.！!？?〜～ー…‥・wWｗ♪☆★」』）) 　"
+    # A line that ends in one of these (after spaces) was cut off.
+    open_chars: str = "、，,「『（("
+    # Endings that look cut off but are whole (〜かも for かもしれない).
+    complete_endings: tuple[str, ...] = ("かも",)
+
+
+class RepetitionRules(_Section):
+    # The same piece of at least min_unit_chars, back to back min_tandem times
+    # (ありがとありがとありがと); short emphatic doubling (マジマジ) is the persona's.
+    min_unit_chars: int = Field(default=3, ge=1)
+    min_tandem: int = Field(default=3, ge=2)
+    # Any stretch of this many characters that occurs twice (a repeated sentence).
+    min_span_chars: int = Field(default=8, ge=2)
+
+
+class NearCopyRules(_Section):
+    # Tokens set aside before the lines are compared (besides the first person).
+    ignore_pos: tuple[str, ...] = ("助詞", "助動詞", "補助記号", "空白")
+    # A persona line holding one of these (and the standard not) is a rewrite even
+    # when its words are the standard's: お嬢様's voice is mostly in such endings.
+    rewrite_markers: tuple[str, ...] = ()
+
+
+class ScriptRules(_Section):
+    # mostly_latin: a line with more Latin letters than this share of its visible
+    # characters, or this many Latin words (Wi-Fi and 16GB are fine; sentences are not).
+    max_latin_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_latin_words: int = Field(default=3, ge=1)
+    # junk: placeholder text a model leaves in (regular expressions, case-insensitive).
+    placeholders: tuple[str, ...] = gyaru.PLACEHOLDERS
+    # junk: fewer words than this once the first person and symbols are set aside.
+    min_content_tokens: int = Field(default=1, ge=0)
+
+
+class MeaningRules(_Section):
+    numbers: bool = True  # the numbers in the two lines must be the same
+    # Tokens that negate; one followed by a question mark is rhetorical (暑くない？).
+    negations: tuple[TokenPattern, ...] = (
+        TokenPattern(form="ない", pos="助動詞"),
+        TokenPattern(form="ず", pos="助動詞"),
+        TokenPattern(form="ぬ", pos="助動詞"),
+        TokenPattern(form="無い", pos="形容詞-非自立可能"),
+    )
+    question_marks: tuple[str, ...] = ("?", "？", "か", "かな", "じゃね")
+    # Negations inside these are obligations (しなければならない = must do, しなきゃ):
+    # they are not counted, nor is a second negation that follows one (なりません).
+    obligations: tuple[str, ...] = (
+        "なければ",
+        "なけりゃ",
+        "なきゃ",
+        "なくては",
+        "なくちゃ",
+        "ないと",
+        "ねば",
+    )
+    # Words of the standard line that must survive the rewrite (matched by surface,
+    # normalised or dictionary form, or an equivalent below); at most this share
+    # may be missing.
+    content_pos: tuple[str, ...] = (
+        "名詞-普通名詞",
+        "名詞-固有名詞",
+        "動詞-一般",
+        "形容詞-一般",
+        "形状詞-一般",
+    )
+    max_missing_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Standard word -> the persona's words for it (スマートフォン -> スマホ).
+    equivalents: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(gyaru.EQUIVALENTS))
+    # Pairs of opposites: one in the standard line and the other in its place in the
+    # persona line is the meaning reversed (三連勝 -> 三連敗).
+    opposites: tuple[tuple[str, str], ...] = gyaru.OPPOSITES
+
+
+class ChecksConfig(_Section):
+    enabled: bool = True
+    # Reason codes to skip (e.g. for a random-weight test model that writes no real text).
+    disabled: tuple[str, ...] = ()
+    # The rules of the `register` reason code (a field named `register` would shadow
+    # pydantic's BaseModel.register).
+    voice: RegisterRules = RegisterRules()
+    truncation: TruncationRules = TruncationRules()
+    repetition: RepetitionRules = RepetitionRules()
+    near_copy: NearCopyRules = NearCopyRules()
+    script: ScriptRules = ScriptRules()
+    meaning: MeaningRules = MeaningRules()
+    # Insults and slurs: a line holding one (as a word or a substring) is rejected.
+    unsafe_words: tuple[str, ...] = gyaru.UNSAFE_WORDS
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> ChecksConfig:
+        unknown = sorted(set(self.disabled) - set(CHECK_CODES))
+        if unknown:
+            raise ValueError(f"unknown check codes {unknown}; known: {list(CHECK_CODES)}")
+        return self

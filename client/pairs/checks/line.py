@@ -1,0 +1,76 @@
+"""One line as the checks see it: its text, its tokens, and where the first person is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from client.checks_config import TokenPattern
+from client.dedup import normalise
+from client.pairs.analyzer import Token, analyse
+
+# Tokens that carry no word of their own: symbols, blanks, particles, auxiliaries.
+FUNCTION_POS = ("補助記号", "空白", "助詞", "助動詞", "記号")
+
+
+def matches(pattern: TokenPattern, token: Token) -> bool:
+    if pattern.form is not None and not token.has_form(pattern.form):
+        return False
+    if pattern.pos and not token.pos.startswith(pattern.pos):
+        return False
+    if pattern.cform and not token.cform.startswith(pattern.cform):
+        return False
+    return token.surface not in pattern.except_surfaces
+
+
+def first_match(patterns: Sequence[TokenPattern], tokens: Iterable[Token]) -> Token | None:
+    for token in tokens:
+        if any(matches(p, token) for p in patterns):
+            return token
+    return None
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    first_person: str | None
+
+    @cached_property
+    def tokens(self) -> tuple[Token, ...]:
+        return analyse(self.text)
+
+    @cached_property
+    def normalised(self) -> str:
+        return normalise(self.text)
+
+    @cached_property
+    def first_person_spans(self) -> tuple[tuple[int, int], ...]:
+        # The analyzer splits あーし into あー + し (a filler and a verb), so the first
+        # person is found in the text and every token overlapping it is set aside.
+        if not self.first_person:
+            return ()
+        spans, start = [], self.text.find(self.first_person)
+        while start >= 0:
+            spans.append((start, start + len(self.first_person)))
+            start = self.text.find(self.first_person, start + 1)
+        return tuple(spans)
+
+    @cached_property
+    def words(self) -> tuple[Token, ...]:
+        """Tokens that are not part of the first person."""
+        spans = self.first_person_spans
+        return tuple(
+            t
+            for t in self.tokens
+            if not any(t.begin < end and start < t.end for start, end in spans)
+        )
+
+    @cached_property
+    def content(self) -> tuple[Token, ...]:
+        """Words that mean something: no symbols, particles, auxiliaries or fillers."""
+        return tuple(w for w in self.words if not w.pos.startswith((*FUNCTION_POS, "感動詞")))
+
+    @cached_property
+    def forms(self) -> frozenset[str]:
+        return frozenset(f for t in self.tokens for f in (t.surface, t.normalized, t.lemma))
