@@ -166,6 +166,15 @@ class MeaningRules(_Section):
     opposites: tuple[tuple[str, str], ...] = gyaru.OPPOSITES
 
 
+class NearDuplicateRules(_Section):
+    # A pair whose character n-grams (both lines) overlap a kept pair's by this
+    # Jaccard similarity or more is rejected as `near_duplicate` (MinHash estimate).
+    enabled: bool = True
+    threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    ngram: int = Field(default=3, ge=1, le=10)
+    num_perm: int = Field(default=64, ge=16, le=512)
+
+
 class ChecksConfig(_Section):
     enabled: bool = True
     # Reason codes to skip (e.g. for a random-weight test model that writes no real text).
@@ -178,6 +187,7 @@ class ChecksConfig(_Section):
     near_copy: NearCopyRules = NearCopyRules()
     script: ScriptRules = ScriptRules()
     meaning: MeaningRules = MeaningRules()
+    near_duplicate: NearDuplicateRules = NearDuplicateRules()
     # Insults and slurs: a line holding one (as a word or a substring) is rejected.
     unsafe_words: tuple[str, ...] = gyaru.UNSAFE_WORDS
 

@@ -66,3 +66,20 @@ def analyse(text: str) -> tuple[Token, ...]:
             )
         )
     return tuple(tokens)
+
+
+def spans_of(text: str, needle: str | None) -> tuple[tuple[int, int], ...]:
+    """Where `needle` occurs in `text`. The analyzer splits the first person あーし into
+    あー + し (a filler and a verb), so it is found in the text and every token that
+    overlaps it is set aside."""
+    if not needle:
+        return ()
+    spans, start = [], text.find(needle)
+    while start >= 0:
+        spans.append((start, start + len(needle)))
+        start = text.find(needle, start + 1)
+    return tuple(spans)
+
+
+def outside(token: Token, spans: tuple[tuple[int, int], ...]) -> bool:
+    return not any(token.begin < end and begin < token.end for begin, end in spans)

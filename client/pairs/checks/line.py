@@ -8,7 +8,7 @@ from functools import cached_property
 
 from client.checks_config import TokenPattern
 from client.dedup import normalise
-from client.pairs.analyzer import Token, analyse
+from client.pairs.analyzer import Token, analyse, outside, spans_of
 
 # Tokens that carry no word of their own: symbols, blanks, particles, auxiliaries.
 FUNCTION_POS = ("補助記号", "空白", "助詞", "助動詞", "記号")
@@ -45,26 +45,10 @@ class Line:
         return normalise(self.text)
 
     @cached_property
-    def first_person_spans(self) -> tuple[tuple[int, int], ...]:
-        # The analyzer splits あーし into あー + し (a filler and a verb), so the first
-        # person is found in the text and every token overlapping it is set aside.
-        if not self.first_person:
-            return ()
-        spans, start = [], self.text.find(self.first_person)
-        while start >= 0:
-            spans.append((start, start + len(self.first_person)))
-            start = self.text.find(self.first_person, start + 1)
-        return tuple(spans)
-
-    @cached_property
     def words(self) -> tuple[Token, ...]:
         """Tokens that are not part of the first person."""
-        spans = self.first_person_spans
-        return tuple(
-            t
-            for t in self.tokens
-            if not any(t.begin < end and start < t.end for start, end in spans)
-        )
+        spans = spans_of(self.text, self.first_person)
+        return tuple(t for t in self.tokens if outside(t, spans))
 
     @cached_property
     def content(self) -> tuple[Token, ...]:

@@ -1,0 +1,167 @@
+"""How well a verdict source (the checks, the quality score, a judge) agrees with people.
+
+Pure. A labels file is JSON Lines, one item a line:
+`{"standard": ..., "gyaru": ..., "topic": ..., "label": "good"|"bad"}` with optional
+`persona` (the persona's name, checked against the config) and `kind` (what is
+wrong with a bad item, or "good"). A verdict source turns each item into
+accepted / rejected; `agreement` compares those with the labels. "Positive" is
+"accepted" for a verdict and "good" for a label.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from client.errors import UsageError
+
+REQUIRED = ("standard", "gyaru", "topic", "label")
+OPTIONAL = ("persona", "kind")
+LABELS = ("good", "bad")
+
+
+class LabelsError(UsageError):
+    """A labels file that cannot be read: names the file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledItem:
+    line: int  # 1-based line in the labels file
+    standard: str
+    gyaru: str
+    topic: str
+    good: bool
+    persona: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    accepted: bool
+    reason: str | None = None  # why it was rejected (a reason code), or None
+    detail: str = ""
+
+
+def _item(data: object, where: str, line: int) -> LabelledItem:
+    if not isinstance(data, dict):
+        raise LabelsError(f"{where}: an item must be a JSON object, got {type(data).__name__}")
+    for key in REQUIRED:
+        if not isinstance(data.get(key), str):
+            problem = "missing" if key not in data else "not a string"
+            raise LabelsError(f"{where}: field '{key}' is {problem}")
+    for key in OPTIONAL:
+        if key in data and not isinstance(data[key], str):
+            raise LabelsError(f"{where}: field '{key}' is not a string")
+    unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise LabelsError(f"{where}: unknown field '{unknown[0]}'")
+    if data["label"] not in LABELS:
+        raise LabelsError(f"{where}: label must be 'good' or 'bad', got {data['label']!r}")
+    return LabelledItem(
+        line=line,
+        standard=data["standard"],
+        gyaru=data["gyaru"],
+        topic=data["topic"],
+        good=data["label"] == "good",
+        persona=data.get("persona"),
+        kind=data.get("kind"),
+    )
+
+
+def parse_labels(text: str, source: str) -> list[LabelledItem]:
+    """The items of a labels file's text; LabelsError names `source` and the line."""
+    items = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise LabelsError(f"{where}: not valid JSON ({exc.msg})") from None
+        items.append(_item(data, where, number))
+    if not items:
+        raise LabelsError(f"{source}: no labelled items")
+    return items
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Confusion matrix of labels (good/bad) against verdicts (accepted/rejected)."""
+
+    good_accepted: int
+    good_rejected: int
+    bad_accepted: int
+    bad_rejected: int
+    disagreements: list[tuple[LabelledItem, Verdict]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.good_accepted + self.good_rejected + self.bad_accepted + self.bad_rejected
+
+    @property
+    def precision(self) -> float | None:
+        """Of the accepted items, the share people call good."""
+        accepted = self.good_accepted + self.bad_accepted
+        return self.good_accepted / accepted if accepted else None
+
+    @property
+    def recall(self) -> float | None:
+        """Of the good items, the share accepted."""
+        good = self.good_accepted + self.good_rejected
+        return self.good_accepted / good if good else None
+
+    @property
+    def kappa(self) -> float | None:
+        """Cohen's kappa: agreement beyond what chance would give (1 perfect, 0 chance)."""
+        n = self.total
+        if not n:
+            return None
+        observed = (self.good_accepted + self.bad_rejected) / n
+        accepted = self.good_accepted + self.bad_accepted
+        good = self.good_accepted + self.good_rejected
+        expected = (accepted * good + (n - accepted) * (n - good)) / (n * n)
+        if expected == 1.0:
+            return None  # one class only: kappa is undefined
+        return (observed - expected) / (1.0 - expected)
+
+
+def agreement(items: Sequence[LabelledItem], verdicts: Sequence[Verdict]) -> Agreement:
+    if len(items) != len(verdicts):
+        raise ValueError(f"{len(items)} items but {len(verdicts)} verdicts")
+    counts = {(g, a): 0 for g in (True, False) for a in (True, False)}
+    disagreements = []
+    for item, verdict in zip(items, verdicts, strict=True):
+        counts[item.good, verdict.accepted] += 1
+        if item.good != verdict.accepted:
+            disagreements.append((item, verdict))
+    return Agreement(
+        good_accepted=counts[True, True],
+        good_rejected=counts[True, False],
+        bad_accepted=counts[False, True],
+        bad_rejected=counts[False, False],
+        disagreements=disagreements,
+    )
+
+
+def auc(items: Sequence[LabelledItem], scores: Sequence[float]) -> float | None:
+    """The chance that a good item scores above a bad one (ties count half)."""
+    good = [s for i, s in zip(items, scores, strict=True) if i.good]
+    bad = [s for i, s in zip(items, scores, strict=True) if not i.good]
+    if not good or not bad:
+        return None
+    wins = sum((g > b) + 0.5 * (g == b) for g in good for b in bad)
+    return wins / (len(good) * len(bad))
+
+
+def by_kind(
+    items: Sequence[LabelledItem], verdicts: Sequence[Verdict]
+) -> dict[str, tuple[int, int]]:
+    """kind -> (items of that kind the verdicts got right, items of that kind)."""
+    table: dict[str, tuple[int, int]] = {}
+    for item, verdict in zip(items, verdicts, strict=True):
+        kind = item.kind or ("good" if item.good else "bad")
+        right, total = table.get(kind, (0, 0))
+        table[kind] = (right + (item.good == verdict.accepted), total + 1)
+    return table

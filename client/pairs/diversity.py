@@ -1,0 +1,109 @@
+"""How varied a dataset's persona lines are. Pure functions over the lines.
+
+distinct-n: distinct word n-grams / all word n-grams over the persona lines (words
+from the analyzer, symbols left out): near 1 when lines share little, low when the
+model says the same things again. Openings and endings: the first and last two
+words of each line (the first person set aside), the most repeated ones. Style
+markers: the share of lines holding each of `persona.style_markers`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from client.pairs.analyzer import analyse, outside, spans_of
+
+Words = Callable[[str], list[str]]
+EDGE_WORDS = 2
+
+
+def words_without(first_person: str | None) -> Words:
+    """The line's words, without symbols, blanks or the first person."""
+
+    def words(text: str) -> list[str]:
+        spans = spans_of(text, first_person)
+        return [
+            t.surface
+            for t in analyse(text)
+            if not t.pos.startswith(("補助記号", "空白")) and outside(t, spans)
+        ]
+
+    return words
+
+
+def distinct_n(tokenised: Sequence[Sequence[str]], n: int) -> float | None:
+    grams = [tuple(words[i : i + n]) for words in tokenised for i in range(len(words) - n + 1)]
+    return round(len(set(grams)) / len(grams), 4) if grams else None
+
+
+def top_edges(tokenised: Sequence[Sequence[str]], top: int) -> tuple[list[Any], list[Any]]:
+    """The most repeated openings and endings, as [text, count], repeated ones only."""
+    openings = Counter("".join(w[:EDGE_WORDS]) for w in tokenised if w)
+    endings = Counter("".join(w[-EDGE_WORDS:]) for w in tokenised if w)
+    return (
+        [[text, count] for text, count in openings.most_common(top) if count > 1],
+        [[text, count] for text, count in endings.most_common(top) if count > 1],
+    )
+
+
+def marker_shares(lines: Sequence[str], markers: Sequence[str]) -> dict[str, float]:
+    if not lines:
+        return {}
+    shares = {m: round(sum(m in line for line in lines) / len(lines), 4) for m in markers}
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+
+
+def near_duplicate_rate(near_duplicates: int, kept: int) -> float | None:
+    """Near duplicates among the pairs that were otherwise good (kept + dropped as near)."""
+    seen = near_duplicates + kept
+    return round(near_duplicates / seen, 4) if seen else None
+
+
+@dataclass(frozen=True)
+class DiversityReport:
+    lines: int
+    distinct_1: float | None
+    distinct_2: float | None
+    top_openings: list[Any]
+    top_endings: list[Any]
+    style_markers: dict[str, float]
+    near_duplicate_rate: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "distinct_1": self.distinct_1,
+            "distinct_2": self.distinct_2,
+            "top_openings": self.top_openings,
+            "top_endings": self.top_endings,
+            "style_markers": self.style_markers,
+            "near_duplicate_rate": self.near_duplicate_rate,
+        }
+
+
+def diversity(
+    lines: Sequence[str],
+    *,
+    markers: Sequence[str],
+    first_person: str | None,
+    near_duplicates: int | None = None,
+    top: int = 5,
+    words: Words | None = None,
+) -> DiversityReport:
+    split = words or words_without(first_person)
+    tokenised = [split(line) for line in lines]
+    openings, endings = top_edges(tokenised, top)
+    return DiversityReport(
+        lines=len(lines),
+        distinct_1=distinct_n(tokenised, 1),
+        distinct_2=distinct_n(tokenised, 2),
+        top_openings=openings,
+        top_endings=endings,
+        style_markers=marker_shares(lines, markers),
+        near_duplicate_rate=(
+            None if near_duplicates is None else near_duplicate_rate(near_duplicates, len(lines))
+        ),
+    )

@@ -1,0 +1,60 @@
+"""Near-duplicate pairs: MinHash over character n-grams of both lines, with LSH to find
+candidates (datasketch). Exact duplicates are client.dedup's; this catches the pair
+that differs by a particle, a 〜 or one word.
+
+Pure: one `NearDuplicates` per run, fed every kept pair in order.
+"""
+
+from __future__ import annotations
+
+from datasketch import MinHash, MinHashLSH
+
+from client.checks_config import NearDuplicateRules
+from client.dedup import normalise
+
+# Fixed so that the same pairs give the same signatures in every run and process.
+_SEED = 1
+
+
+def shingles(standard: str, gyaru: str, n: int) -> set[bytes]:
+    """Character n-grams of each normalised line, marked by line (a line shorter than
+    n is one shingle)."""
+    out: set[bytes] = set()
+    for mark, text in (("s", normalise(standard)), ("g", normalise(gyaru))):
+        grams = {text[i : i + n] for i in range(max(len(text) - n + 1, 1))}
+        out.update(f"{mark}\x1f{g}".encode() for g in grams)
+    return out
+
+
+class NearDuplicates:
+    def __init__(self, rules: NearDuplicateRules) -> None:
+        self._rules = rules
+        self._lsh = MinHashLSH(threshold=rules.threshold, num_perm=rules.num_perm)
+        self._signatures: dict[str, MinHash] = {}
+
+    def __len__(self) -> int:
+        return len(self._signatures)
+
+    def _signature(self, standard: str, gyaru: str) -> MinHash:
+        signature = MinHash(num_perm=self._rules.num_perm, seed=_SEED)
+        signature.update_batch(shingles(standard, gyaru, self._rules.ngram))
+        return signature
+
+    def twin(self, standard: str, gyaru: str) -> tuple[str | None, MinHash]:
+        """The id of a kept pair this one nearly duplicates (None: none), and its signature."""
+        signature = self._signature(standard, gyaru)
+        best: tuple[float, str] | None = None
+        for key in self._lsh.query(signature):
+            # LSH candidates are probable, not certain: keep only estimates over the bar.
+            similarity = signature.jaccard(self._signatures[key])
+            if similarity >= self._rules.threshold and (best is None or similarity > best[0]):
+                best = (similarity, key)
+        return (None if best is None else best[1]), signature
+
+    def add(self, pair_id: str, standard: str, gyaru: str) -> str | None:
+        """Keep the pair and answer None, or answer the id of its kept near twin."""
+        twin, signature = self.twin(standard, gyaru)
+        if twin is None and pair_id not in self._signatures:
+            self._lsh.insert(pair_id, signature)
+            self._signatures[pair_id] = signature
+        return twin
