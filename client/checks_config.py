@@ -137,17 +137,12 @@ class MeaningRules(_Section):
         TokenPattern(form="無い", pos="形容詞-非自立可能"),
     )
     question_marks: tuple[str, ...] = ("?", "？", "か", "かな", "じゃね")
-    # Negations inside these are obligations (しなければならない = must do, しなきゃ):
-    # they are not counted, nor is a second negation that follows one (なりません).
-    obligations: tuple[str, ...] = (
-        "なければ",
-        "なけりゃ",
-        "なきゃ",
-        "なくては",
-        "なくちゃ",
-        "ないと",
-        "ねば",
-    )
+    # Negations inside these negate nothing: obligations (しなければならない = must do,
+    # しなきゃ; a second negation after one, なりません, is not counted either) and
+    # しかない (nothing but: 行くしかない = must go).
+    not_negations: tuple[str, ...] = (
+        "なければ", "なけりゃ", "なきゃ", "なくては", "なくちゃ", "ないと", "ねば", "しかない", "しかありません",
+    )  # fmt: skip
     # Words of the standard line that must survive the rewrite (matched by surface,
     # normalised or dictionary form, or an equivalent below); at most this share
     # may be missing.
@@ -170,9 +165,9 @@ class NearDuplicateRules(_Section):
     # A pair whose character n-grams (both lines) overlap a kept pair's by this
     # Jaccard similarity or more is rejected as `near_duplicate` (MinHash estimate).
     enabled: bool = True
-    threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    threshold: float = Field(default=0.8, gt=0.0, le=0.95)
     ngram: int = Field(default=3, ge=1, le=10)
-    num_perm: int = Field(default=64, ge=16, le=512)
+    num_perm: int = Field(default=64, ge=64, le=512)
 
 
 class ChecksConfig(_Section):

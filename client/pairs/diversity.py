@@ -18,6 +18,7 @@ from client.pairs.analyzer import analyse, outside, spans_of
 
 Words = Callable[[str], list[str]]
 EDGE_WORDS = 2
+_WAVES = "〜～"
 
 
 def words_without(first_person: str | None) -> Words:
@@ -25,11 +26,13 @@ def words_without(first_person: str | None) -> Words:
 
     def words(text: str) -> list[str]:
         spans = spans_of(text, first_person)
-        return [
-            t.surface
+        # The analyzer glues a trailing 〜 to the word (けど〜): it is style, not a word.
+        surfaces = (
+            t.surface.rstrip(_WAVES)
             for t in analyse(text)
             if not t.pos.startswith(("補助記号", "空白")) and outside(t, spans)
-        ]
+        )
+        return [s for s in surfaces if s]
 
     return words
 

@@ -59,19 +59,42 @@ def _is_negation(token: Token, rules: MeaningRules) -> bool:
     return any(matches(p, token) for p in rules.negations)
 
 
+def _light(tokens: tuple[Token, ...], index: int) -> bool:
+    """A verb that only carries the one before it: 掃除し, 得意ではあり, 寝てい."""
+    if "非自立" not in tokens[index].pos or index == 0:
+        return False
+    before = tokens[index - 1]
+    return before.pos.startswith(("名詞", "助動詞", "助詞-接続助詞", "助詞-係助詞"))
+
+
 def _predicate_before(tokens: tuple[Token, ...], index: int, rules: MeaningRules) -> Token | None:
-    """The word a negation negates; None for a second negation (なければなりません)."""
-    for token in reversed(tokens[:index]):
-        if _is_negation(token, rules):
+    """The word a negation negates, within its sentence; None for a second negation
+    (なければなりません) or none found."""
+    for i in range(index - 1, -1, -1):
+        token = tokens[i]
+        if _is_negation(token, rules) or token.pos.startswith(("補助記号-句点", "補助記号-読点")):
             return None
-        if token.pos.startswith(FUNCTION_POS) or "非自立" in token.pos:
+        if token.pos.startswith(FUNCTION_POS) or _light(tokens, i):
             continue
         return token
     return None
 
 
+# ない after a noun or particle is "there is no" (時間がない), the negation of ある
+# (時間がありません), not of the noun.
+_EXIST = "有る"
+
+
+def _existential(tokens: tuple[Token, ...], index: int) -> bool:
+    token = tokens[index]
+    if not token.pos.startswith("形容詞") or index == 0:
+        return False
+    before = tokens[index - 1]
+    return not (before.cform.startswith("連用形") or before.pos.startswith("助詞-係助詞"))
+
+
 def _in_obligation(line: Line, token: Token, rules: MeaningRules) -> bool:
-    for phrase in rules.obligations:
+    for phrase in rules.not_negations:
         start = line.text.find(phrase)
         while start >= 0:
             if start <= token.begin < start + len(phrase):
@@ -91,6 +114,9 @@ def polarity(
         if not _is_negation(token, rules) or _in_obligation(line, token, rules):
             continue
         if _rhetorical(tokens, i, rules):
+            continue
+        if _existential(tokens, i):
+            negated.add(_EXIST)
             continue
         predicate = _predicate_before(tokens, i, rules)
         if predicate is not None:

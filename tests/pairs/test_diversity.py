@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from client.pairs.diversity import distinct_n, diversity, near_duplicate_rate, words_without
+
+
+def test_distinct_n_counts_unique_ngrams() -> None:
+    lines = [["マジ", "眠い"], ["マジ", "眠い"], ["マジ", "暑い"]]
+    assert distinct_n(lines, 1) == pytest.approx(3 / 6)
+    assert distinct_n(lines, 2) == pytest.approx(2 / 3, abs=1e-4)
+    assert distinct_n([], 2) is None
+
+
+def test_words_leave_out_symbols_and_the_first_person() -> None:
+    assert words_without("あーし")("あーし、マジ眠いんだけど〜！") == [
+        "マジ",
+        "眠い",
+        "ん",
+        "だ",
+        "けど",
+    ]
+
+
+def test_report_names_repeated_openings_endings_and_marker_shares() -> None:
+    lines = [
+        "マジ眠いんだけど〜。あーしマジ無理",
+        "マジ眠いし〜！あーし寝る",
+        "てか雨じゃん！あーしマジ無理",
+        "新作のゲーム買った〜。あーしガチ勢",
+    ]
+    report = diversity(
+        lines, markers=["マジ", "じゃん", "〜"], first_person="あーし", near_duplicates=1
+    )
+    assert report.top_openings == [["マジ眠い", 2]]
+    assert report.top_endings == [["マジ無理", 2]]
+    assert report.style_markers == {"マジ": 0.75, "〜": 0.75, "じゃん": 0.25}
+    assert report.near_duplicate_rate == pytest.approx(1 / 5)
+    assert report.to_json()["lines"] == 4
+    assert report.distinct_1 is not None and 0 < report.distinct_1 < 1
+
+
+def test_rate_without_pairs_is_none() -> None:
+    assert near_duplicate_rate(0, 0) is None

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from client.checks_config import NearDuplicateRules
+from client.pairs.neardup import NearDuplicates, shingles
+
+
+def test_a_near_twin_is_named_and_a_different_pair_is_kept() -> None:
+    near = NearDuplicates(NearDuplicateRules())
+    assert (
+        near.add(
+            "a", "新しいパソコンを買いました。", "あーし、新しいパソコン買ったんだけど！マジ最高〜"
+        )
+        is None
+    )
+    # Punctuation and one particle apart: the same pair for a fine-tuning set.
+    assert (
+        near.add(
+            "b", "新しいパソコンを買いました！", "あーし新しいパソコン買ったんだけど！マジ最高〜"
+        )
+        == "a"
+    )
+    assert near.add("c", "今日は雨です。", "今日雨なんだけど〜。あーしテンション下がる") is None
+    # Same standard line, a really different rewrite: not a near duplicate.
+    assert (
+        near.add(
+            "d",
+            "新しいパソコンを買いました。",
+            "パソコン新調した〜！あーし的に神スペックなんだけど",
+        )
+        is None
+    )
+    assert len(near) == 3
+
+
+def test_the_threshold_comes_from_config() -> None:
+    pair = ("駅まで歩いて十分かかります。", "駅まで歩いて十分かかるんだよね〜。あーしだるい")
+    other = ("駅まで歩いて十分かかります。", "駅まで歩いて十分かかるんだよね。あーしマジだるい")
+    loose = NearDuplicates(NearDuplicateRules(threshold=0.5))
+    strict = NearDuplicates(NearDuplicateRules(threshold=0.95))
+    for near in (loose, strict):
+        near.add("a", *pair)
+    assert loose.add("b", *other) == "a"
+    assert strict.add("b", *other) is None
+
+
+def test_signatures_are_the_same_in_every_run() -> None:
+    first, second = NearDuplicates(NearDuplicateRules()), NearDuplicates(NearDuplicateRules())
+    assert first.add("x", "猫が寝ています。", "猫寝てる〜！あーし癒やされる") is None
+    assert second.twin("猫が寝ています。", "猫寝てる〜！あーし癒やされる")[0] is None
+    second.add("y", "猫が寝ています。", "猫寝てる〜！あーし癒やされる")
+    assert second.twin("猫が寝ています。", "猫寝てる〜!あーし癒やされる")[0] == "y"
+
+
+def test_shingles_mark_the_line_they_come_from() -> None:
+    grams = shingles("あい", "あい", 3)
+    assert grams == {"s\x1fあい".encode(), "g\x1fあい".encode()}
