@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from client.checks_config import TokenPattern
 from client.dedup import normalise
@@ -24,8 +24,21 @@ def matches(pattern: TokenPattern, token: Token) -> bool:
     return token.surface not in pattern.except_surfaces
 
 
-def first_match(patterns: Sequence[TokenPattern], tokens: Iterable[Token]) -> Token | None:
+@lru_cache(maxsize=256)
+def _forms(patterns: tuple[TokenPattern, ...]) -> frozenset[str] | None:
+    """Every pattern's form, or None when some pattern has none (matches by pos only)."""
+    forms = [p.form for p in patterns]
+    return None if None in forms else frozenset(f for f in forms if f is not None)
+
+
+def first_match(patterns: tuple[TokenPattern, ...], tokens: Iterable[Token]) -> Token | None:
+    # Most lists are words: a set lookup per token finds the few candidates.
+    forms = _forms(patterns)
     for token in tokens:
+        if forms is not None and not (
+            token.surface in forms or token.normalized in forms or token.lemma in forms
+        ):
+            continue
         if any(matches(p, token) for p in patterns):
             return token
     return None
