@@ -1,0 +1,78 @@
+"""Realistic, distinct gyaru pairs for the fake servers, as many as a test asks for.
+
+Each pair is one sentence frame filled from five word lists. The first four slots
+come from the pair's global number by the Chinese remainder theorem (list sizes 7,
+11, 13 and 17 are coprime, so 17,017 numbers give 17,017 different tuples) and the
+fifth and sixth (the feeling, the companion) are two checksums of them, so two pairs
+one slot apart differ in three: never near-duplicates of each other, and every one
+passes the pair checks.
+A tag (one per reply) picks where its numbers start; a number already handed to
+another (tag, index) in this process is skipped, so different tags never collide
+and the same tag and index always give the same pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+TIMES = ("今朝", "昨日の夜", "週末", "放課後", "配信の前", "昼休み", "夕方")
+PLACES = (
+    "駅前のカフェ", "近所のコンビニ", "大きな本屋", "家電量販店", "友達の家", "商店街",
+    "ショッピングモール", "公園の売店", "図書館の横", "雑貨屋さん", "古着屋",
+)  # fmt: skip
+THINGS = (
+    "新しいイヤホン", "かわいいマグカップ", "限定のお菓子", "話題の漫画", "ゲームのサントラ",
+    "冬用のコート", "推しのアクスタ", "スマホケース", "来年の手帳", "小さな観葉植物", "人気の香水",
+    "充電器", "ステッカー",
+)  # fmt: skip
+ACTS = (
+    ("買いました", "買った"), ("見つけました", "見つけた"), ("選びました", "選んだ"),
+    ("予約しました", "予約した"), ("受け取りました", "受け取った"), ("試しました", "試した"),
+    ("注文しました", "注文した"), ("探しました", "探してた"), ("手に入れました", "手に入れた"),
+    ("眺めました", "眺めてた"), ("写真に撮りました", "写真に撮った"), ("友達に見せました", "友達に見せた"),
+    ("包んでもらいました", "包んでもらった"), ("取り置きしました", "取り置きした"),
+    ("比べました", "比べた"), ("持ち帰りました", "持ち帰った"), ("紹介しました", "紹介した"),
+)  # fmt: skip
+FEELINGS = (
+    "マジ最高〜", "テンション上がる〜", "ガチで嬉しい", "めっちゃ満足", "超エモい", "ヤバくない？",
+    "推せる〜", "天才じゃん", "大満足〜", "しか勝たん", "映えすぎ〜", "神すぎ", "ウケる〜",
+    "優勝〜", "元気出た〜", "ハッピー〜", "ときめく〜", "幸せすぎ〜", "アガる〜",
+)  # fmt: skip
+COMPANIONS = (
+    "友達", "妹", "弟", "姉", "兄", "先輩", "後輩", "母", "父", "祖母", "いとこ", "幼なじみ",
+    "クラスメイト", "バイト仲間", "配信仲間", "ゲーム仲間", "部活の仲間", "推し仲間", "ルームメイト",
+    "同僚", "彼氏", "近所の子", "親友",
+)  # fmt: skip
+SPACE = len(TIMES) * len(PLACES) * len(THINGS) * len(ACTS)
+
+_lock = threading.Lock()
+_given: dict[tuple[str, int], int] = {}
+_taken: set[int] = set()
+
+
+def _number(tag: str, index: int) -> int:
+    with _lock:
+        if (tag, index) not in _given:
+            start = int.from_bytes(hashlib.blake2b(tag.encode(), digest_size=8).digest(), "big")
+            number = (start + index) % SPACE
+            while number in _taken:
+                number = (number + 1) % SPACE
+            _taken.add(number)
+            _given[tag, index] = number
+        return _given[tag, index]
+
+
+def pair_text(number: int) -> tuple[str, str]:
+    """The standard and gyaru line of one pair number."""
+    t, p, w, a = (number % len(x) for x in (TIMES, PLACES, THINGS, ACTS))
+    feeling = FEELINGS[(t + p + w + a) % len(FEELINGS)]
+    who = COMPANIONS[(t + 2 * p + 3 * w + 4 * a) % len(COMPANIONS)]
+    polite, casual = ACTS[a]
+    standard = f"{TIMES[t]}、{who}と{PLACES[p]}で{THINGS[w]}を{polite}。"
+    gyaru = f"{TIMES[t]}{who}と{PLACES[p]}で{THINGS[w]}{casual}んだけど！あーし{feeling}"
+    return standard, gyaru
+
+
+def pair(tag: str, index: int) -> tuple[str, str]:
+    return pair_text(_number(tag, index))
