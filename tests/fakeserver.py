@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests import pair_corpus
 from tests.judgefake import Grader, good_grades, is_judge_request, judge_content
 
 BATCH_RE = re.compile(r"バッチ番号は(\d+)")
@@ -61,15 +62,15 @@ COUNT_RE = re.compile(r"ちょうど(\d+)組")
 def make_pairs(
     n: int, tag: str, *, topics: Iterable[str] = ("Tech", "Streaming", "Daily", "Gaming")
 ) -> list[dict[str, str]]:
+    """n pairs that pass every check, distinct from every other tag's (tests/pair_corpus.py)."""
     topic_list = list(topics)
-    return [
-        {
-            "topic": topic_list[i % len(topic_list)],
-            "standard": f"これは試験用の文です。記号{tag}の{i}番目を確認します。",
-            "gyaru": f"これ試験用の文なんだけど〜、あーし{tag}の{i}番目をマジで確認しちゃう！",
-        }
-        for i in range(n)
-    ]
+    pairs = []
+    for i in range(n):
+        standard, gyaru = pair_corpus.pair(tag, i)
+        pairs.append(
+            {"topic": topic_list[i % len(topic_list)], "standard": standard, "gyaru": gyaru}
+        )
+    return pairs
 
 
 @dataclass

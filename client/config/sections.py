@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from client.checks_config import ChecksConfig
+from client.config.checks import ChecksConfig
 from client.config.defaults import (
     DEFAULT_SCENES,
     DEFAULT_STYLE_MARKERS,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datasketch import MinHash, MinHashLSH
 
-from client.checks_config import NearDuplicateRules
-from client.dedup import normalise
+from client.config.checks import NearDuplicateRules
+from client.pairs.dedup import normalise
 
 # Fixed so that the same pairs give the same signatures in every run and process.
 _SEED = 1

@@ -1,7 +1,8 @@
 """One generated item to a `Pair` or a `Rejection` with its reason. Pure.
 
 Reason codes (counted in summaries, documented in docs/dataset.md):
-schema, empty, topic, length, not_japanese, identical, missing_first_person, low_quality.
+schema, empty, topic, length, not_japanese, identical, missing_first_person, then the
+Japanese-aware checks' (client.pairs.checks), then low_quality.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from client.pairs.checks import PairChecker
 from client.pairs.dedup import normalise
 from client.pairs.quality import quality_score
 from client.pairs.records import Pair, Rejection
@@ -21,6 +23,8 @@ class ValidationContext:
     rules: PairRules
     style_markers: tuple[str, ...]
     min_quality: float
+    # The persona's Japanese-aware checks; None when `checks.enabled` is false.
+    checker: PairChecker | None = None
     # Models write "tech" or "ＴＥＣＨ" as often as "Tech"; the canonical spelling is kept.
     topic_lookup: dict[str, str] = field(init=False)
 
@@ -100,6 +104,9 @@ def validate_item(
             index, item, "missing_first_person", f"gyaru line lacks {rules.first_person}"
         )
 
+    failure = None if ctx.checker is None else ctx.checker.check(standard, gyaru)
+    if failure is not None:
+        return _reject(index, item, failure.reason, failure.detail)
     score = quality_score(standard, gyaru, ctx.style_markers, rules.first_person)
     if score < ctx.min_quality:
         return _reject(

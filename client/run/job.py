@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from client.config import Settings
+from client.pairs.checks import PairChecker
 from client.pairs.judge_request import JudgePrompt
 from client.pairs.prompts import BatchPlan, PromptSet
 from client.pairs.rewrite import RewritePlan, RewritePrompts
@@ -35,10 +36,12 @@ def pair_rules(settings: Settings) -> PairRules:
 
 
 def validation_context(settings: Settings, rules: PairRules) -> ValidationContext:
+    checks = settings.checks
     return ValidationContext(
         rules=rules,
         style_markers=settings.persona.style_markers,
         min_quality=settings.validation.min_quality,
+        checker=PairChecker(checks, settings.persona.first_person) if checks.enabled else None,
     )
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from client.checks_config import CHECK_CODES, ChecksConfig
 from client.config import load_settings
+from client.config.checks import CHECK_CODES, ChecksConfig
 from client.pairs.checks import PairChecker
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from client import pipeline
 from client.config import load_settings
 from client.pairs.calibration import LabelledItem, parse_labels
-from client.pairs.checks import PairChecker
-from client.records import Pair
-from client.validate import validate_item
+from client.pairs.records import Pair
+from client.pairs.validate import validate_item
+from client.run.job import pair_rules, validation_context
 
 REPO = Path(__file__).resolve().parents[2]
 JUDGE_ONLY_KINDS = {"wrong_topic"}
@@ -34,13 +33,12 @@ def load(name: str) -> list[LabelledItem]:
 def acceptor(config: str) -> Callable[[LabelledItem], bool]:
     """Validation as a run applies it: the schema rules, then the pair checks."""
     settings = load_settings(REPO / "config" / config)
-    ctx = pipeline.validation_context(settings, pipeline.pair_rules(settings))
-    checker = PairChecker(settings.checks, settings.persona.first_person)
+    ctx = validation_context(settings, pair_rules(settings))
 
     def accepts(item: LabelledItem) -> bool:
         raw = {"topic": item.topic, "standard": item.standard, "gyaru": item.gyaru}
         outcome = validate_item(0, raw, ctx=ctx, pair_id="x", batch=1, generated_at="t")
-        return isinstance(outcome, Pair) and checker.check(item.standard, item.gyaru) is None
+        return isinstance(outcome, Pair)
 
     return accepts
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from client.checks_config import NearDuplicateRules
+from client.config.checks import NearDuplicateRules
 from client.pairs.neardup import NearDuplicates, shingles
 
 

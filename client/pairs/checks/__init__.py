@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from client.checks_config import ChecksConfig
+from client.config.checks import ChecksConfig
 from client.pairs.checks.line import Line
 from client.pairs.checks.meaning import meaning_drift
 from client.pairs.checks.register import (
@@ -28,7 +28,7 @@ __all__ = ["CheckFailure", "PairChecker"]
 
 @dataclass(frozen=True, slots=True)
 class CheckFailure:
-    reason: str  # one of client.checks_config.CHECK_CODES
+    reason: str  # one of client.config.checks.CHECK_CODES
     detail: str
 
 

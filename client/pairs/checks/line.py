@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from client.checks_config import TokenPattern
-from client.dedup import normalise
+from client.config.checks import TokenPattern
 from client.pairs.analyzer import Token, analyse, outside, spans_of
+from client.pairs.dedup import normalise
 
 # Tokens that carry no word of their own: symbols, blanks, particles, auxiliaries.
 FUNCTION_POS = ("補助記号", "空白", "助詞", "助動詞", "記号")

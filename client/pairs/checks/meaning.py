@@ -7,7 +7,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 
-from client.checks_config import MeaningRules
+from client.config.checks import MeaningRules
 from client.pairs.analyzer import Token
 from client.pairs.checks.line import FUNCTION_POS, Line, matches
 

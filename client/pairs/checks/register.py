@@ -3,10 +3,10 @@ wrong, or None."""
 
 from __future__ import annotations
 
-from client.checks_config import NearCopyRules, RegisterRules, TruncationRules
-from client.dedup import normalise
+from client.config.checks import NearCopyRules, RegisterRules, TruncationRules
 from client.pairs.analyzer import Token, analyse
 from client.pairs.checks.line import Line, first_match
+from client.pairs.dedup import normalise
 
 
 def _last_word(line: Line, closing: str) -> Token | None:

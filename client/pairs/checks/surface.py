@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from client.checks_config import RepetitionRules, ScriptRules
-from client.dedup import normalise
+from client.config.checks import RepetitionRules, ScriptRules
 from client.pairs.checks.line import Line
+from client.pairs.dedup import normalise
 
 _LATIN_RE = re.compile(r"[A-Za-z]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]{2,}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from client import checks_defaults as gyaru
+from client.config import checks_defaults as gyaru
 
 CHECK_CODES = (
     "unsafe",
