@@ -15,6 +15,18 @@ def _fmt_int(value: int) -> str:
     return f"{value:,}"
 
 
+def diversity_line(d: dict[str, Any]) -> str:
+    """distinct-1/2, the near-duplicate rate and the most repeated opening and ending."""
+    parts = [f"distinct-1 {d['distinct_1']}", f"distinct-2 {d['distinct_2']}"]
+    if d.get("near_duplicate_rate") is not None:
+        parts.append(f"near-duplicate rate {d['near_duplicate_rate']:.1%}")
+    for name in ("top_openings", "top_endings"):
+        if d.get(name):
+            text, count = d[name][0]
+            parts.append(f"{name.removeprefix('top_')[:-1]} {text!r} x{count}")
+    return " · ".join(parts)
+
+
 def summary_table(summary: RunSummary) -> Table:
     stats = summary.stats
     table = Table(
@@ -86,7 +98,7 @@ def _judge_rows(table: Table, stats: DatasetStats) -> None:
 
 
 def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
-    """Input lines (input runs), rejections by reason, duplicates."""
+    """Input lines (input runs), rejections by reason, duplicates, diversity."""
     stats = summary.stats
     inputs = stats.extra.get("inputs")
     if inputs:
@@ -99,6 +111,10 @@ def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
     if stats.duplicates_of_earlier_runs:
         dup += f" (+{stats.duplicates_of_earlier_runs} already in earlier runs)"
     table.add_row("duplicates removed", dup)
+    if stats.near_duplicates:
+        table.add_row("near-duplicates removed", f"{stats.near_duplicates}")
+    if stats.diversity and stats.diversity.get("lines"):
+        table.add_row("diversity", diversity_line(stats.diversity))
 
 
 def _inputs_row(inputs: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""`client stats`: counts, topic balance, lengths, quality and sample pairs of a dataset."""
+"""`client stats`: counts, topic balance, lengths, quality, diversity and sample pairs of a dataset."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.table import Table
 
 from client.cli.args import add_logging, formatter
 from client.cli.reviewed import add_ignore_review, apply_review, review_line
+from client.cli.run_table import diversity_line
 from client.cli.shared import dataset_settings, output_dir_and_settings, stdout_console
 from client.errors import EXIT_OK
 
@@ -28,7 +29,7 @@ examples:
 def register(sub: Any) -> None:
     stats = sub.add_parser(
         "stats",
-        help="counts, topic balance, lengths, quality, and sample pairs of a dataset",
+        help="counts, topic balance, lengths, quality, diversity, and sample pairs of a dataset",
         epilog=STATS_EXAMPLES,
         formatter_class=formatter,
     )
@@ -58,11 +59,15 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     dataset, review = apply_review(args, load_dataset(args.source, output_dir))
     settings = dataset_settings(args, dataset, settings)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
+    summary = dataset.metadata.get("summary")
+    near = summary.get("near_duplicates") if isinstance(summary, dict) else None
     report = describe(
         dataset.pairs,
         first_person=settings.persona.first_person,
         samples=max(args.samples, 0),
         seed=seed,
+        markers=settings.persona.style_markers,
+        near_duplicates=near if isinstance(near, int) else None,
     )
     if args.json:
         sys.stdout.write(
@@ -116,7 +121,21 @@ def _overview(report: DatasetReport, path: Path) -> Table:
         f"with {report.first_person}",
         f"{report.with_first_person} ({report.with_first_person / total:.0%})",
     )
+    _diversity_rows(overview, report)
     return overview
+
+
+def _diversity_rows(overview: Table, report: DatasetReport) -> None:
+    if report.diversity is None or not report.count:
+        return
+    d = report.diversity.to_json()
+    overview.add_row("diversity", diversity_line(d))
+    for name, key in (("repeated openings", "top_openings"), ("repeated endings", "top_endings")):
+        if d[key]:
+            overview.add_row(name, ", ".join(f"{text} x{count}" for text, count in d[key]))
+    used = {m: share for m, share in d["style_markers"].items() if share}
+    if used:
+        overview.add_row("style markers", ", ".join(f"{m} {s:.0%}" for m, s in used.items()))
 
 
 def _samples(report: DatasetReport, seed: int) -> Table:

@@ -1,4 +1,4 @@
-"""Numbers about a processed dataset: counts, topic balance, lengths, quality. Pure."""
+"""Numbers about a processed dataset: counts, topic balance, lengths, quality, diversity. Pure."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from client.pairs.diversity import DiversityReport, diversity
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class DatasetReport:
     with_first_person: int
     first_person: str
     samples: list[dict[str, Any]]
+    diversity: DiversityReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +65,7 @@ class DatasetReport:
             "first_person": self.first_person,
             "with_first_person": self.with_first_person,
             "samples": self.samples,
+            "diversity": self.diversity.to_json() if self.diversity else None,
         }
 
 
@@ -69,8 +73,15 @@ QUALITY_BINS = ("0.0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1.0")
 
 
 def describe(
-    pairs: Sequence[dict[str, Any]], *, first_person: str, samples: int, seed: int
+    pairs: Sequence[dict[str, Any]],
+    *,
+    first_person: str,
+    samples: int,
+    seed: int,
+    markers: Sequence[str] = (),
+    near_duplicates: int | None = None,
 ) -> DatasetReport:
+    """`near_duplicates`: how many the run that made the dataset dropped, if known."""
     topics = Counter(str(p.get("topic", "?")) for p in pairs)
     qualities = [float(p["quality"]) for p in pairs if isinstance(p.get("quality"), int | float)]
     histogram = dict.fromkeys(QUALITY_BINS, 0)
@@ -87,4 +98,10 @@ def describe(
         with_first_person=sum(1 for p in pairs if first_person in p["gyaru"]),
         first_person=first_person,
         samples=picked,
+        diversity=diversity(
+            [str(p["gyaru"]) for p in pairs],
+            markers=markers,
+            first_person=first_person,
+            near_duplicates=near_duplicates,
+        ),
     )

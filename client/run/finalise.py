@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from client.clock import utc_now
+from client.run.diversity import DiversitySummary
 from client.run.inputs import InputSummary
 from client.run.state import RunState
 from client.run.summary import RunStatus, RunSummary, resume_command
@@ -21,11 +22,13 @@ def finalise(state: RunState) -> RunSummary:
     status: RunStatus = "interrupted" if signum is not None else "incomplete"
     # The rebuild keeps its own de-duplication: the run's keys can go before it starts.
     state.deduper = None
+    state.near = None
     if state.manifest is not None:
         stats, path = build_dataset(
             store,
             key=settings.validation.dedup_key,
             earlier=state.earlier,
+            near=state.job.near_duplicates(state.earlier_pairs),
             metadata=dataset_metadata(
                 run_id=store.run_id,
                 created_at=utc_now(),
@@ -71,7 +74,7 @@ def finalise(state: RunState) -> RunSummary:
 
 
 def _hooks(state: RunState) -> list[RebuildHook]:
-    hooks: list[RebuildHook] = []
+    hooks: list[RebuildHook] = [DiversitySummary(state.job)]
     if state.input_counts is not None:
         hooks.append(InputSummary(state.input_counts))
     return hooks

@@ -36,7 +36,7 @@ from client.run.summary import RunSummary
 from client.storage.atomic import ensure_writable
 from client.storage.layout import new_run_id
 from client.storage.manifest import Manifest, ManifestWriter, RunFacts
-from client.storage.processed import previous_run_keys
+from client.storage.processed import previous_run_keys, previous_run_pairs
 from client.storage.runstore import RunStore
 
 log = structlog.get_logger("client.run")
@@ -145,8 +145,10 @@ def seed_dedup(state: RunState) -> None:
     settings = state.job.settings
     key = settings.validation.dedup_key
     if settings.validation.dedup_against_previous_runs:
-        state.earlier = previous_run_keys(settings.output.output_dir, state.store.run_id, key)
+        state.earlier_pairs = previous_run_pairs(settings.output.output_dir, state.store.run_id)
+        state.earlier = previous_run_keys(state.earlier_pairs, key)
     state.deduper = Deduper(key, earlier=state.earlier)
+    state.near = state.job.near_duplicates(state.earlier_pairs)
     for index, record in state.store.finished_records():
         state.done.add(index)
         state.settled.update(settled_keys(record.data))
@@ -154,8 +156,9 @@ def seed_dedup(state: RunState) -> None:
             # Judged before new batches; its inputs are not sent again either.
             state.to_judge.append(index)
             continue
-        for digest in record.dedup_keys(key):
-            state.deduper.add_key(digest)
+        for digest, pair in zip(record.dedup_keys(key), record.accepted, strict=True):
+            if state.deduper.add_key(digest) and state.near is not None:
+                state.near.add(pair["id"], pair["standard"], pair["gyaru"])
         if state.phrases is not None:
             state.phrases.add(str(p.get("gyaru", "")) for p in record.accepted)
 

@@ -3,7 +3,7 @@ and the tests all build their runs from it, so none of them wires them by hand."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,9 @@ from pydantic import SecretStr
 
 from client.config import Settings
 from client.pairs.checks import PairChecker
+from client.pairs.diversity import diversity
 from client.pairs.judge_request import JudgePrompt
+from client.pairs.neardup import NearDuplicates
 from client.pairs.prompts import BatchPlan, PromptSet
 from client.pairs.rewrite import RewritePlan, RewritePrompts
 from client.pairs.schema import PairRules
@@ -172,6 +174,29 @@ class Job:
     @property
     def limit(self) -> int:
         return batch_limit(self.settings)
+
+    def near_duplicates(
+        self, earlier: Sequence[tuple[str, str, str]] = ()
+    ) -> NearDuplicates | None:
+        """A fresh near-duplicate finder seeded with earlier runs' (id, standard, gyaru)
+        pairs; None when `checks.near_duplicate.enabled` is false."""
+        rules = self.settings.checks.near_duplicate
+        if not rules.enabled:
+            return None
+        near = NearDuplicates(rules)
+        for pair_id, standard, gyaru in earlier:
+            near.add(pair_id, standard, gyaru)
+        return near
+
+    def describe(self, lines: Sequence[str], near_duplicates: int) -> dict[str, Any]:
+        """The persona lines' diversity (summary and `client stats`)."""
+        persona = self.settings.persona
+        return diversity(
+            lines,
+            markers=persona.style_markers,
+            first_person=persona.first_person,
+            near_duplicates=near_duplicates,
+        ).to_json()
 
     def plan(
         self, base_seed: int, *, limit: int | None = None, hint: Callable[[], str] | None = None

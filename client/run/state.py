@@ -14,6 +14,7 @@ from client.errors import OutputDirError
 from client.pairs.dedup import Deduper, key_of_normalised
 from client.pairs.inputs import InputCounts
 from client.pairs.judge_outcome import JudgeOutcome, apply_verdicts
+from client.pairs.neardup import NearDuplicates
 from client.pairs.phrases import PhraseCounter
 from client.pairs.prompts import BatchPlan, new_base_seed
 from client.pairs.records import BatchResult
@@ -27,6 +28,7 @@ from client.server.pool import EndpointPool
 from client.server.readiness import EndpointStatus
 from client.storage.batch_record import BatchRecord
 from client.storage.manifest import Manifest, ManifestWriter
+from client.storage.processed import EarlierPair
 from client.storage.runstore import RunStore
 
 
@@ -55,7 +57,9 @@ class RunState:
     plan: BatchPlan | None = None
     template: RequestTemplate | None = None
     earlier: set[bytes] = field(default_factory=set)
+    earlier_pairs: list[EarlierPair] = field(default_factory=list)
     deduper: Deduper | None = None
+    near: NearDuplicates | None = None
     done: set[int] = field(default_factory=set)
     # Input runs: the file's counts, and the inputs earlier sessions settled.
     input_counts: InputCounts | None = None
@@ -96,7 +100,7 @@ class RunState:
                 keys = [k for k, keep in zip(keys, kept, strict=True) if keep]
         await self._write(result, keys, outcome)
         counts = result.finished and (outcome is None or outcome.judged)
-        new_unique = sum(self.deduper.add_key(k) for k in keys) if counts else 0
+        new_unique = self._count_new(result, keys) if counts else 0
         if self.phrases is not None and counts:
             self.phrases.add(p.gyaru for p in result.accepted)
         self.manifest.set_batch(result, judge=outcome.status if outcome else None)
@@ -138,3 +142,15 @@ class RunState:
             async with self.write_lock:
                 text = self.manifest.render()
                 await anyio.to_thread.run_sync(self.manifest.write_text, text)
+
+    def _count_new(self, result: BatchResult, keys: list[bytes]) -> int:
+        """Pairs neither seen nor nearly seen before (the rebuild at the end decides;
+        this keeps target mode and the display close to it)."""
+        assert self.deduper is not None
+        new = 0
+        for digest, pair in zip(keys, result.accepted, strict=True):
+            if not self.deduper.add_key(digest):
+                continue
+            if self.near is None or self.near.add(pair.id, pair.standard, pair.gyaru) is None:
+                new += 1
+        return new

@@ -2,7 +2,9 @@
 
 The dataset is rebuilt from every raw file of the run, in batch order, so a
 resumed run ends with exactly the dataset an uninterrupted one would have:
-the first occurrence of a pair is kept, later ones are counted as duplicates.
+the first occurrence of a pair is kept, later ones are counted as duplicates, and a
+pair that nearly repeats a kept one (client.pairs.neardup) is counted as a near
+duplicate with the id of its kept twin.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Protocol
 import structlog
 
 from client.pairs.dedup import Deduper, DedupKey, dedup_key
+from client.pairs.neardup import NearDuplicates
 from client.storage.batch_record import BatchRecord
 from client.storage.layout import processed_datasets, processed_path
 from client.storage.runstore import RunStore
@@ -50,6 +53,9 @@ class DatasetStats:
     pairs_valid: int = 0
     duplicates: int = 0
     duplicates_of_earlier_runs: int = 0
+    near_duplicates: int = 0
+    # Each near duplicate's id -> the id of the kept pair it nearly repeats.
+    near_duplicate_of: dict[str, str] = field(default_factory=dict)
     pairs_unique: int = 0
     # Generated, but the judge has not graded them yet (it was down): left out until
     # a resumed run judges them.
@@ -66,6 +72,8 @@ class DatasetStats:
     failed: list[dict[str, Any]] = field(default_factory=list)
     # What rebuild hooks add (input runs: `inputs`; free generation: `deciles`).
     extra: dict[str, Any] = field(default_factory=dict)
+    # Persona-line diversity of the dataset (client.pairs.diversity), set by a hook.
+    diversity: dict[str, Any] | None = None
 
     @property
     def batches_finished(self) -> int:
@@ -86,9 +94,12 @@ class DatasetStats:
         return data
 
 
-def previous_run_keys(output_dir: Path, run_id: str, key: DedupKey) -> set[bytes]:
-    """Dedup keys of every pair in the other processed datasets of this output dir."""
-    keys: set[bytes] = set()
+EarlierPair = tuple[str, str, str]  # id, standard, gyaru
+
+
+def previous_run_pairs(output_dir: Path, run_id: str) -> list[EarlierPair]:
+    """Every pair in the other processed datasets of this output dir."""
+    pairs: list[EarlierPair] = []
     own = processed_path(output_dir, run_id)
     for path in processed_datasets(output_dir):
         if path.name == own.name:
@@ -98,10 +109,16 @@ def previous_run_keys(output_dir: Path, run_id: str, key: DedupKey) -> set[bytes
         except (OSError, ValueError):
             log.warning("skipping unreadable dataset", path=str(path))
             continue
-        for pair in data.get("pairs", []) if isinstance(data, dict) else []:
+        for n, pair in enumerate(data.get("pairs", []) if isinstance(data, dict) else []):
             if isinstance(pair, dict) and isinstance(pair.get("standard"), str):
-                keys.add(dedup_key(pair["standard"], str(pair.get("gyaru", "")), key))
-    return keys
+                pair_id = str(pair.get("id", f"{path.name}#{n}"))
+                pairs.append((pair_id, pair["standard"], str(pair.get("gyaru", ""))))
+    return pairs
+
+
+def previous_run_keys(pairs: list[EarlierPair], key: DedupKey) -> set[bytes]:
+    """Dedup keys of earlier runs' pairs."""
+    return {dedup_key(standard, gyaru, key) for _, standard, gyaru in pairs}
 
 
 def _count_record(stats: DatasetStats, index: int, record: BatchRecord) -> None:
@@ -157,12 +174,14 @@ def build_dataset(
     *,
     key: DedupKey,
     earlier: set[bytes] | None = None,
+    near: NearDuplicates | None = None,
     metadata: dict[str, Any],
     hooks: Sequence[RebuildHook] = (),
     require_judge: bool = False,
 ) -> tuple[DatasetStats, Path]:
     """Write the processed dataset from the raw files; return its numbers and path.
-    With `require_judge`, pairs the judge has not graded stay out of it."""
+    With `require_judge`, pairs the judge has not graded stay out of it.
+    `near` (seeded with earlier runs' pairs, if asked) drops near duplicates."""
     stats = DatasetStats()
     deduper = Deduper(key)
     earlier = earlier or set()
@@ -190,6 +209,13 @@ def build_dataset(
                     continue
                 if not deduper.add_key(digest):
                     stats.duplicates += 1
+                    continue
+                twin = (
+                    None if near is None else near.add(pair["id"], pair["standard"], pair["gyaru"])
+                )
+                if twin is not None:
+                    stats.near_duplicates += 1
+                    stats.near_duplicate_of[pair["id"]] = twin
                     continue
                 stats.pairs_unique += 1
                 stats.topics[pair["topic"]] += 1

@@ -40,3 +40,28 @@ def test_cli_stats_reports_the_count(tmp_path: Path) -> None:
     as_json = run_client(["stats", str(source), "--json", "--log-format", "json"])
     data = json.loads(as_json.stdout)
     assert data["count"] == 20 and sum(data["topics"].values()) == 20
+    diversity = data["diversity"]
+    assert diversity["lines"] == 20 and 0 < diversity["distinct_1"] < diversity["distinct_2"] <= 1
+    assert diversity["style_markers"]["マジ"] > 0  # the default persona's markers
+    assert diversity["near_duplicate_rate"] is None  # this dataset's summary does not say
+    assert "diversity" in result.stdout and "distinct-2" in result.stdout
+
+
+def test_describe_measures_the_persona_lines_diversity() -> None:
+    pairs = [
+        {"topic": "Daily", "standard": "眠いです。", "gyaru": "マジ眠いんだけど〜。あーし無理"},
+        {"topic": "Daily", "standard": "暑いです。", "gyaru": "マジ暑いんだけど〜。あーし無理"},
+    ]
+    report = describe(
+        pairs,
+        first_person="あーし",
+        samples=0,
+        seed=1,
+        markers=["マジ", "じゃん"],
+        near_duplicates=2,
+    )
+    assert report.diversity is not None
+    d = report.to_json()["diversity"]
+    assert d["top_openings"] == [] and d["top_endings"] == [["けど無理", 2]]
+    assert d["style_markers"] == {"マジ": 1.0, "じゃん": 0.0}
+    assert d["near_duplicate_rate"] == 0.5

@@ -6,9 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from client.config.checks import NearDuplicateRules
 from client.pairs.dedup import dedup_key
+from client.pairs.neardup import NearDuplicates
 from client.storage.batch_record import BatchRecord
-from client.storage.processed import build_dataset, previous_run_keys
+from client.storage.processed import (
+    DatasetStats,
+    build_dataset,
+    previous_run_keys,
+    previous_run_pairs,
+)
 from client.storage.runstore import RunStore
 
 
@@ -88,9 +95,67 @@ def test_stored_keys_are_used_and_recomputed_when_they_cannot_be(tmp_path: Path)
 def test_earlier_runs(tmp_path: Path) -> None:
     old = store_with(tmp_path, {1: ok(pair(1, "昔の文です。"))})
     build_dataset(old, key="pair", metadata={})
-    keys = previous_run_keys(tmp_path, "new", "pair")
+    keys = previous_run_keys(previous_run_pairs(tmp_path, "new"), "pair")
     new = RunStore(tmp_path, "new", fsync=False)
     new.prepare()
     new.write_batch(1, BatchRecord(ok(pair(9, "昔の文です。"), pair(10, "新しい文です。"))))
     stats, _ = build_dataset(new, key="pair", earlier=keys, metadata={})
     assert stats.duplicates_of_earlier_runs == 1 and stats.pairs_unique == 1
+
+
+def test_near_duplicates_are_dropped_in_batch_order_naming_the_kept_twin(tmp_path: Path) -> None:
+    kept = pair(1, "新しいパソコンを買いました。")
+    near = {
+        **pair(2, "新しいパソコンを買いました。"),
+        "gyaru": "あーし新しいパソコンを買いましたよ",
+    }
+    other = pair(3, "今日は雨なので家で映画を見ます。")
+    store = store_with(tmp_path, {2: ok(near), 1: ok(kept, other)})
+    seen: list[str] = []
+
+    class Lines:
+        def record(self, record: BatchRecord) -> None:
+            return None
+
+        def pair(self, batch: int, pair: dict[str, Any]) -> None:
+            seen.append(pair["gyaru"])
+
+        def finish(self, stats: DatasetStats) -> None:
+            stats.diversity = {"lines": len(seen), "near": stats.near_duplicates}
+
+    stats, path = build_dataset(
+        store, key="pair", near=NearDuplicates(NearDuplicateRules()), metadata={}, hooks=[Lines()]
+    )
+    assert stats.near_duplicates == 1 and stats.near_duplicate_of == {"p2": "p1"}
+    assert stats.pairs_unique == 2
+    assert seen == [kept["gyaru"], other["gyaru"]]  # hooks see the kept pairs only
+    summary = json.loads(path.read_text(encoding="utf-8"))["metadata"]["summary"]
+    assert summary["near_duplicate_of"] == {"p2": "p1"}
+    assert summary["diversity"] == {"lines": 2, "near": 1}
+    # Without a finder nothing is dropped as a near duplicate.
+    assert build_dataset(store, key="pair", metadata={})[0].pairs_unique == 3
+
+
+def test_near_duplicates_of_earlier_runs(tmp_path: Path) -> None:
+    old = store_with(tmp_path, {1: ok(pair(1, "新しいパソコンを買いました。"))})
+    build_dataset(old, key="pair", metadata={})
+    earlier = previous_run_pairs(tmp_path, "new")
+    assert [p[0] for p in earlier] == ["p1"]
+    near = NearDuplicates(NearDuplicateRules())
+    for pair_id, standard, gyaru in earlier:
+        near.add(pair_id, standard, gyaru)
+    new = RunStore(tmp_path, "new", fsync=False)
+    new.prepare()
+    new.write_batch(
+        1,
+        BatchRecord(
+            ok(
+                {
+                    **pair(9, "新しいパソコンを買いました。"),
+                    "gyaru": "あーし新しいパソコンを買いましたよ",
+                }
+            )
+        ),
+    )
+    stats, _ = build_dataset(new, key="pair", near=near, metadata={})
+    assert stats.near_duplicate_of == {"p9": "p1"} and stats.pairs_unique == 0
