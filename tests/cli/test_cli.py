@@ -16,9 +16,9 @@ pytestmark = pytest.mark.loopback
 def test_help_lists_every_command() -> None:
     result = run_client(["--help"])
     assert result.code == 0
-    for command in ("generate", "check", "export", "stats", "bench", "judge"):
+    for command in ("generate", "check", "export", "stats", "bench", "judge", "calibrate"):
         assert command in result.stdout
-    for command in ("generate", "check", "export", "stats", "bench", "judge"):
+    for command in ("generate", "check", "export", "stats", "bench", "judge", "calibrate"):
         sub = run_client([command, "--help"])
         assert sub.code == 0 and "examples:" in sub.stdout, command
 

@@ -1,0 +1,187 @@
+"""`client calibrate LABELS.jsonl`: how well validation, the pair checks and the quality
+score agree with people on hand-labelled pairs (client.pairs.calibration)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from client.cli.args import add_logging, formatter
+from client.cli.shared import stdout_console
+from client.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from client.config import Settings
+    from client.pairs.calibration import LabelledItem
+    from client.pairs.verdicts import Source
+
+EXAMPLES = """\
+examples:
+  client calibrate tests/data/labels_gyaru.jsonl
+  client calibrate tests/data/labels_ojousama.jsonl --config config/ojousama.yaml
+  client calibrate labels.jsonl --min-quality 0.7 --json
+
+A labels file has one JSON object a line: standard, gyaru, topic, label (good or
+bad), and optionally persona (the persona's name) and kind (what is wrong).
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="agreement of validation, the pair checks and the quality score with labelled pairs",
+        epilog=EXAMPLES,
+        formatter_class=formatter,
+    )
+    p.add_argument("labels", type=Path, help="a JSON Lines file of labelled pairs")
+    p.add_argument("--config", type=Path, default=None, help="the persona's config file")
+    p.add_argument(
+        "--min-quality",
+        type=float,
+        default=None,
+        metavar="X",
+        help="score threshold to judge the quality score at (default: its best on this set)",
+    )
+    p.add_argument(
+        "--disagreements",
+        type=int,
+        default=20,
+        metavar="N",
+        help="disagreements to list per source",
+    )
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    add_logging(p)
+    p.set_defaults(handler=run)
+
+
+def read_labels(path: Path, settings: Settings) -> list[LabelledItem]:
+    from client.pairs.calibration import LabelsError, parse_labels
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LabelsError(f"labels file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabelsError(f"cannot read labels file {path}: {exc}") from None
+    items = parse_labels(text, str(path))
+    persona = settings.persona.name
+    for item in items:
+        if item.persona is not None and item.persona != persona:
+            raise LabelsError(
+                f"{path}:{item.line}: persona {item.persona!r}, but the config's persona is"
+                f" {persona!r} (name its config with --config)"
+            )
+    return items
+
+
+def sources(
+    args: argparse.Namespace, settings: Settings, items: list[LabelledItem]
+) -> list[Source]:
+    """Every verdict source to compare with the labels. More sources (the LLM judge)
+    are appended here; each is a name and one Verdict per item."""
+    from client.pairs.verdicts import score_source, scores, validation_sources
+    from client.run.job import pair_rules, validation_context
+
+    ctx = validation_context(settings, pair_rules(settings))
+    return [
+        *validation_sources(items, ctx),
+        score_source(items, scores(items, ctx), args.min_quality),
+    ]
+
+
+def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
+    from client.config import load_settings
+    from client.pairs.calibration import auc
+    from client.pairs.verdicts import scores
+    from client.run.job import pair_rules, validation_context
+
+    settings = load_settings(args.config)
+    items = read_labels(args.labels, settings)
+    found = sources(args, settings, items)
+    score_auc = auc(items, scores(items, validation_context(settings, pair_rules(settings))))
+    report = [_result(s, items) for s in found]
+    if args.json:
+        out = {"labels": str(args.labels), "items": len(items), "score_auc": score_auc}
+        sys.stdout.write(
+            json.dumps({**out, "sources": report}, ensure_ascii=False, indent=2) + "\n"
+        )
+        return EXIT_OK
+    _print(args, items, report, score_auc)
+    return EXIT_OK
+
+
+def _result(source: Source, items: Sequence[LabelledItem]) -> dict[str, Any]:
+    from client.pairs.calibration import agreement, by_kind
+
+    a = agreement(items, source.verdicts)
+    return {
+        "name": source.name,
+        "note": source.note,
+        "confusion": {
+            "good": {"accepted": a.good_accepted, "rejected": a.good_rejected},
+            "bad": {"accepted": a.bad_accepted, "rejected": a.bad_rejected},
+        },
+        "precision_accepted": a.precision,
+        "recall_accepted": a.recall,
+        "kappa": a.kappa,
+        "by_kind": {
+            k: {"right": r, "of": n} for k, (r, n) in by_kind(items, source.verdicts).items()
+        },
+        "disagreements": [
+            {
+                "line": item.line,
+                "label": "good" if item.good else "bad",
+                "kind": item.kind,
+                "verdict": "accepted" if v.accepted else "rejected",
+                "reason": v.reason,
+                "detail": v.detail,
+                "standard": item.standard,
+                "gyaru": item.gyaru,
+            }
+            for item, v in a.disagreements
+        ],
+    }
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _print(
+    args: argparse.Namespace,
+    items: list[LabelledItem],
+    report: list[dict[str, Any]],
+    score_auc: float | None,
+) -> None:
+    from rich.markup import escape
+
+    console = stdout_console()
+    good = sum(i.good for i in items)
+    console.print(f"{args.labels}: {len(items)} items, {good} good, {len(items) - good} bad")
+    console.print(f"quality score AUC (good ranked above bad): {_num(score_auc)}")
+    for r in report:
+        c = r["confusion"]
+        note = f" ({r['note']})" if r["note"] else ""
+        console.print(f"\n[bold]{escape(r['name'])}[/bold]{escape(note)}")
+        console.print(f"  {'':12} accepted rejected")
+        for label in ("good", "bad"):
+            console.print(f"  {label:12} {c[label]['accepted']:>8} {c[label]['rejected']:>8}")
+        console.print(
+            f"  precision of accepted {_num(r['precision_accepted'])} · recall of accepted"
+            f" {_num(r['recall_accepted'])} · Cohen's kappa {_num(r['kappa'])}"
+        )
+        kinds = " ".join(f"{k} {v['right']}/{v['of']}" for k, v in r["by_kind"].items())
+        console.print(f"  right by kind: {escape(kinds)}", soft_wrap=True)
+        shown = r["disagreements"][: max(args.disagreements, 0)]
+        console.print(f"  disagreements: {len(r['disagreements'])}")
+        for d in shown:
+            why = f" {d['reason']}: {d['detail']}" if d["reason"] else ""
+            line = (
+                f"    line {d['line']} {d['label']}/{d['kind'] or '-'} {d['verdict']}{why} |"
+                f" {d['standard']} -> {d['gyaru']}"
+            )
+            console.print(escape(line), soft_wrap=True, highlight=False)
