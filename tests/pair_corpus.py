@@ -1,4 +1,5 @@
-"""Realistic, distinct gyaru pairs for the fake servers, as many as a test asks for.
+"""Realistic, distinct pairs for the fake servers (the gyaru's, or the お嬢様's), as many
+as a test asks for.
 
 Each pair is one sentence frame filled from five word lists. The first four slots
 come from the pair's global number by the Chinese remainder theorem (list sizes 7,
@@ -44,6 +45,14 @@ COMPANIONS = (
     "クラスメイト", "バイト仲間", "配信仲間", "ゲーム仲間", "部活の仲間", "推し仲間", "ルームメイト",
     "同僚", "彼氏", "近所の子", "親友",
 )  # fmt: skip
+# The お嬢様's feelings (config/ojousama.yaml): polite, with her endings.
+LADY_FEELINGS = (
+    "とても素敵でしたわ", "心が躍りましたわ", "なんて優雅なのかしら", "満足ですわ", "おほほ、幸せですわ",
+    "皆さまにもお見せしたいですわ", "またぜひ参りたいですわ", "格別でしたわね", "気品にあふれておりましたわ",
+    "大変満ち足りましたわ", "お気に入りになりましたの", "うっとりいたしましたわ", "ご機嫌ですのよ",
+    "胸が高鳴りましたわ", "すっかり夢中ですわ", "嬉しゅうございますわ", "上品で素晴らしいですわ",
+    "大切にいたしますわ", "自慢したいくらいですわ",
+)  # fmt: skip
 SPACE = len(TIMES) * len(PLACES) * len(THINGS) * len(ACTS)
 
 _lock = threading.Lock()
@@ -63,16 +72,33 @@ def _number(tag: str, index: int) -> int:
         return _given[tag, index]
 
 
+def _slots(number: int) -> tuple[str, str, str, str, int, int]:
+    t, p, w, a = (number % len(x) for x in (TIMES, PLACES, THINGS, ACTS))
+    who = COMPANIONS[(t + 2 * p + 3 * w + 4 * a) % len(COMPANIONS)]
+    return TIMES[t], who, PLACES[p], THINGS[w], a, (t + p + w + a) % len(FEELINGS)
+
+
 def pair_text(number: int) -> tuple[str, str]:
     """The standard and gyaru line of one pair number."""
-    t, p, w, a = (number % len(x) for x in (TIMES, PLACES, THINGS, ACTS))
-    feeling = FEELINGS[(t + p + w + a) % len(FEELINGS)]
-    who = COMPANIONS[(t + 2 * p + 3 * w + 4 * a) % len(COMPANIONS)]
-    polite, casual = ACTS[a]
-    standard = f"{TIMES[t]}、{who}と{PLACES[p]}で{THINGS[w]}を{polite}。"
-    gyaru = f"{TIMES[t]}{who}と{PLACES[p]}で{THINGS[w]}{casual}んだけど！あーし{feeling}"
+    time, who, place, thing, act, feeling = _slots(number)
+    polite, casual = ACTS[act]
+    standard = f"{time}、{who}と{place}で{thing}を{polite}。"
+    gyaru = f"{time}{who}と{place}で{thing}{casual}んだけど！あーし{FEELINGS[feeling]}"
     return standard, gyaru
+
+
+def lady_text(number: int, first_person: str = "わたくし") -> tuple[str, str]:
+    """The standard and お嬢様 line of one pair number."""
+    time, who, place, thing, act, feeling = _slots(number)
+    polite = ACTS[act][0]
+    standard = f"{time}、{who}と{place}で{thing}を{polite}。"
+    lady = f"{first_person}、{time}は{who}と{place}で{thing}を{polite}の。{LADY_FEELINGS[feeling]}"
+    return standard, lady
 
 
 def pair(tag: str, index: int) -> tuple[str, str]:
     return pair_text(_number(tag, index))
+
+
+def lady_pair(tag: str, index: int, first_person: str = "わたくし") -> tuple[str, str]:
+    return lady_text(_number(tag, index), first_person)

@@ -25,7 +25,7 @@ from tests.compose.test_compose import (
     resolve,
     services_of,
 )
-from tests.e2e.conftest import _unavailable
+from tests.e2e.conftest import NO_PAIR_CHECKS, _unavailable
 from tests.e2e.vllm_server import BNB_MODEL_DIR, ServerInfo, ServerUnavailable, running_server
 
 pytestmark = pytest.mark.e2e
@@ -72,6 +72,7 @@ def test_generate_through_a_bitsandbytes_model(bnb_server: ServerInfo, tmp_path:
             bnb_server.base_url, tmp_path, "--no-judge", "--batches", "2", "--pairs-per-batch", "2"
         ),
         timeout=300,
+        **NO_PAIR_CHECKS,
     )
     assert result.code == 0, result.stderr[-3000:]
     raw = sorted((tmp_path / "raw" / "r1").glob("batch_*.json"))

@@ -18,7 +18,7 @@ from client.config import Settings
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext, validate_item
 from tests.cli_helpers import gen_args, run_client
-from tests.e2e.conftest import API_KEY
+from tests.e2e.conftest import API_KEY, NO_PAIR_CHECKS
 from tests.e2e.vllm_server import ServerInfo
 
 pytestmark = pytest.mark.e2e
@@ -28,6 +28,7 @@ def generate(
     server: ServerInfo, out: Path, *args: str, run_id: str = "r1", key: str | None = API_KEY
 ) -> Any:
     extra = {"VLLM_API_KEY": key} if key else {}
+    extra.update(NO_PAIR_CHECKS)
     # --no-judge: these tests are about generation; the random model's grades would
     # make their counts chance (the judge has its own tests, test_judge_e2e.py).
     return run_client(

@@ -33,6 +33,7 @@ from client.pairs.prompts import BatchPlan
 from client.pairs.records import Pair
 from client.pairs.validate import validate_items
 from client.run.job import pair_rules, prompt_set, request_params, validation_context
+from tests import pair_corpus
 from tests.cli_helpers import Result, run_client
 from tests.fakeserver import FakeServer
 
@@ -241,15 +242,10 @@ class PersonaServer(FakeServer):
         n = self._requested_pairs(body)
         topics = item_schema(body["response_format"])["items"]["properties"]["topic"]["enum"]
         tag = f"{self.port}x{next(self._tags)}"
-        pairs = [
-            {
-                "topic": topics[i % len(topics)],
-                "standard": f"これは試験用の文です。記号{tag}の{i}番目を確認します。",
-                "gyaru": f"ごきげんよう。{self.first_person}、試験用の記号{tag}の{i}番目を"
-                "確認いたしますわ。おほほ。",
-            }
-            for i in range(n)
-        ]
+        pairs = []
+        for i in range(n):
+            standard, line = pair_corpus.lady_pair(tag, i, self.first_person)
+            pairs.append({"topic": topics[i % len(topics)], "standard": standard, "gyaru": line})
         return json.dumps({"pairs": pairs}, ensure_ascii=False), "stop"
 
 
