@@ -3,9 +3,9 @@
 Pure. A labels file is JSON Lines, one item a line:
 `{"standard": ..., "gyaru": ..., "topic": ..., "label": "good"|"bad"}` with optional
 `persona` (the persona's name, checked against the config) and `kind` (what is
-wrong with a bad item, or "good"). A verdict source turns each item into
-accepted / rejected; `agreement` compares those with the labels. "Positive" is
-"accepted" for a verdict and "good" for a label.
+wrong with a bad item, or "good"); other fields (an id, a note) are ignored. A
+verdict source turns each item into accepted / rejected; `agreement` compares those
+with the labels. "Positive" is "accepted" for a verdict and "good" for a label.
 """
 
 from __future__ import annotations
@@ -53,9 +53,6 @@ def _item(data: object, where: str, line: int) -> LabelledItem:
     for key in OPTIONAL:
         if key in data and not isinstance(data[key], str):
             raise LabelsError(f"{where}: field '{key}' is not a string")
-    unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
-    if unknown:
-        raise LabelsError(f"{where}: unknown field '{unknown[0]}'")
     if data["label"] not in LABELS:
         raise LabelsError(f"{where}: label must be 'good' or 'bad', got {data['label']!r}")
     return LabelledItem(
