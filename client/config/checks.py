@@ -167,7 +167,7 @@ class NearDuplicateRules(_Section):
     enabled: bool = True
     threshold: float = Field(default=0.8, gt=0.0, le=0.95)
     ngram: int = Field(default=3, ge=1, le=10)
-    num_perm: int = Field(default=64, ge=64, le=512)
+    num_perm: int = Field(default=128, ge=64, le=512)
 
 
 class ChecksConfig(_Section):

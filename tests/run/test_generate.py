@@ -121,6 +121,42 @@ async def test_dedup_against_earlier_runs_is_opt_in(make_settings: Callable[...,
     assert opted.stats.pairs_unique == 0 and opted.stats.duplicates_of_earlier_runs == 5
 
 
+async def test_near_duplicates_are_dropped_naming_the_kept_twin(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    counter = iter(range(100))
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        doc = json.loads(pairs_doc(5, "twins"))
+        if next(counter):  # later batches: the same pairs, one word more in each
+            for pair in doc["pairs"]:
+                pair["gyaru"] = pair["gyaru"].replace("んだけど！", "んだけど！マジで")
+        return chat_ok(json.dumps(doc, ensure_ascii=False))
+
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router, reply)
+        summary = await run(make_settings(generation={"total_batches": 2, "concurrency": 1}))
+    stats = summary.stats
+    assert stats.duplicates == 0 and stats.near_duplicates == 5 and stats.pairs_unique == 5
+    assert stats.near_duplicate_of == {f"t1-b0002-{i:03d}": f"t1-b0001-{i:03d}" for i in range(5)}
+    summary_json = read(tmp_path / "outputs" / "processed" / "gyaru_dataset_t1.json")["metadata"]
+    assert summary_json["summary"]["near_duplicates"] == 5
+    diversity = summary_json["summary"]["diversity"]
+    assert diversity["lines"] == 5 and diversity["near_duplicate_rate"] == 0.5
+
+    async with respx.mock(assert_all_called=False) as router:
+        counter = iter(range(1, 100))  # every batch of the next run is the near twin
+        mock_vllm(router, reply)
+        earlier = await run(
+            make_settings(
+                generation={"total_batches": 1}, validation={"dedup_against_previous_runs": True}
+            ),
+            "t2",
+        )
+    assert earlier.stats.near_duplicates == 5 and earlier.stats.pairs_unique == 0
+    assert set(earlier.stats.near_duplicate_of.values()) == {f"t1-b0001-{i:03d}" for i in range(5)}
+
+
 async def test_a_failed_batch_makes_the_run_incomplete_but_keeps_the_rest(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
