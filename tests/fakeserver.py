@@ -108,9 +108,22 @@ def inputs_of(body: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+# Polite endings and their casual forms, for the sentences the tests send (a persona
+# line keeping です/ます is the wrong register, and the checks reject it).
+CASUAL_ENDINGS = (
+    ("できました", "できた"), ("買いました", "買った"), ("降ります", "降る"), ("見ます", "見る"),
+    ("でした", "だった"), ("です", "じゃん"),
+)  # fmt: skip
+
+
 def rewrite(standard: str) -> str:
     """A persona line for `standard` that passes the default persona's checks."""
-    return f"{standard}って、あーし的にマジそれな〜"
+    core = standard.rstrip("。！!？?")
+    for polite, casual in CASUAL_ENDINGS:
+        if core.endswith(polite):
+            core = core.removesuffix(polite) + casual
+            break
+    return f"{core}って、あーし的にマジそれな〜"
 
 
 def rewrites(name: str, inputs: list[dict[str, Any]], topic: str) -> list[dict[str, Any]]:
