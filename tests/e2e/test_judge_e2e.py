@@ -22,7 +22,7 @@ import pytest
 
 from client.pairs.judge import UNREADABLE
 from tests.cli_helpers import gen_args, run_client
-from tests.e2e.conftest import API_KEY
+from tests.e2e.conftest import API_KEY, NO_PAIR_CHECKS
 from tests.e2e.vllm_server import ServerInfo
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +44,12 @@ def records(out: Path, run_id: str) -> list[dict[str, Any]]:
 
 
 def judged(out: Path, run_id: str, *args: str, base_url: str, **env: str) -> Any:
+    # The pair checks would reject the random model's nonsense before the judge sees it.
     return run_client(
-        gen_args(base_url, out, *args, run_id=run_id), timeout=300, VLLM_API_KEY=API_KEY, **env
+        gen_args(base_url, out, *args, run_id=run_id),
+        timeout=300,
+        VLLM_API_KEY=API_KEY,
+        **(NO_PAIR_CHECKS | env),
     )
 
 
