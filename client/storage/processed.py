@@ -169,6 +169,30 @@ def dataset_metadata(
     }
 
 
+def _is_new(
+    pair: dict[str, Any],
+    digest: bytes,
+    earlier: set[bytes],
+    deduper: Deduper,
+    near: NearDuplicates | None,
+    stats: DatasetStats,
+) -> bool:
+    """Whether the pair goes into the dataset; counts it as a duplicate (of this run or
+    an earlier one) or a near duplicate (naming its kept twin) when it does not."""
+    if digest in earlier:
+        stats.duplicates_of_earlier_runs += 1
+        return False
+    if not deduper.add_key(digest):
+        stats.duplicates += 1
+        return False
+    twin = None if near is None else near.add(pair["id"], pair["standard"], pair["gyaru"])
+    if twin is not None:
+        stats.near_duplicates += 1
+        stats.near_duplicate_of[pair["id"]] = twin
+        return False
+    return True
+
+
 def build_dataset(
     store: RunStore,
     *,
@@ -204,18 +228,7 @@ def build_dataset(
             for hook in hooks:
                 hook.record(record)
             for pair, digest in zip(record.accepted, record.dedup_keys(key), strict=True):
-                if digest in earlier:
-                    stats.duplicates_of_earlier_runs += 1
-                    continue
-                if not deduper.add_key(digest):
-                    stats.duplicates += 1
-                    continue
-                twin = (
-                    None if near is None else near.add(pair["id"], pair["standard"], pair["gyaru"])
-                )
-                if twin is not None:
-                    stats.near_duplicates += 1
-                    stats.near_duplicate_of[pair["id"]] = twin
+                if not _is_new(pair, digest, earlier, deduper, near, stats):
                     continue
                 stats.pairs_unique += 1
                 stats.topics[pair["topic"]] += 1
