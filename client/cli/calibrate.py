@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from client.cli.args import add_logging, formatter
-from client.cli.shared import stdout_console
-from client.errors import EXIT_OK
+from client.cli.args import add_judge, add_logging, formatter, load_settings_from
+from client.cli.shared import api_key, stdout_console
+from client.errors import EXIT_OK, GyaruError
 
 if TYPE_CHECKING:
     from client.config import Settings
@@ -24,6 +24,7 @@ examples:
   client calibrate tests/data/labels_gyaru.jsonl
   client calibrate tests/data/labels_ojousama.jsonl --config config/ojousama.yaml
   client calibrate labels.jsonl --min-quality 0.7 --json
+  client calibrate tests/data/labels_gyaru.jsonl --base-url http://localhost:8000/v1   # with the LLM judge
 
 A labels file has one JSON object a line: standard, gyaru, topic, label (good or
 bad), and optionally persona (the persona's name) and kind (what is wrong).
@@ -54,6 +55,18 @@ def register(sub: Any) -> None:
         help="disagreements to list per source",
     )
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    g = p.add_argument_group("the LLM judge (compared too when a server is given)")
+    g.add_argument(
+        "--base-url",
+        action="append",
+        metavar="URL",
+        help="the generating server: its model judges, as in a run",
+    )
+    g.add_argument("--model", help="served model name ('auto': the server's first model)")
+    g.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the server")
+    g.add_argument("--pairs-per-batch", type=int, metavar="N", help="items per judge request")
+    g.add_argument("--concurrency", type=int, metavar="N", help="judge requests at once")
+    add_judge(p, switch=False)
     add_logging(p)
     p.set_defaults(handler=run)
 
@@ -87,19 +100,41 @@ def sources(
     from client.run.job import pair_rules, validation_context
 
     ctx = validation_context(settings, pair_rules(settings))
-    return [
-        *validation_sources(items, ctx),
-        score_source(items, scores(items, ctx), args.min_quality),
-    ]
+    checks = validation_sources(items, ctx)
+    found = [*checks, score_source(items, scores(items, ctx), args.min_quality)]
+    if args.base_url or args.judge_base_url:
+        found += _judge_sources(args, settings, items, checks[-1])
+    return found
+
+
+def _judge_sources(
+    args: argparse.Namespace, settings: Settings, items: list[LabelledItem], checks: Source
+) -> list[Source]:
+    """The judge's verdicts on every item, on the server given; a judge that cannot
+    grade them all is an error, not a partial comparison."""
+    import anyio
+
+    from client.pairs.verdicts import judge_sources
+    from client.run.judge_dataset import judge_items
+
+    key = api_key()
+    judged = anyio.run(lambda: judge_items(settings, items, api_key=key, label=args.labels.stem))
+    if judged.failures:
+        first = judged.failures[0]
+        missing = sum(f.pairs for f in judged.failures)
+        raise GyaruError(
+            f"the judge could not grade {missing} of {len(items)} items: {first.message}"
+        )
+    verdicts = [v for v in judged.verdicts if v is not None]
+    return judge_sources(verdicts, checks, model=judged.model)
 
 
 def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
-    from client.config import load_settings
     from client.pairs.calibration import auc
     from client.pairs.verdicts import scores
     from client.run.job import pair_rules, validation_context
 
-    settings = load_settings(args.config)
+    settings = load_settings_from(args)
     items = read_labels(args.labels, settings)
     found = sources(args, settings, items)
     score_auc = auc(items, scores(items, validation_context(settings, pair_rules(settings))))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from client.pairs.calibration import LabelledItem, Verdict, agreement
+from client.pairs.judge import Verdict as JudgeVerdict
 from client.pairs.quality import quality_score
 from client.pairs.records import Pair
 from client.pairs.validate import ValidationContext, validate_item
@@ -84,3 +85,14 @@ def score_source(
         for v in values
     ]
     return Source(f"quality score >= {chosen:.2f}", verdicts, note)
+
+
+def judge_sources(judged: Sequence[JudgeVerdict], checks: Source, *, model: str) -> list[Source]:
+    """The LLM judge on its own, and after `checks` (what a run keeps: the judge only
+    grades what validation let through)."""
+    alone = [Verdict(v.kept, v.reason, v.detail) for v in judged]
+    then = [c if not c.accepted else j for c, j in zip(checks.verdicts, alone, strict=True)]
+    return [
+        Source("LLM judge", alone, f"{model}, the judge.* thresholds"),
+        Source(f"{checks.name}, then the LLM judge", then, "what a run keeps"),
+    ]
