@@ -115,6 +115,18 @@ def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
         table.add_row("near-duplicates removed", f"{stats.near_duplicates}")
     if stats.diversity and stats.diversity.get("lines"):
         table.add_row("diversity", diversity_line(stats.diversity))
+    deciles = stats.extra.get("deciles")
+    if deciles and len(deciles) > 1:
+        table.add_row("by decile", _deciles_row(deciles))
+
+
+def _deciles_row(deciles: list[dict[str, Any]]) -> str:
+    """Near-duplicate rate and distinct-2, first decile to last."""
+    near = " ".join(f"{d['near_dup_rate']:.0%}" for d in deciles)
+    distinct = " ".join(
+        "-" if d["distinct_2"] is None else f"{d['distinct_2']:.2f}" for d in deciles
+    )
+    return f"near-duplicates {near} · distinct-2 {distinct}"
 
 
 def _inputs_row(inputs: dict[str, Any]) -> str:

@@ -57,40 +57,57 @@ class DecileRow:
 
 
 @dataclass
+class _Decile:
+    first_batch: int
+    last_batch: int
+    kept: int = 0
+    near_duplicates: int = 0
+    distinct_2: float | None = None
+
+    def saw(self, batch: int) -> None:
+        self.first_batch = min(self.first_batch, batch)
+        self.last_batch = max(self.last_batch, batch)
+
+
+@dataclass
 class DecileTally:
+    """Kept persona lines come in batch order (distinct-2 is worked out as each decile
+    closes, so one decile's lines are held at a time); near duplicates in any order."""
+
     batches: int  # the plan's batch count (its last batch number)
     distinct: DistinctN
-    rows: list[DecileRow] = field(default_factory=list)
-    _decile: int | None = None
-    _first: int = 0
-    _last: int = 0
+    _deciles: dict[int, _Decile] = field(default_factory=dict)
+    _open: int | None = None
     _lines: list[str] = field(default_factory=list)
-    _near: int = 0
 
-    def _at(self, batch: int) -> None:
+    def _at(self, batch: int) -> tuple[int, _Decile]:
         decile = decile_of(batch, self.batches)
-        if decile != self._decile:
-            self.close()
-            self._decile, self._first = decile, batch
-        self._last = batch
+        row = self._deciles.setdefault(decile, _Decile(batch, batch))
+        row.saw(batch)
+        return decile, row
+
+    def _close_open(self) -> None:
+        if self._open is not None and self._lines:
+            self._deciles[self._open].distinct_2 = self.distinct(self._lines, 2)
+        self._open, self._lines = None, []
 
     def kept(self, batch: int, line: str) -> None:
         """A pair that went into the dataset, in batch order."""
-        self._at(batch)
+        decile, row = self._at(batch)
+        if decile != self._open:
+            self._close_open()
+            self._open = decile
+        row.kept += 1
         self._lines.append(line)
 
     def near_duplicate(self, batch: int) -> None:
-        """A pair dropped as a near duplicate of an earlier one, in batch order."""
-        self._at(batch)
-        self._near += 1
+        """A pair left out as a near duplicate of an earlier pair of the run."""
+        self._at(batch)[1].near_duplicates += 1
 
     def close(self) -> list[DecileRow]:
-        """Close the decile in progress; every row so far."""
-        if self._decile is not None and (self._lines or self._near):
-            distinct = self.distinct(self._lines, 2) if self._lines else None
-            row = DecileRow(
-                self._decile, self._first, self._last, len(self._lines), self._near, distinct
-            )
-            self.rows.append(row)
-        self._decile, self._lines, self._near = None, [], 0
-        return self.rows
+        """Every decile with pairs, first to last."""
+        self._close_open()
+        return [
+            DecileRow(d, r.first_batch, r.last_batch, r.kept, r.near_duplicates, r.distinct_2)
+            for d, r in sorted(self._deciles.items())
+        ]

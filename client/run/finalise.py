@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from client.clock import utc_now
+from client.run.deciles import DecileSummary
 from client.run.diversity import DiversitySummary
 from client.run.inputs import InputSummary
 from client.run.state import RunState
@@ -77,6 +78,11 @@ def _hooks(state: RunState) -> list[RebuildHook]:
     hooks: list[RebuildHook] = [DiversitySummary(state.job)]
     if state.input_counts is not None:
         hooks.append(InputSummary(state.input_counts))
+    else:
+        # Deciles of the batches the run actually has (a target run may stop early).
+        last = max((index for index, _ in state.store.batch_files()), default=1)
+        first_person = state.job.settings.persona.first_person
+        hooks.append(DecileSummary(last, first_person))
     return hooks
 
 
