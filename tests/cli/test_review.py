@@ -218,3 +218,15 @@ def test_dpo_and_hf_exports_follow_the_review(demo: Demo, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     card = (hf / "README.md").read_text(encoding="utf-8")
     assert "## Human review" in card and "| rejected (left out) | 1 |" in card
+
+
+def test_client_calibrate_reads_the_labels_of_a_review(demo: Demo, tmp_path: Path) -> None:
+    decide(demo, accepted=(0, None), rejected=(1, None), edited=(2, "あーし直したし！マジ完璧"))
+    labels = tmp_path / "labels.jsonl"
+    assert client("review", str(demo.dataset), "--export-labels", str(labels)).returncode == 0
+    result = client("calibrate", str(labels), "--json")
+    assert result.returncode == 0, result.stderr
+    for source in json.loads(result.stdout)["sources"]:
+        confusion = source["confusion"]
+        counted = sum(n for label in ("good", "bad") for n in confusion[label].values())
+        assert counted == 4, source["name"]
