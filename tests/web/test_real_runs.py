@@ -19,13 +19,14 @@ from client.web.session import open_session
 from tests.cli_helpers import run_client
 from tests.fakeserver import FakeServer
 from tests.helpers import JUDGE_PROMPT, mock_vllm
-from tests.judgefake import grade_when, judge_response
+from tests.judgefake import grade_pair, grade_when, judge_response
 
 
 async def test_a_judged_run_shows_grades_and_the_judges_rejections(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    grader = grade_when("の3番目", meaning=2, reason="数が変わっている")
+    # The judge turns down the 4th pair of every batch for its meaning.
+    grader = grade_pair(4, meaning=2, reason="数が変わっている")
     async with respx.mock(assert_all_called=False) as router:
         mock_vllm(router, judge=lambda r: judge_response(r, grader=grader))
         summary = await generate(make_settings(), api_key=None, run_id="j1", argv=["generate"])
@@ -36,7 +37,7 @@ async def test_a_judged_run_shows_grades_and_the_judges_rejections(
     assert all(p["judge"]["meaning"] == 5 for p in payload["pairs"])
     judged = [r for r in payload["rejected"] if r["reason"] == "judge"]
     assert len(judged) == 4
-    assert all(r["judge"]["meaning"] == 2 and "の3番目" in r["standard"] for r in judged)
+    assert all(r["judge"]["meaning"] == 2 and r["standard"] for r in judged)
     assert all(r["detail"] == "judge: meaning 2/5 (min 4): 数が変わっている" for r in judged)
     assert len({r["id"] for r in payload["rejected"]}) == len(payload["rejected"])
 
