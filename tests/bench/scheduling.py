@@ -1,7 +1,10 @@
 """Scheduling efficiency: B batches at concurrency c against a server with a fixed latency L
 should take about ceil(B / c) x L.
 
-    uv run python -m tests.bench.scheduling [--latency 1.0] [--batches 32]
+    uv run python -m tests.bench.scheduling [--latency 1.0] [--batches 32] [--judge]
+
+The bound is about generation requests, so the judge (on by default in a run, one more
+request per batch) is off unless --judge asks for it.
 
 Two times from the run's manifest: the batch phase (first batch scheduled to
 last batch finished), which is what the bound is about, and the whole run
@@ -25,6 +28,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--batches", type=int, default=32)
     parser.add_argument("--levels", default="1,4,16")
+    parser.add_argument("--judge", action="store_true", help="judge every batch too")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"{args.batches} batches x 30 pairs, server latency {args.latency:.2f} s")
@@ -40,6 +44,7 @@ def main() -> None:
                     str(args.batches),
                     "--concurrency",
                     str(level),
+                    *(() if args.judge else ("--no-judge",)),
                 )
             )
             assert run.code == 0, run.stderr[-2000:]
