@@ -179,9 +179,12 @@ class Job:
         self, earlier: Sequence[tuple[str, str, str]] = ()
     ) -> NearDuplicates | None:
         """A fresh near-duplicate finder seeded with earlier runs' (id, standard, gyaru)
-        pairs; None when `checks.near_duplicate.enabled` is false."""
+        pairs; None when `checks.near_duplicate.enabled` is false, and in an input run:
+        there every line of the user's file is its own input and becomes its own pair
+        (exact and normalised duplicates are set aside when the file is read), and a
+        MinHash signature per line would grow with the file."""
         rules = self.settings.checks.near_duplicate
-        if not rules.enabled:
+        if not rules.enabled or self.inputs is not None:
             return None
         near = NearDuplicates(rules)
         for pair_id, standard, gyaru in earlier:

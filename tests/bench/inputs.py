@@ -26,11 +26,11 @@ def write_input(path: Path, lines: int) -> None:
             if i % 1000 == 999:
                 fh.write("\n")  # blank: skipped
             elif i % 1000 == 998:
-                fh.write(f"きょうは{i - 1}番目の文を書きました。\n")  # the line before, again
+                fh.write(f"きょうは{i - 1}番目の本を買いました。\n")  # the line before, again
             elif i % 5000 == 4997:
                 fh.write("長" * 130 + "です。\n")  # over the length limit
             else:
-                fh.write(f"きょうは{i}番目の文を書きました。\n")
+                fh.write(f"きょうは{i}番目の本を買いました。\n")
 
 
 def main() -> None:
