@@ -10,7 +10,7 @@ markers: the share of lines holding each of `persona.style_markers`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,8 +94,65 @@ class DiversityReport:
         }
 
 
+class DiversityTally:
+    """The numbers of `diversity()`, fed one line at a time.
+
+    Memory grows with the distinct n-grams and edges, never with the lines: a run's
+    100,000 persona lines and their word lists kept to the end took most of a large
+    input run's peak. N-grams are kept as hashes; two distinct n-grams sharing a
+    64-bit hash would undercount by one, which a ratio rounded to 4 places cannot show.
+    """
+
+    def __init__(
+        self, *, markers: Sequence[str], first_person: str | None, words: Words | None = None
+    ) -> None:
+        self._words = words or words_without(first_person)
+        self._markers = tuple(markers)
+        self._lines = 0
+        self._grams: dict[int, set[int]] = {1: set(), 2: set()}
+        self._totals = dict.fromkeys(self._grams, 0)
+        self._openings: Counter[str] = Counter()
+        self._endings: Counter[str] = Counter()
+        self._with_marker: Counter[str] = Counter()
+
+    def add(self, line: str) -> None:
+        self._lines += 1
+        words = self._words(line)
+        for n, grams in self._grams.items():
+            for i in range(len(words) - n + 1):
+                grams.add(hash("\x1f".join(words[i : i + n])))
+                self._totals[n] += 1
+        if words:
+            self._openings["".join(words[:EDGE_WORDS])] += 1
+            self._endings["".join(words[-EDGE_WORDS:])] += 1
+        self._with_marker.update(m for m in self._markers if m in line)
+
+    def _distinct(self, n: int) -> float | None:
+        total = self._totals[n]
+        return round(len(self._grams[n]) / total, 4) if total else None
+
+    def report(self, near_duplicates: int | None = None, top: int = 5) -> DiversityReport:
+        lines = self._lines
+        shares = {m: round(self._with_marker[m] / lines, 4) for m in self._markers} if lines else {}
+        return DiversityReport(
+            lines=lines,
+            distinct_1=self._distinct(1),
+            distinct_2=self._distinct(2),
+            top_openings=_repeated(self._openings, top),
+            top_endings=_repeated(self._endings, top),
+            style_markers=dict(sorted(shares.items(), key=lambda kv: -kv[1])),
+            near_duplicate_rate=(
+                None if near_duplicates is None else near_duplicate_rate(near_duplicates, lines)
+            ),
+        )
+
+
+def _repeated(counts: Counter[str], top: int) -> list[Any]:
+    return [[text, count] for text, count in counts.most_common(top) if count > 1]
+
+
 def diversity(
-    lines: Sequence[str],
+    lines: Iterable[str],
     *,
     markers: Sequence[str],
     first_person: str | None,
@@ -103,17 +160,7 @@ def diversity(
     top: int = 5,
     words: Words | None = None,
 ) -> DiversityReport:
-    split = words or words_without(first_person)
-    tokenised = [split(line) for line in lines]
-    openings, endings = top_edges(tokenised, top)
-    return DiversityReport(
-        lines=len(lines),
-        distinct_1=distinct_n(tokenised, 1),
-        distinct_2=distinct_n(tokenised, 2),
-        top_openings=openings,
-        top_endings=endings,
-        style_markers=marker_shares(lines, markers),
-        near_duplicate_rate=(
-            None if near_duplicates is None else near_duplicate_rate(near_duplicates, len(lines))
-        ),
-    )
+    tally = DiversityTally(markers=markers, first_person=first_person, words=words)
+    for line in lines:
+        tally.add(line)
+    return tally.report(near_duplicates, top)

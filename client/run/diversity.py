@@ -10,17 +10,16 @@ from client.storage.processed import DatasetStats
 
 
 class DiversitySummary:
-    """Collects the persona lines that go into the dataset; sets `stats.diversity`."""
+    """Tallies the persona lines that go into the dataset, one at a time; sets `stats.diversity`."""
 
     def __init__(self, job: Job) -> None:
-        self._job = job
-        self._lines: list[str] = []
+        self._tally = job.diversity_tally()
 
     def record(self, record: BatchRecord) -> None:
         return None
 
     def pair(self, batch: int, pair: dict[str, Any]) -> None:
-        self._lines.append(str(pair.get("gyaru", "")))
+        self._tally.add(str(pair.get("gyaru", "")))
 
     def finish(self, stats: DatasetStats) -> None:
-        stats.diversity = self._job.describe(self._lines, stats.near_duplicates)
+        stats.diversity = self._tally.report(stats.near_duplicates).to_json()

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from client.config import Settings
 from client.pairs.checks import PairChecker
-from client.pairs.diversity import diversity
+from client.pairs.diversity import DiversityTally
 from client.pairs.judge_request import JudgePrompt
 from client.pairs.neardup import NearDuplicates
 from client.pairs.prompts import BatchPlan, PromptSet
@@ -191,15 +191,10 @@ class Job:
             near.add(pair_id, standard, gyaru)
         return near
 
-    def describe(self, lines: Sequence[str], near_duplicates: int) -> dict[str, Any]:
-        """The persona lines' diversity (summary and `client stats`)."""
+    def diversity_tally(self) -> DiversityTally:
+        """What the summary learns the persona lines' diversity with, line by line."""
         persona = self.settings.persona
-        return diversity(
-            lines,
-            markers=persona.style_markers,
-            first_person=persona.first_person,
-            near_duplicates=near_duplicates,
-        ).to_json()
+        return DiversityTally(markers=persona.style_markers, first_person=persona.first_person)
 
     def plan(
         self, base_seed: int, *, limit: int | None = None, hint: Callable[[], str] | None = None

@@ -42,3 +42,25 @@ def test_report_names_repeated_openings_endings_and_marker_shares() -> None:
 
 def test_rate_without_pairs_is_none() -> None:
     assert near_duplicate_rate(0, 0) is None
+
+
+def test_tally_line_by_line_matches_counting_the_whole_list() -> None:
+    """The streamed tally (hashed n-grams) gives what distinct-n over every line gives."""
+    import json
+    from pathlib import Path
+
+    from client.pairs.diversity import DiversityTally
+
+    labels = Path(__file__).resolve().parents[1] / "data" / "labels_gyaru.jsonl"
+    lines = [json.loads(row)["gyaru"] for row in labels.read_text("utf-8").splitlines() if row]
+    words = words_without("あーし")
+    tally = DiversityTally(markers=["マジ", "じゃん"], first_person="あーし")
+    for line in lines:
+        tally.add(line)
+    report = tally.report(near_duplicates=3)
+    tokenised = [words(line) for line in lines]
+    assert report.lines == len(lines) > 100
+    assert report.distinct_1 == distinct_n(tokenised, 1)
+    assert report.distinct_2 == distinct_n(tokenised, 2)
+    assert report.style_markers["マジ"] == round(sum("マジ" in s for s in lines) / len(lines), 4)
+    assert report.near_duplicate_rate == near_duplicate_rate(3, len(lines))
