@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import PROMPT
 
 CLIENT = str(Path(sys.executable).parent / "client")
@@ -105,3 +107,20 @@ def config_file(tmp: Path, text: str) -> Path:
     path = tmp / "config.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def start_review(dataset: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """`client review DATASET --no-browser` in its own process, and the URL it printed."""
+    proc = subprocess.Popen(
+        [CLIENT, "review", str(dataset), "--no-browser", "--log-format", "json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        proc.kill()
+        pytest.fail(f"no URL on stdout: {url!r} {proc.communicate()[1]}")
+    return proc, url

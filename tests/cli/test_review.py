@@ -15,7 +15,7 @@ import pytest
 
 from client.pairs.review import Decision, fingerprint
 from client.storage.review import ReviewFile
-from tests.cli_helpers import CLIENT, env
+from tests.cli_helpers import CLIENT, env, start_review
 from tests.web.demo import Demo, write_demo
 
 
@@ -49,20 +49,8 @@ def events(stderr: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in stderr.splitlines() if line.strip()]
 
 
-def start(demo: Demo, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [CLIENT, "review", str(demo.dataset), "--no-browser", "--log-format", "json", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
-
-
 def test_prints_the_address_and_stops_cleanly_on_ctrl_c(demo: Demo) -> None:
-    proc, url = start(demo)
+    proc, url = start_review(demo.dataset)
     assert url.startswith("http://127.0.0.1:") and "/?token=" in url
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)
@@ -99,7 +87,7 @@ def test_opens_the_browser_unless_told_not_to(demo: Demo, tmp_path: Path) -> Non
 
 
 def test_a_taken_port_is_a_usage_error(demo: Demo) -> None:
-    proc, url = start(demo)
+    proc, url = start_review(demo.dataset)
     try:
         port = url.split(":")[2].split("/")[0]
         taken = client("review", str(demo.dataset), "--no-browser", "--port", port)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import CLIENT, env
+from tests.cli_helpers import CLIENT, env, start_review
 from tests.web.browser import Watched
 from tests.web.conftest import HOSTILE
 from tests.web.demo import Demo, write_demo
@@ -27,25 +27,9 @@ def demo(tmp_path: Path) -> Demo:
     return write_demo(tmp_path / "outputs", pairs=120, extra=[dict(p) for p in HOSTILE])
 
 
-def start_review(demo: Demo, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [CLIENT, "review", str(demo.dataset), "--no-browser", "--log-format", "json", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://127.0.0.1:"):
-        proc.kill()
-        pytest.fail(f"no URL on stdout: {url!r} {proc.communicate()[1]}")
-    return proc, url
-
-
 @pytest.fixture
 def review(demo: Demo) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    proc, url = start_review(demo)
+    proc, url = start_review(demo.dataset)
     try:
         yield proc, url
     finally:
