@@ -155,6 +155,38 @@ def _schema_topic(body: dict[str, Any]) -> str:
     return str(topics[0])
 
 
+def chat_completion(
+    response_id: str,
+    model: str,
+    text: str,
+    finish: str,
+    *,
+    prompt_tokens: int,
+    completion_tokens: int,
+    total_tokens: int,
+) -> dict[str, Any]:
+    """A chat completion body in the shape vLLM's OpenAI server answers with."""
+    return {
+        "id": response_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish,
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": total_tokens,
+        },
+    }
+
+
 @dataclass
 class FakeServer:
     latency_s: float = 0.0
@@ -419,28 +451,19 @@ class FakeServer:
         else:
             text, finish = self._content(name, body)
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 2
+        completion_tokens = max(len(text) // 2, 1)
         await self._send(
             writer,
             200,
-            {
-                "id": f"chatcmpl-{self._counter}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": self.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
-                        "finish_reason": finish,
-                        "logprobs": None,
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": max(len(text) // 2, 1),
-                    "total_tokens": prompt_tokens + len(text) // 2,
-                },
-            },
+            chat_completion(
+                f"chatcmpl-{self._counter}",
+                self.model,
+                text,
+                finish,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                total_tokens=prompt_tokens + len(text) // 2,
+            ),
         )
         return True
 

@@ -21,13 +21,12 @@ import argparse
 import asyncio
 import contextlib
 import random
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from tests.fakeserver import FakeServer
+from tests.fakeserver import FakeServer, chat_completion
 from tests.judgefake import judge_content, judged_pairs
 
 METRICS_MODES = ("vllm", "absent", "garbage", "unauthorized", "slow")
@@ -211,25 +210,15 @@ class GpuSim(FakeServer):
         await self._send(
             writer,
             200,
-            {
-                "id": f"chatcmpl-sim-{self.engine.generation_tokens}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": self.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
-                        "finish_reason": finish,
-                        "logprobs": None,
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": tokens,
-                    "total_tokens": prompt + tokens,
-                },
-            },
+            chat_completion(
+                f"chatcmpl-sim-{self.engine.generation_tokens}",
+                self.model,
+                text,
+                finish,
+                prompt_tokens=prompt,
+                completion_tokens=tokens,
+                total_tokens=prompt + tokens,
+            ),
         )
         return True
 
