@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from client.pairs.analyzer import analyse, outside, spans_of
+from client.pairs.digests import DigestSet, hash64
 
 Words = Callable[[str], list[str]]
 EDGE_WORDS = 2
@@ -109,7 +110,7 @@ class DiversityTally:
         self._words = words or words_without(first_person)
         self._markers = tuple(markers)
         self._lines = 0
-        self._grams: dict[int, set[int]] = {1: set(), 2: set()}
+        self._grams = {1: DigestSet(), 2: DigestSet()}
         self._totals = dict.fromkeys(self._grams, 0)
         self._openings: Counter[str] = Counter()
         self._endings: Counter[str] = Counter()
@@ -120,7 +121,7 @@ class DiversityTally:
         words = self._words(line)
         for n, grams in self._grams.items():
             for i in range(len(words) - n + 1):
-                grams.add(hash("\x1f".join(words[i : i + n])))
+                grams.add(hash64(hash("\x1f".join(words[i : i + n]))))
                 self._totals[n] += 1
         if words:
             self._openings["".join(words[:EDGE_WORDS])] += 1

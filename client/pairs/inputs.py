@@ -21,11 +21,12 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from client.pairs.dedup import normalise
+from client.pairs.digests import DigestMap, DigestSet, digest64, hex64
 from client.pairs.schema import PairRules
 
 InputFormat = Literal["txt", "jsonl", "csv"]
@@ -128,13 +129,14 @@ class InputCounts:
 
 
 class InputScreen:
-    """Decides, line by line, what is sent. Memory: two small digests per unique line."""
+    """Decides, line by line, what is sent. Memory: two 8-byte digests per unique line
+    (and its line number), about 40 bytes in all."""
 
     def __init__(self, rules: PairRules) -> None:
         self.rules = rules
         self.counts = InputCounts()
-        self._exact: set[bytes] = set()
-        self._normalised: dict[bytes, int] = {}  # digest -> first line with it
+        self._exact = DigestSet()
+        self._normalised = DigestMap()  # digest -> first line with it
 
     def _problem(self, text: str) -> tuple[str, str] | None:
         rules = self.rules
@@ -155,17 +157,15 @@ class InputScreen:
         if not text:
             counts.empty += 1
             return None
-        exact, folded = _digest(text), _digest(normalise(text))
-        first = self._normalised.get(folded)
+        folded = _digest(normalise(text))
+        new_text = self._exact.add(digest64(_digest(text)))
+        first = self._normalised.setdefault(digest64(folded), record.line)
         if first is not None:
-            if exact in self._exact:
-                counts.duplicates_exact += 1
-            else:
+            if new_text:
                 counts.duplicates_normalised += 1
-                self._exact.add(exact)
+            else:
+                counts.duplicates_exact += 1
             return InputRejection(record.line, text, "duplicate", f"same as line {first}")
-        self._exact.add(exact)
-        self._normalised[folded] = record.line
         problem = self._problem(text)
         if problem is not None:
             counts.rejected[problem[0]] += 1
@@ -175,12 +175,12 @@ class InputScreen:
 
 
 def batches_of(
-    items: Iterable[InputItem], size: int, *, done: Collection[str] = frozenset()
+    items: Iterable[InputItem], size: int, *, done: DigestSet | None = None
 ) -> Iterator[list[InputItem]]:
-    """The inputs not yet done, `size` at a time, in file order."""
+    """The inputs not yet done (`done`: their keys' digests), `size` at a time, in file order."""
     batch: list[InputItem] = []
     for item in items:
-        if item.key in done:
+        if done and hex64(item.key) in done:
             continue
         batch.append(item)
         if len(batch) == size:

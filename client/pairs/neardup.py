@@ -7,10 +7,13 @@ Pure: one `NearDuplicates` per run, fed every kept pair in order.
 
 from __future__ import annotations
 
-from datasketch import MinHash, MinHashLSH
+from typing import TYPE_CHECKING
 
 from client.config.checks import NearDuplicateRules
 from client.pairs.dedup import normalise
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 # Fixed so that the same pairs give the same signatures in every run and process.
 _SEED = 1
@@ -29,6 +32,11 @@ def shingles(standard: str, gyaru: str, n: int) -> set[bytes]:
 
 class NearDuplicates:
     def __init__(self, rules: NearDuplicateRules) -> None:
+        # Imported here, not at the top: datasketch pulls in scipy (about 70 MB resident)
+        # and input runs, which never look for near duplicates, should not carry it.
+        from datasketch import MinHash, MinHashLSH
+
+        self._new_signature: type[MinHash] = MinHash
         self._rules = rules
         # Every candidate is checked against the threshold below, so LSH is tuned to
         # miss few true twins (false negatives weigh 4x false positives); with equal
@@ -42,7 +50,7 @@ class NearDuplicates:
         return len(self._signatures)
 
     def _signature(self, standard: str, gyaru: str) -> MinHash:
-        signature = MinHash(num_perm=self._rules.num_perm, seed=_SEED)
+        signature = self._new_signature(num_perm=self._rules.num_perm, seed=_SEED)
         signature.update_batch(shingles(standard, gyaru, self._rules.ngram))
         return signature
 

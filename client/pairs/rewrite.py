@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from client.pairs.align import render_inputs
+from client.pairs.digests import DigestSet
 from client.pairs.inputs import InputItem, batches_of, free_indexes
 from client.pairs.prompts import batch_seed, read_prompt_file, render
 from client.pairs.records import BatchSpec
@@ -80,7 +81,7 @@ class RewritePlan:
         )
 
     def specs(
-        self, items: Iterable[InputItem], *, settled: Collection[str], taken: Collection[int]
+        self, items: Iterable[InputItem], *, settled: DigestSet, taken: Collection[int]
     ) -> Iterator[BatchSpec]:
         batches = batches_of(items, self.batch_size, done=settled)
         for inputs, index in zip(batches, free_indexes(taken), strict=False):

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from client.pairs.align import MISALIGNED, MISSING, RETRYABLE_REASONS, align
+from client.pairs.digests import DigestSet, hex64
 from client.pairs.inputs import InputItem
 from client.pairs.records import Pair, Rejection
 from client.pairs.validate import ValidationContext, validate_item
@@ -76,10 +77,10 @@ def _input_key(entry: Any) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def _digest(entry: Any) -> bytes | None:
+def _digest(entry: Any) -> int | None:
     key = _input_key(entry)
     try:
-        return bytes.fromhex(key) if key is not None else None
+        return hex64(key) if key is not None else None
     except ValueError:
         return None
 
@@ -102,22 +103,28 @@ class InputTally:
     may reuse a lower batch number); only one settled outcome exists per input."""
 
     def __init__(self) -> None:
-        # Keys as 12 bytes, not 24 hex characters: a 100,000-line file keeps 100,000.
-        self._last: dict[bytes, str] = {}
+        # Nearly every input of a large file ends paired: those are 8-byte digests in a
+        # DigestSet; the few rejected or missing ones keep their reason in a dict.
+        self._paired = DigestSet()
+        self._other: dict[int, str] = {}
 
     def add(self, record: dict[str, Any]) -> None:
-        last = self._last
         for pair in record.get("accepted") or []:
             key = _digest(pair)
             if key is not None:
-                last[key] = PAIRED
+                self._paired.add(key)
+        other = self._other
         for rejection in record.get("rejected") or []:
             key = _digest(rejection)
-            if key is not None and last.get(key) in (None, MISSING):
-                last[key] = sys.intern(str(rejection.get("reason")))
+            if key is not None and other.get(key) in (None, MISSING):
+                other[key] = sys.intern(str(rejection.get("reason")))
 
     def counts(self) -> Counter[str]:
-        return Counter(self._last.values())
+        paired = self._paired
+        outcomes = Counter(reason for key, reason in self._other.items() if key not in paired)
+        if paired:
+            outcomes[PAIRED] = len(paired)
+        return outcomes
 
 
 def final_outcomes(records: Iterable[dict[str, Any]]) -> Counter[str]:

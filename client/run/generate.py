@@ -19,6 +19,7 @@ from client.clock import Clock, monotonic, utc_now
 from client.config import Settings
 from client.errors import unwrap_group
 from client.pairs.dedup import Deduper
+from client.pairs.digests import hex64
 from client.pairs.phrases import PhraseCounter
 from client.pairs.prompts import new_base_seed, sha256_text
 from client.pairs.rewrites import settled_keys
@@ -151,7 +152,8 @@ def seed_dedup(state: RunState) -> None:
     state.near = state.job.near_duplicates(state.earlier_pairs)
     for index, record in state.store.finished_records():
         state.done.add(index)
-        state.settled.update(settled_keys(record.data))
+        for input_key in settled_keys(record.data):
+            state.settled.add(hex64(input_key))
         if settings.judge.enabled and record.awaits_judge():
             # Judged before new batches; its inputs are not sent again either.
             state.to_judge.append(index)

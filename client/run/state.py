@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from client.clock import Clock
 from client.errors import OutputDirError
 from client.pairs.dedup import Deduper, key_of_normalised
+from client.pairs.digests import DigestSet
 from client.pairs.inputs import InputCounts
 from client.pairs.judge_outcome import JudgeOutcome, apply_verdicts
 from client.pairs.neardup import NearDuplicates
@@ -63,7 +64,7 @@ class RunState:
     done: set[int] = field(default_factory=set)
     # Input runs: the file's counts, and the inputs earlier sessions settled.
     input_counts: InputCounts | None = None
-    settled: set[str] = field(default_factory=set)
+    settled: DigestSet = field(default_factory=DigestSet)
     # Free generation: what the run's persona lines overuse (None: not asked for).
     phrases: PhraseCounter | None = None
     # The judge step (None: off), and batches of earlier sessions it has yet to grade.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
+from client.pairs.digests import DigestSet, hex64
 from client.pairs.inputs import (
     InputItem,
     InputLine,
@@ -108,11 +111,16 @@ def test_csv_columns_and_rows() -> None:
 
 
 def items(n: int) -> list[InputItem]:
-    return [InputItem(i, i, f"文{i}", f"k{i}") for i in range(1, n + 1)]
+    return [InputItem(i, i, f"文{i}", key(i)) for i in range(1, n + 1)]
+
+
+def key(i: int) -> str:
+    return hashlib.blake2b(str(i).encode(), digest_size=12).hexdigest()
 
 
 def test_batches_skip_done_inputs_and_keep_order() -> None:
-    chunks = list(batches_of(items(7), 3, done={"k2", "k5"}))
+    done = DigestSet(hex64(key(i)) for i in (2, 5))
+    chunks = list(batches_of(items(7), 3, done=done))
     assert [[i.id for i in chunk] for chunk in chunks] == [[1, 3, 4], [6, 7]]
 
 
