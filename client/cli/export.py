@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -13,6 +13,9 @@ from client.cli.args import add_logging, formatter
 from client.cli.reviewed import add_ignore_review, apply_review, review_fields
 from client.cli.shared import dataset_settings, output_dir_and_settings
 from client.errors import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from client.pairs.review import Reviewed
 
 log = structlog.get_logger("client.cli")
 
@@ -95,7 +98,7 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     system = _system(args, settings)
     out: Path = args.out
     try:
-        written = _write(args, dataset, out, system)
+        written = _write(args, dataset, out, system, review)
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     for path, count in written.items():
@@ -110,7 +113,13 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _write(args: argparse.Namespace, dataset: Any, out: Path, system: str | None) -> dict[str, int]:
+def _write(
+    args: argparse.Namespace,
+    dataset: Any,
+    out: Path,
+    system: str | None,
+    review: Reviewed | None,
+) -> dict[str, int]:
     from client.pairs.export import example, split
     from client.storage.exports import export_dpo, export_hf, val_path
     from client.storage.jsonl import write_jsonl
@@ -122,7 +131,8 @@ def _write(args: argparse.Namespace, dataset: Any, out: Path, system: str | None
             str(out / "data" / f"{name}-00000-of-00001.parquet"): n for name, n in counts.items()
         }
     if args.format == "dpo":
-        written, sources = export_dpo(dataset, out, **options)
+        rejected = review.rejected if review is not None else ()
+        written, sources = export_dpo(dataset, out, **options, review_rejected=rejected)
         log.info("dpo rejected lines", **sources.to_json())
         return written
     train, val = split(dataset.pairs, args.val_fraction, seed=args.seed)

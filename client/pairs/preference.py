@@ -12,7 +12,9 @@ Japanese, or the judge's verdict), the first one found in batch order; where the
 rejected none, it is the plain standard line itself, which teaches the model that
 answering in the standard register is the worse answer. A pair a person edited in
 `client review` has the best rejected line of all: the model's own line they
-corrected (`edited_from`), which comes first.
+corrected (`edited_from`), which comes first. Next comes a line a person rejected in
+review for the same standard line (`review_rejected_lines`): the pair left the
+dataset, but where another pair of that standard line stays, it is its worse answer.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ DPO_REJECTED_REASONS = frozenset(
     {"missing_first_person", "low_quality", "not_japanese", "judge", "register"}
 )
 DPO_COLUMNS = ("prompt", "chosen", "rejected")
+REVIEW_REJECTED = "rejected_in_review"
 
 
 def rejected_lines(records: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str]]:
@@ -48,6 +51,21 @@ def rejected_lines(records: Iterable[dict[str, Any]]) -> dict[str, tuple[str, st
             if isinstance(standard, str) and isinstance(gyaru, str) and gyaru.strip():
                 found.setdefault(normalise(standard), (gyaru.strip(), reason))
     return found
+
+
+def review_rejected_lines(
+    pairs: Iterable[dict[str, Any]], found: dict[str, tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """`found` (from rejected_lines) with the lines a person rejected in review put
+    first: normalised standard line -> (their persona line, "rejected_in_review")."""
+    merged = dict(found)
+    reviewed: dict[str, tuple[str, str]] = {}
+    for pair in pairs:
+        standard, gyaru = pair.get("standard"), pair.get("gyaru")
+        if isinstance(standard, str) and isinstance(gyaru, str) and gyaru.strip():
+            reviewed.setdefault(normalise(standard), (gyaru.strip(), REVIEW_REJECTED))
+    merged.update(reviewed)
+    return merged
 
 
 @dataclass

@@ -80,6 +80,8 @@ class Reviewed:
 
     pairs: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)  # verdict -> pairs it applied to
+    # The pairs a person rejected: left out of `pairs`, and worse answers for DPO.
+    rejected: list[dict[str, Any]] = field(default_factory=list)
     stale: int = 0  # decisions about lines that are no longer in the dataset
 
     @property
@@ -101,6 +103,7 @@ def _current(
 def apply_review(pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Decision]) -> Reviewed:
     """Rejected pairs left out, edited ones with the person's line; order kept."""
     kept: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
     matched = 0
     for pair, decision in _current(pairs, decisions):
@@ -113,8 +116,11 @@ def apply_review(pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Dec
             kept.append(dict(pair))
         elif decision.verdict == "edited":
             kept.append({**pair, "gyaru": decision.gyaru, "edited_from": pair["gyaru"]})
+        else:
+            rejected.append(dict(pair))
     return Reviewed(
         pairs=kept,
+        rejected=rejected,
         counts={v: counts[v] for v in VERDICTS},
         stale=len(decisions) - matched,
     )

@@ -10,7 +10,7 @@ rejected line is the plain standard line (and the log says so).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,12 @@ import structlog
 
 from client.pairs.card import dataset_card, hf_row, judge_stats
 from client.pairs.export import split
-from client.pairs.preference import PreferenceCounts, preference, rejected_lines
+from client.pairs.preference import (
+    PreferenceCounts,
+    preference,
+    rejected_lines,
+    review_rejected_lines,
+)
 from client.storage.dataset import Dataset
 from client.storage.hf import write_hf_dataset
 from client.storage.jsonl import write_jsonl
@@ -63,10 +68,17 @@ def raw_records(dataset: Dataset) -> Iterator[dict[str, Any]]:
 
 
 def export_dpo(
-    dataset: Dataset, out: Path, *, system: str | None, val_fraction: float, seed: int
+    dataset: Dataset,
+    out: Path,
+    *,
+    system: str | None,
+    val_fraction: float,
+    seed: int,
+    review_rejected: Sequence[dict[str, Any]] = (),
 ) -> tuple[dict[str, int], PreferenceCounts]:
-    """FILE.jsonl (and FILE.val.jsonl); rows written per file, and where rejected lines came from."""
-    rejected = rejected_lines(raw_records(dataset))
+    """FILE.jsonl (and FILE.val.jsonl); rows written per file, and where rejected lines
+    came from. `review_rejected`: the pairs a person rejected in review."""
+    rejected = review_rejected_lines(review_rejected, rejected_lines(raw_records(dataset)))
     counts = PreferenceCounts()
     train, val = split(dataset.pairs, val_fraction, seed=seed)
     written: dict[str, int] = {}

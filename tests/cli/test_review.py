@@ -218,3 +218,26 @@ def test_client_calibrate_reads_the_labels_of_a_review(demo: Demo, tmp_path: Pat
         confusion = source["confusion"]
         counted = sum(n for label in ("good", "bad") for n in confusion[label].values())
         assert counted == 4, source["name"]
+
+
+def test_a_line_rejected_in_review_is_the_worse_answer_of_its_standard_line(
+    demo: Demo, tmp_path: Path
+) -> None:
+    # Another pair of the same standard line, with a persona line of its own.
+    data = json.loads(demo.dataset.read_text(encoding="utf-8"))
+    standard, rejected_line = demo.pairs[0]["standard"], demo.pairs[0]["gyaru"]
+    kept_line = "アプデしたら画面ぜんぶ変わってて、あーしマジ焦ったし！"
+    data["pairs"] = [p for p in data["pairs"] if p["standard"] != standard]
+    data["pairs"] += [demo.pairs[0], {**demo.pairs[0], "id": "other", "gyaru": kept_line}]
+    demo.dataset.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    decide(demo, rejected=(0, None))
+    dpo = tmp_path / "dpo.jsonl"
+    result = client("export", str(demo.dataset), "--format", "dpo", "--out", str(dpo))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in dpo.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(data["pairs"]) - 1
+    row = next(r for r in rows if r["prompt"][-1]["content"] == standard)
+    assert row["chosen"][0]["content"] == kept_line
+    assert row["rejected"][0]["content"] == rejected_line
+    sources = next(e for e in events(result.stderr) if e["event"] == "dpo rejected lines")
+    assert sources["rejected_from_run"] == {"rejected_in_review": 1}

@@ -9,6 +9,7 @@ from client.pairs.preference import (
     PreferenceCounts,
     preference,
     rejected_lines,
+    review_rejected_lines,
 )
 
 PAIR = {"standard": "今日は晴れです。", "gyaru": "今日マジ晴れじゃん！あーし最高〜"}
@@ -71,3 +72,21 @@ def test_a_line_a_person_corrected_is_the_rejected_answer() -> None:
     assert row["chosen"] == [{"role": "assistant", "content": PAIR["gyaru"]}]
     assert row["rejected"] == [{"role": "assistant", "content": "今日晴れですね。あーし"}]
     assert counts.to_json()["rejected_from_run"] == {"edited_in_review": 1}
+
+
+def test_a_line_rejected_in_review_comes_before_the_runs_own_rejections() -> None:
+    reviewed = [{"standard": "今日は、晴れです！", "gyaru": "今日晴れです。あーし"}]
+    found = review_rejected_lines(reviewed, rejected_lines(RECORDS))
+    counts = PreferenceCounts()
+    row = preference(PAIR, system=None, rejected=found, counts=counts)
+    assert row["rejected"] == [{"role": "assistant", "content": "今日晴れです。あーし"}]
+    assert counts.to_json()["rejected_from_run"] == {"rejected_in_review": 1}
+    # A person's own correction still comes first.
+    edited = {**PAIR, "edited_from": "今日晴れですね。あーし"}
+    row = preference(edited, system=None, rejected=found, counts=counts)
+    assert row["rejected"][0]["content"] == "今日晴れですね。あーし"
+
+
+def test_review_rejections_without_a_persona_line_are_ignored() -> None:
+    found = review_rejected_lines([{"standard": "今日は晴れです。", "gyaru": "  "}, {}], {})
+    assert found == {}
