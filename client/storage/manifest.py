@@ -13,7 +13,12 @@ from typing import Any
 
 from client.clock import Clock, monotonic
 from client.pairs.records import BatchResult
-from client.storage.atomic import atomic_write_json, atomic_write_text, dumps, read_json_object
+from client.storage.atomic import (
+    atomic_write_json,
+    atomic_write_text,
+    dump_chunks,
+    read_json_object,
+)
 from client.storage.layout import FORMAT
 
 
@@ -144,15 +149,15 @@ class ManifestWriter:
             return False
         return self._last_write is None or self._clock() - self._last_write >= self.interval_s
 
-    def render(self) -> str:
+    def render(self) -> list[str]:
         """The manifest as text, marked written: render on the event loop (workers keep
         changing it), then `write_text` in a thread (fsync blocks)."""
         self._last_write = self._clock()
         self._dirty = False
-        return dumps(self.manifest.data)
+        return dump_chunks(self.manifest.data)
 
-    def write_text(self, text: str) -> None:
-        atomic_write_text(self.path, [text, "\n"], fsync=self.fsync)
+    def write_text(self, chunks: list[str]) -> None:
+        atomic_write_text(self.path, [*chunks, "\n"], fsync=self.fsync)
 
     def write(self) -> None:
         self._last_write = self._clock()

@@ -10,7 +10,7 @@ import pytest
 
 from client.errors import ConfigError, OutputDirError
 from client.pairs.records import BatchResult, BatchSpec
-from client.storage.atomic import atomic_write_json
+from client.storage.atomic import atomic_write_json, dump_chunks, dumps
 from client.storage.batch_record import BatchRecord
 from client.storage.layout import check_run_id, new_run_id
 from client.storage.manifest import Manifest, ManifestWriter
@@ -23,6 +23,16 @@ def test_atomic_write_leaves_no_temporary_file_and_replaces_whole(tmp_path: Path
     atomic_write_json(path, {"a": "二"}, fsync=False)
     assert json.loads(path.read_text(encoding="utf-8")) == {"a": "二"}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_dump_chunks_is_dumps_in_pieces_of_bounded_size() -> None:
+    data = {"batches": {str(i): {"status": "ok", "topic": "日常", "seed": i} for i in range(3000)}}
+    chunks = dump_chunks(data)
+    assert "".join(chunks) == dumps(data)
+    assert len(chunks) > 10
+    # A piece closes once it passes 16 KB, at the end of one JSON token.
+    assert max(len(c) for c in chunks) < 16_384 + 1_000
+    assert dump_chunks({}) == ["{}"]
 
 
 def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
