@@ -1,12 +1,14 @@
 """Peak memory of `client generate --input` over a large input file.
 
-    uv run python -m tests.bench.inputs [--lines 100000,10000] [--pairs 30] [--concurrency 64]
+    uv run python -m tests.bench.inputs [--lines 10000,100000] [--pairs 30] [--concurrency 4,64]
 
 Writes an input file of N distinct Japanese lines (a few duplicates, blank and
 over-long lines among them), runs the real console script against our loopback
 server in its own process (it answers every rewrite at once, aligned), and prints
 the client's peak RSS as the kernel counted it, with the wall time and what the run
-reported. Memory should not grow with the input: compare the sizes.
+reported. Memory should not grow with the input: compare the sizes. It runs at the
+default concurrency of the README's command (4) and at 64, where more batches wait
+in the client at once.
 """
 
 from __future__ import annotations
@@ -37,39 +39,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", default="10000,100000", help="input sizes, comma-separated")
     parser.add_argument("--pairs", type=int, default=30, help="inputs per batch")
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", default="4,64", help="levels, comma-separated")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with fake_server() as url, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
+        levels = sorted({int(n) for n in args.concurrency.split(",")})
         for lines in sorted({int(n) for n in args.lines.split(",")}):
             source = out / f"input-{lines}.txt"
             write_input(source, lines)
-            run_id = f"in{lines}"
-            run = run_client(
-                generate_args(
-                    url,
-                    out,
-                    run_id,
-                    "--input",
-                    str(source),
-                    "--pairs-per-batch",
-                    str(args.pairs),
-                    "--concurrency",
-                    str(args.concurrency),
-                ),
-                GYARU_OUTPUT__FSYNC="false",
-            )
-            assert run.code == 0, run.stderr[-2000:]
-            dataset = manifest_summary(out, run_id)["dataset"]
-            inputs = dataset.get("inputs", {})
-            verdict = "under" if run.max_rss_mb < BUDGET_MB else "OVER"
-            print(
-                f"{lines:7d} input lines, {args.pairs} a batch, concurrency {args.concurrency}: "
-                f"wall {run.wall_s:.1f} s, peak RSS {run.max_rss_mb:.0f} MB "
-                f"({verdict} the {BUDGET_MB} MB budget); "
-                f"{dataset['pairs_unique']} pairs, inputs {inputs}"
-            )
+            for level in levels:
+                measure(url, out, source, lines, args.pairs, level)
+
+
+def measure(url: str, out: Path, source: Path, lines: int, pairs: int, level: int) -> None:
+    run_id = f"in{lines}c{level}"
+    run = run_client(
+        generate_args(
+            url,
+            out,
+            run_id,
+            "--input",
+            str(source),
+            "--pairs-per-batch",
+            str(pairs),
+            "--concurrency",
+            str(level),
+        ),
+        GYARU_OUTPUT__FSYNC="false",
+    )
+    assert run.code == 0, run.stderr[-2000:]
+    dataset = manifest_summary(out, run_id)["dataset"]
+    inputs = dataset.get("inputs", {})
+    verdict = "under" if run.max_rss_mb < BUDGET_MB else "OVER"
+    print(
+        f"{lines:7d} input lines, {pairs} a batch, concurrency {level:2d}: "
+        f"wall {run.wall_s:.1f} s, peak RSS {run.max_rss_mb:.0f} MB "
+        f"({verdict} the {BUDGET_MB} MB budget); "
+        f"{dataset['pairs_unique']} pairs, inputs {inputs}"
+    )
 
 
 if __name__ == "__main__":
