@@ -45,6 +45,12 @@ def _check(digest: int) -> None:
         raise ValueError(f"digest {digest} is not an unsigned 64-bit int")
 
 
+def _value(value: int) -> int:
+    if not 0 <= value <= _VALUE_MAX:
+        raise ValueError(f"value {value} outside 0..{_VALUE_MAX}")
+    return value
+
+
 class _Table:
     """The slots: where a digest is, or where it would go."""
 
@@ -69,7 +75,7 @@ class _Table:
             i = (i + 1) & mask
 
     def _find(self, digest: int) -> int | None:
-        """The member's value (0 in a set) or None."""
+        """The member's value (0 in a set) or None; `digest` is in range."""
         if digest == 0:
             return self._zero
         i = self._slot(digest)
@@ -77,19 +83,25 @@ class _Table:
             return None
         return self._values[i] if self._values is not None else 0
 
-    def _insert(self, digest: int, value: int) -> None:
-        """Store a digest known not to be a member."""
+    def _put(self, digest: int, value: int) -> int | None:
+        """A member's value (0 in a set), or None after storing `value` with the new
+        digest: one probe whether it is there or not."""
         _check(digest)
         if digest == 0:
-            self._zero = value
-            return
+            if self._zero is None:
+                self._zero = _value(value)
+                return None
+            return self._zero
         i = self._slot(digest)
+        if self._keys[i] == digest:
+            return self._values[i] if self._values is not None else 0
         self._keys[i] = digest
         if self._values is not None:
-            self._values[i] = value
+            self._values[i] = _value(value)
         self._count += 1
         if self._count * 10 > 7 << self._bits:
             self._grow()
+        return None
 
     def _grow(self) -> None:
         old_keys, old_values = self._keys, self._values
@@ -125,10 +137,7 @@ class DigestSet(_Table):
 
     def add(self, digest: int) -> bool:
         """Add the digest; answer whether it was new."""
-        if digest in self:
-            return False
-        self._insert(digest, 0)
-        return True
+        return self._put(digest, 0) is None
 
 
 class DigestMap(_Table):
@@ -143,10 +152,4 @@ class DigestMap(_Table):
     def setdefault(self, digest: int, value: int) -> int | None:
         """Store `value` for a new digest and answer None; for a known one, answer its
         value and change nothing."""
-        found = self.get(digest)
-        if found is not None:
-            return found
-        if not 0 <= value <= _VALUE_MAX:
-            raise ValueError(f"value {value} outside 0..{_VALUE_MAX}")
-        self._insert(digest, value)
-        return None
+        return self._put(digest, value)
