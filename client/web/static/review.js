@@ -109,7 +109,7 @@
   function onKey(event) {
     if (state.editing || event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
-    if (target.closest && target.closest("input, select, textarea, dialog")) return;
+    if (target.closest && target.closest("input, select, textarea, dialog[open]")) return;
     const action = KEYS[event.key];
     if (!action || (state.tab !== "pairs" && event.key !== "?")) return;
     event.preventDefault();
