@@ -142,9 +142,24 @@ def _inputs_row(inputs: dict[str, Any]) -> str:
         f"{_fmt_int(inputs['unique'])} sent: {_fmt_int(inputs['paired'])} paired",
         f"{sum(after.values())} rejected"
         + (f" ({', '.join(f'{k} {v}' for k, v in after.items())})" if after else ""),
-        f"{inputs['pending']} pending",
+        _pending(inputs),
     ]
+    if inputs.get("tied_by_text"):
+        parts.append(f"{_fmt_int(inputs['tied_by_text'])} tied by text (no id)")
     return " · ".join(parts)
+
+
+PENDING_WORDS = {
+    "missing": "no reply item tied to the line",
+    "unanswered": "batch failed or not sent",
+}
+
+
+def _pending(inputs: dict[str, Any]) -> str:
+    """`3 pending (no reply item tied to the line 2, batch failed or not sent 1)`."""
+    reasons = inputs.get("pending_reasons") or {}
+    said = ", ".join(f"{PENDING_WORDS.get(k, k)} {v}" for k, v in reasons.items())
+    return f"{_fmt_int(inputs['pending'])} pending" + (f" ({said})" if said else "")
 
 
 def print_summary(summary: RunSummary, console: Console) -> None:

@@ -88,6 +88,7 @@ def judge_rejection(pair: Pair, verdict: Verdict) -> Rejection:
         detail=verdict.detail,
         item={**pair.to_json(), "judge": grades},
         input=pair.input,
+        tied_by_text=pair.tied_by_text,
     )
 
 

@@ -19,10 +19,9 @@ from typing import Any
 
 import structlog
 
-from client.pairs.align import MISSING
 from client.pairs.inputs import InputCounts, InputItem, InputScreen, batches_of
 from client.pairs.records import BatchSpec
-from client.pairs.rewrites import PAIRED, InputTally
+from client.pairs.rewrites import InputTally, input_summary
 from client.run.state import RunState
 from client.storage.batch_record import BatchRecord
 from client.storage.inputs import items, read_input, survey
@@ -91,14 +90,4 @@ class InputSummary:
         return None
 
     def finish(self, stats: DatasetStats) -> None:
-        outcomes = self.tally.counts()
-        paired = outcomes.pop(PAIRED, 0)
-        outcomes.pop(MISSING, None)
-        rejected = sum(outcomes.values())
-        stats.extra["inputs"] = {
-            **self.counts.to_json(),
-            "paired": paired,
-            "rejected": dict(outcomes.most_common()),
-            # Sent and not settled: skipped by the model, in a failed batch, or never sent.
-            "pending": max(self.counts.sent - paired - rejected, 0),
-        }
+        stats.extra["inputs"] = input_summary(self.counts, self.tally)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from client.pairs.align import MISSING
 from client.pairs.dedup import Deduper, DedupKey, dedup_key
 from client.pairs.neardup import NearDuplicates
 from client.storage.batch_record import BatchRecord
@@ -139,7 +140,8 @@ def _count_record(stats: DatasetStats, index: int, record: BatchRecord) -> None:
     stats.batches_ok += record.status == "ok"
     stats.batches_truncated += record.status == "truncated"
     reasons = record.rejection_reasons
-    stats.items_returned += len(reasons) + len(record.accepted)
+    # A `missing` rejection is an input line the reply had no item for, not an item.
+    stats.items_returned += sum(r != MISSING for r in reasons) + len(record.accepted)
     stats.pairs_valid += len(record.accepted)
     for reason in reasons:
         stats.rejections[reason] += 1

@@ -4,6 +4,7 @@ file ends as one pair (its own text as the standard line) or one recorded reject
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,9 @@ def test_every_line_is_one_pair_or_one_recorded_rejection(tmp_path: Path) -> Non
         "rejected_before_request": {"length": 1, "not_japanese": 1},
         "paired": 5,
         "rejected": {},
+        "tied_by_text": 0,
         "pending": 0,
+        "pending_reasons": {},
     }
     assert "input lines" in result.stdout and "5 sent: 5 paired" in result.stdout
 
@@ -98,7 +101,6 @@ def test_every_line_is_one_pair_or_one_recorded_rejection(tmp_path: Path) -> Non
     [
         ("misalign", ["id 1 carries the text of input 2", "id 2 carries the text of input 1"]),
         ("restate", ["id 1: the standard line was changed"]),
-        ("wrongid", ["id 1000000000 is not one of this batch's inputs"]),
         ("skip", []),
     ],
 )
@@ -127,6 +129,11 @@ def test_a_misaligned_reply_is_caught_and_a_resume_asks_only_for_what_is_left(
     assert set(missing) | paired_first == {1, 2, 3, 4, 5} and not set(missing) & paired_first
     # Never attached to the wrong line: every pair is the rewrite of its own input.
     assert all(p["gyaru"] == rewrite(p["standard"]) for p in processed(out)["pairs"])
+    # The lines left pending say why.
+    summary = processed(out)["metadata"]["summary"]["inputs"]
+    assert summary["pending_reasons"] == {"missing": len(missing)}
+    said = f"{len(missing)}pending(noreplyitemtiedtotheline{len(missing)})"
+    assert said in re.sub(r"[\s│]", "", first.stdout)
 
     with FakeServer() as again:
         args[args.index("--base-url") + 1] = again.base_url
@@ -140,6 +147,20 @@ def test_a_misaligned_reply_is_caught_and_a_resume_asks_only_for_what_is_left(
     assert all(p["gyaru"] == rewrite(p["standard"]) for p in pairs)
     inputs = processed(out)["metadata"]["summary"]["inputs"]
     assert inputs["paired"] == 5 and inputs["pending"] == 0
+
+
+def test_an_id_not_in_the_batch_is_tied_by_the_line_it_carries(tmp_path: Path) -> None:
+    source = write_lines(tmp_path, [LINES[n - 1] for n in SENT])
+    out = tmp_path / "out"
+    with FakeServer(script=["wrongid"]) as server:
+        result = run_client(gen_args(server.base_url, out, "--input", str(source),
+                                     "--pairs-per-batch", "2", "--concurrency", "1"))  # fmt: skip
+    assert result.code == 0, result.stderr
+    pairs = processed(out)["pairs"]
+    assert [p["input"]["id"] for p in pairs] == [1, 2, 3, 4, 5]
+    assert all(p["gyaru"] == rewrite(p["standard"]) for p in pairs)
+    assert [p["input"].get("tied_by") for p in pairs] == ["text", None, None, None, None]
+    assert processed(out)["metadata"]["summary"]["inputs"]["tied_by_text"] == 1
 
 
 def test_a_failed_batch_is_sent_again_under_its_own_number(tmp_path: Path) -> None:
