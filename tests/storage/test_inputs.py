@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from client.errors import UsageError
-from client.pairs.inputs import InputLine, InputScreen
+from client.pairs.inputs import InputFingerprint, InputLine, InputScreen
 from client.pairs.schema import PairRules
 from client.storage.inputs import InputSource, check_input, items, read_input, survey
 
 
 def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / name
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path
@@ -132,3 +134,20 @@ def test_a_bad_record_stops_the_survey_before_anything_is_written(tmp_path: Path
             fsync=False,
         )
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def fingerprint(path: Path) -> InputFingerprint:
+    screen = InputScreen(PairRules(("Daily",), "あーし", 2, 20, 2, 40))
+    for record in read_input(InputSource.of(path)):
+        screen.screen(record)
+    return screen.fingerprint(path.name)
+
+
+def test_a_file_saved_again_keeps_its_fingerprint_and_an_edit_changes_it(tmp_path: Path) -> None:
+    original = fingerprint(write(tmp_path, "in.txt", "一です。\n二です。\n\n三です。\n"))
+    resaved = fingerprint(
+        write(tmp_path / "again", "in.txt", "\ufeff一です。\r\n二です。 \r\n\r\n三です。")
+    )
+    assert resaved == original and original.lines == 4
+    edited = fingerprint(write(tmp_path / "edited", "in.txt", "一です。\n二です。\n\n四です。\n"))
+    assert edited.lines == original.lines and edited.digest != original.digest
