@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from client.errors import EXIT_OK
 from client.run.summary import RunSummary, describe_concurrency
 from client.storage.processed import DatasetStats
 
@@ -27,11 +28,17 @@ def diversity_line(d: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def heading(summary: RunSummary) -> str:
+    """The table's title: the run's status, in words that agree with its exit code (a
+    run whose batches all answered but that kept no pair exits 1: it is no success)."""
+    if summary.status == "complete" and summary.exit_code != EXIT_OK:
+        return f"run {summary.run_id}: finished with no pair in the dataset"
+    return f"run {summary.run_id}: {summary.status}"
+
+
 def summary_table(summary: RunSummary) -> Table:
     stats = summary.stats
-    table = Table(
-        title=f"run {summary.run_id}: {summary.status}", show_header=False, title_justify="left"
-    )
+    table = Table(title=heading(summary), show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
     table.add_row("model", summary.model or "-")

@@ -2,7 +2,7 @@
 names the file, key or value, and never a traceback.
 
 The same cases make the table in docs/bad-input.md:
-`uv run python -m tests.test_bad_input > docs/bad-input.md` rewrites it, and
+`uv run python -m tests.cli.test_bad_input > docs/bad-input.md` rewrites it, and
 `test_docs_table_is_current` fails when the docs and the real messages drift apart.
 """
 
@@ -226,6 +226,34 @@ CASES = [
     Case("input file not found", ["--input", "nope.txt"], 2, "nope.txt: input file not found"),
     Case("input of an unknown format", ["--input", "in.xlsx"], 2, "unknown input format '.xlsx'"),
     Case(
+        "input that is a directory",
+        ["--input", "corpus"],
+        2,
+        "corpus: is a directory, not an input file",
+        {"corpus/in.txt": "今日は晴れです。\n"},
+    ),
+    Case(
+        "input file that is empty",
+        ["--input", "in.txt"],
+        2,
+        "in.txt: no lines to rewrite (the file is empty)",
+        {"in.txt": ""},
+    ),
+    Case(
+        "input file of blank lines",
+        ["--input", "in.txt"],
+        2,
+        "in.txt: no lines to rewrite (2 blank lines)",
+        {"in.txt": "\n  \n"},
+    ),
+    Case(
+        "input CSV without a standard column",
+        ["--input", "in.csv"],
+        2,
+        "in.csv:1: no column 'standard' (columns: id, text); name the column with --input-field",
+        {"in.csv": "id,text\n1,今日は晴れです。\n"},
+    ),
+    Case(
         "input column that is not there",
         ["--input", "in.csv", "--input-field", "body"],
         2,
@@ -252,7 +280,9 @@ CASES = [
 def run_case(case: Case, port: int) -> tuple[int, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in case.files.items():
-            (Path(tmp) / name).write_text(text, encoding="utf-8")
+            path = Path(tmp) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
         base = ["--base-url", SERVER.format(port=port)] if "--base-url" not in case.args else []
         prompt = ["--system-prompt", str(PROMPT)] if "--system-prompt" not in case.args else []
         if "--input" in case.args:
@@ -309,7 +339,7 @@ def markdown(port: int, results: dict[str, tuple[int, list[str]]]) -> str:
         "Each prints one error line on stderr (the message column; with",
         "`--log-format json` it is the `event` of one JSON object), no traceback, and",
         "sends no generation request. Exit code 2 means the input is wrong, 1 that the",
-        "server is. The table is produced by `uv run python -m tests.test_bad_input` and",
+        "server is. The table is produced by `uv run python -m tests.cli.test_bad_input` and",
         "the test suite checks it against the real messages.",
         "",
         "| bad input | command | exit | message |",
@@ -318,7 +348,7 @@ def markdown(port: int, results: dict[str, tuple[int, list[str]]]) -> str:
     for case in CASES:
         code, lines = results[case.name]
         message = error_line(lines).replace(f":{port}", ":PORT").replace("|", "\\|")
-        files = "; ".join(f"{n}: `{t.strip()!r}`" for n, t in case.files.items())
+        files = "; ".join(f"{n}: `{t.rstrip(chr(10))!r}`" for n, t in case.files.items())
         envs = " ".join(f"{k}={v}" for k, v in case.environ.items())
         command = " ".join(filter(None, [envs, "client generate", shlex.join(case.args)]))
         where = f"`{command}`" + (f" with {files}" if files else "")
@@ -332,7 +362,7 @@ def test_docs_table_is_current(
 ) -> None:
     server, results = outcomes
     assert DOCS.read_text(encoding="utf-8") == markdown(server.port, results), (
-        "docs/bad-input.md is stale: run `uv run python -m tests.test_bad_input > docs/bad-input.md`"
+        "docs/bad-input.md is stale: run `uv run python -m tests.cli.test_bad_input > docs/bad-input.md`"
     )
 
 

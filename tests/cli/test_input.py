@@ -192,12 +192,15 @@ def test_jsonl_and_csv_inputs_name_their_field(tmp_path: Path) -> None:
     )
     csv = tmp_path / "corpus.csv"
     csv.write_text('id,sentence\n1,"駅前に、カフェができました。"\n2,新しいゲームです。\n', "utf-8")
+    # A CSV whose column has the default name needs no --input-field.
+    plain = tmp_path / "plain.csv"
+    plain.write_text("standard,who\n週末は映画を見ます。,a\n", "utf-8")
+    sources = ((jsonl, "text", "j"), (csv, "sentence", "c"), (plain, None, "p"))
     with FakeServer() as server:
-        for source, field, run_id in ((jsonl, "text", "j"), (csv, "sentence", "c")):
+        for source, field, run_id in sources:
             out = tmp_path / "out"
-            args = gen_args(
-                server.base_url, out, "--input", str(source), "--input-field", field, run_id=run_id
-            )
+            named = ["--input-field", field] if field else []
+            args = gen_args(server.base_url, out, "--input", str(source), *named, run_id=run_id)
             result = run_client(args)
             assert result.code == 0, result.stderr
     assert [p["standard"] for p in processed(out, "j")["pairs"]] == [
@@ -209,6 +212,7 @@ def test_jsonl_and_csv_inputs_name_their_field(tmp_path: Path) -> None:
         ("駅前に、カフェができました。", 2),
         ("新しいゲームです。", 3),
     ]
+    assert [p["standard"] for p in processed(out, "p")["pairs"]] == ["週末は映画を見ます。"]
 
 
 @pytest.mark.parametrize(

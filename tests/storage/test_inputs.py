@@ -63,7 +63,13 @@ def test_csv_records_start_where_they_start_even_across_lines(tmp_path: Path) ->
         ("in.csv", 'id,text\n1,a\n2,"b"c\n3,d\n', "text", r"in\.csv:3: broken CSV"),
         ("in.csv", 'id,text\n1,a\n2,"never closed\n3,d\n', "text", r"in\.csv:3: broken CSV"),
         ("in.csv", "id,text\n1,a,extra\n", "text", r"in\.csv:2: 3 fields where the header"),
-        ("in.csv", "", "text", r"in\.csv:1: empty file"),
+        (
+            "in.csv",
+            "id,text\n1,a\n",
+            None,
+            r"in\.csv:1: no column 'standard' \(columns: id, text\); name the column with "
+            r"--input-field$",
+        ),
     ],
 )
 def test_bad_input_names_file_and_line(
@@ -76,18 +82,43 @@ def test_bad_input_names_file_and_line(
 
 
 def test_missing_unreadable_and_unknown_files(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="input file not found"):
+    with pytest.raises(UsageError, match=r"absent\.txt: input file not found"):
         check_input(InputSource.of(tmp_path / "absent.txt"))
-    folder = tmp_path / "folder.txt"
-    folder.mkdir()
-    with pytest.raises(UsageError, match="is a directory"):
-        check_input(InputSource.of(folder))
+    with pytest.raises(UsageError, match="absent: input file not found"):
+        InputSource.of(tmp_path / "absent")
+    for name in ("folder.txt", "folder"):
+        (tmp_path / name).mkdir()
+        with pytest.raises(UsageError, match=f"{name}: is a directory, not an input file$"):
+            InputSource.of(tmp_path / name)
     with pytest.raises(UsageError, match=r"unknown input format '\.xlsx'"):
-        InputSource.of(tmp_path / "sheet.xlsx")
-    with pytest.raises(UsageError, match="needs --input-field"):
-        InputSource.of(tmp_path / "in.csv")
+        InputSource.of(write(tmp_path, "sheet.xlsx", b""))
     with pytest.raises(UsageError, match=r"applies to \.jsonl and \.csv"):
         InputSource.of(tmp_path / "in.txt", "text")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        ("in.txt", "", "the file is empty"),
+        ("in.txt", "\n  \n\n", "3 blank lines"),
+        ("in.jsonl", '{"standard": null}\n', "1 blank line"),
+        ("in.csv", "", "the file is empty"),
+        ("in.csv", "id,standard\n", "only a header"),
+        ("in.csv", "id,standard\n1,\n", "1 blank row"),
+    ],
+)
+def test_a_file_with_no_line_to_rewrite_is_bad_input(
+    tmp_path: Path, name: str, data: str, why: str
+) -> None:
+    path = write(tmp_path, name, data)
+    message = f"{path}: no lines to rewrite ({why})"
+    with pytest.raises(UsageError, match=f"^{re.escape(message)}$"):
+        check_input(InputSource.of(path))
+
+
+def test_a_csv_reads_its_standard_column_without_being_told(tmp_path: Path) -> None:
+    path = write(tmp_path, "in.csv", "id,standard\n1,一です。\n2,二です。\n")
+    assert [r.text for r in records(path)] == ["一です。", "二です。"]
 
 
 def test_survey_records_every_line_not_sent_and_items_number_the_rest(tmp_path: Path) -> None:
