@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from client.clock import Clock, monotonic
-from client.pairs.inputs import FREE, InputFingerprint, RecordedInput
+from client.pairs.fingerprint import FREE, InputFingerprint, RecordedInput
 from client.pairs.records import BatchResult
 from client.storage.atomic import (
     atomic_write_json,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from client.pairs.inputs import FREE, InputFingerprint, RecordedInput
+from client.pairs.fingerprint import FREE, InputFingerprint, RecordedInput
 from client.storage.manifest import Manifest, ManifestWriter, RunFacts
 
 FINGERPRINT = InputFingerprint("in.txt", 60, "d" * 32)
