@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
 
 def _export_labels(dataset: Dataset, out: Path) -> int:
     from client.pairs.review import label_rows
-    from client.storage.jsonl import write_jsonl
+    from client.storage.atomic import write_jsonl
     from client.storage.review import ReviewFile
 
     review = ReviewFile.beside(dataset.path)
