@@ -20,7 +20,7 @@ from client.pairs.card import dataset_card, hf_row, judge_stats
 from client.pairs.export import split
 from client.pairs.preference import (
     PreferenceCounts,
-    preference,
+    preference_rows,
     rejected_lines,
     review_rejected_lines,
 )
@@ -78,12 +78,13 @@ def export_dpo(
 ) -> tuple[dict[str, int], PreferenceCounts]:
     """FILE.jsonl (and FILE.val.jsonl); rows written per file, and where rejected lines
     came from. `review_rejected`: the pairs a person rejected in review."""
-    rejected = review_rejected_lines(review_rejected, rejected_lines(raw_records(dataset)))
+    run = rejected_lines(raw_records(dataset), keep=dataset.pairs)
+    rejected = review_rejected_lines(review_rejected, run)
     counts = PreferenceCounts()
     train, val = split(dataset.pairs, val_fraction, seed=seed)
     written: dict[str, int] = {}
     for path, pairs in ((out, train), (val_path(out), val)):
         if pairs or path == out:
-            rows = (preference(p, system=system, rejected=rejected, counts=counts) for p in pairs)
+            rows = preference_rows(pairs, system=system, rejected=rejected, counts=counts)
             written[str(path)] = write_jsonl(path, rows)
     return written, counts
