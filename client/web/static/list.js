@@ -61,10 +61,10 @@
 
   // How far the judge's lowest grade is above its minimum (negative: below it);
   // null when the judge did not grade the item.
-  function judgeMargin(judge, thresholds) {
+  function judgeMargin(judge, limits) {
     if (!judge || typeof judge !== "object") return null;
     let margin = null;
-    for (const [name, minimum] of Object.entries(thresholds || {})) {
+    for (const [name, minimum] of limits) {
       const value = judge[name];
       if (name === "topic_ok") {
         if (minimum === true && value === false) margin = Math.min(margin ?? -1, -1);
@@ -80,11 +80,11 @@
     const pairs = data.pairs.map((p, i) => ({ ...p, kind: "pair", n: i + 1 }));
     const rejected = data.rejected.map((r, i) => ({ ...r, kind: "run-rejected", n: i + 1 }));
     state.items = pairs.concat(rejected);
-    const thresholds = data.dataset.thresholds;
+    const limits = Object.entries(data.dataset.thresholds || {});
     for (const item of state.items) {
       item.search = item.standard + "\n" + item.gyaru;
       item.judgeMean = window.ReviewCharts.judgeMean(item.judge);
-      item.judgeMargin = judgeMargin(item.judge, thresholds);
+      item.judgeMargin = judgeMargin(item.judge, limits);
       state.byId.set(item.id, item);
     }
     state.decisions = new Map(Object.entries(data.decisions));
