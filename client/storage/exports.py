@@ -122,17 +122,18 @@ def write_dpo(job: ExportJob) -> Written:
     rejected lines came from."""
     from client.pairs.preference import (
         PreferenceCounts,
-        preference,
+        preference_rows,
         rejected_lines,
         review_rejected_lines,
     )
 
-    rejected = review_rejected_lines(job.review_rejected, rejected_lines(raw_records(job.dataset)))
+    rejected = review_rejected_lines(
+        job.review_rejected, rejected_lines(raw_records(job.dataset), keep=job.dataset.pairs)
+    )
     counts = PreferenceCounts()
     files = {
         str(path): write_jsonl(
-            path,
-            (preference(p, system=job.system, rejected=rejected, counts=counts) for p in pairs),
+            path, preference_rows(pairs, system=job.system, rejected=rejected, counts=counts)
         )
         for path, pairs in _splits(job)
     }
