@@ -1,5 +1,6 @@
 """The shape of client/: which layer may import which, no import cycles, small modules
-and functions. Walks the source with ast, so imports inside functions count too.
+and functions, and one module that retries (the only one importing tenacity). Walks
+the source with ast, so imports inside functions count too.
 
     cli      -> anything below; nothing imports cli, and no command imports cli.main
     web      -> storage, pairs, root  (the review page's server; only cli imports it)
@@ -160,3 +161,23 @@ def test_modules_and_functions_are_small(path: Path) -> None:
         and node.end_lineno - node.lineno + 1 >= MAX_FUNCTION_LINES
     ]
     assert long == [], f"{path}: functions over {MAX_FUNCTION_LINES} lines"
+
+
+def third_party_importers(package: str) -> set[str]:
+    """The client modules that import `package`."""
+    found = set()
+    for module, path in sources().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            if any(name.split(".")[0] == package for name in names):
+                found.add(module)
+    return found
+
+
+def test_one_module_owns_retrying() -> None:
+    # Every request kind goes through the one attempt loop, over the one retry policy.
+    assert third_party_importers("tenacity") == {"client.server.retry"}

@@ -182,11 +182,13 @@ class EndpointPool:
         """Have `callback(url, completion)` called for every answered request."""
         self._on_reply = callback
 
-    def report_success(self, endpoint: Endpoint, completion: Completion | None = None) -> None:
+    def report_success(self, endpoint: Endpoint, completion: Completion) -> None:
+        """A request to `endpoint` was answered with `completion` (whatever its kind:
+        the reply watcher, auto's tuner, counts every one)."""
         state = self._state(endpoint)
         state.served += 1
         state.consecutive_faults = 0
-        if completion is not None and self._on_reply is not None:
+        if self._on_reply is not None:
             self._on_reply(state.url, completion)
 
     def report_failure(self, endpoint: Endpoint, exc: TransientError) -> bool:

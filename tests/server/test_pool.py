@@ -166,5 +166,6 @@ def test_replies_are_reported_to_a_watcher() -> None:
         endpoint=endpoint.base_url,
     )
     p.report_success(endpoint, completion)
-    p.report_success(endpoint)  # without a reply (a probe): nothing to report
-    assert seen == [("http://e0.test/v1", 42)]
+    p.report_success(endpoint, completion)
+    assert seen == [("http://e0.test/v1", 42)] * 2
+    assert p.states[0].served == 2
