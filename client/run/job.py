@@ -15,7 +15,7 @@ from client.pairs.diversity import DiversityTally
 from client.pairs.judge_request import JudgePrompt
 from client.pairs.neardup import NearDuplicates
 from client.pairs.prompts import BatchPlan, PromptSet
-from client.pairs.rewrite import RewritePlan, RewritePrompts
+from client.pairs.rewrite import RewritePrompts
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext
 from client.run.attempts import AttemptLoop
@@ -166,11 +166,6 @@ class Job:
     @property
     def system_prompt(self) -> str:
         return self.rewrite.system if self.rewrite is not None else self.prompts.system
-
-    def rewrite_plan(self, base_seed: int) -> RewritePlan:
-        assert self.rewrite is not None
-        batch_size = self.settings.generation.num_pairs_per_batch
-        return RewritePlan(prompts=self.rewrite, batch_size=batch_size, base_seed=base_seed)
 
     @property
     def limit(self) -> int:
