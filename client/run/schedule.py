@@ -1,7 +1,11 @@
-"""Scheduling: every batch through as many workers as the pool may ever run, pulled
-lazily. How many run at once is the pool's to say (`EndpointPool.admit`: the
+"""Scheduling: every batch of the plan, pulled lazily, started as soon as the endpoint
+pool admits it. How many run at once is the pool's to say (`EndpointPool.admit`: the
 endpoints' limits together, which --concurrency auto moves); in target mode a gate
-stops admitting batches once the pairs in flight would reach the target."""
+stops admitting batches once the pairs in flight would reach the target.
+
+One loop admits and starts batches (curator's shape: one dispatcher, a task per
+request in flight), so however high the limits, only it ever waits for admission.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,6 @@ from client.server.pool import Admission, AdmissionRule
 class WorkPool(Protocol):
     """What scheduling needs of the endpoint pool: its bound on work admitted."""
 
-    @property
-    def total_capacity(self) -> int: ...
     async def admit(self, rule: AdmissionRule | None = None) -> bool: ...
     def release(self) -> None: ...
 
@@ -72,22 +74,21 @@ async def schedule(
     brought (for target mode).
     """
 
-    async def worker() -> None:
-        while await pool.admit(gate):
-            try:
-                spec = next(specs, None)
-                if spec is None:
-                    return
-                result = await run_batch(spec)
-                new_unique = await on_result(result)
-                if gate is not None:
-                    gate.finished(new_unique)
-            finally:
-                pool.release()
+    async def one(spec: BatchSpec) -> None:
+        try:
+            new_unique = await on_result(await run_batch(spec))
+            if gate is not None:
+                gate.finished(new_unique)
+        finally:
+            pool.release()
 
     try:
         async with anyio.create_task_group() as tg:
-            for _ in range(pool.total_capacity):
-                tg.start_soon(worker)
+            while await pool.admit(gate):
+                spec = next(specs, None)
+                if spec is None:
+                    pool.release()
+                    break
+                tg.start_soon(one, spec)
     except BaseExceptionGroup as group:
         raise unwrap_group(group) from None
