@@ -28,6 +28,8 @@ from client.server.pool import EndpointPool
 
 # A run of many hours re-probes every minute; the manifest keeps the latest changes.
 MAX_RECORDED_CHANGES = 200
+# Connections kept for reading the /metrics of the servers behind a router at once.
+ROUTER_SERVERS_AT_ONCE = 32
 
 
 class LimitedPool(Protocol):
@@ -46,8 +48,10 @@ class AutoLevels:
         api_key: str | None,
         model: str | None,
         clock: Callable[[], float] = time.monotonic,
+        metrics_urls: Sequence[str] = (),
     ) -> None:
-        """`endpoints`: (API base URL, server root URL) of each endpoint."""
+        """`endpoints`: (API base URL, server root URL) of each endpoint; `metrics_urls`:
+        where to read the load of the one endpoint instead (server.metrics_urls)."""
         self.tuning = tuning
         self._pool = pool
         self._clock = clock
@@ -68,6 +72,7 @@ class AutoLevels:
                 api_key=api_key,
                 model=model,
                 clock=clock,
+                metrics_urls=metrics_urls,
             )
             for url, root in endpoints
         }
@@ -95,12 +100,19 @@ class AutoLevels:
 
     @classmethod
     def over(
-        cls, pool: EndpointPool, *, tuning: Tuning, api_key: SecretStr | None, model: str | None
+        cls,
+        pool: EndpointPool,
+        *,
+        tuning: Tuning,
+        api_key: SecretStr | None,
+        model: str | None,
+        metrics_urls: Sequence[str] = (),
     ) -> AutoLevels:
         """Tuners for every endpoint of `pool`, fed by its replies; scrapes over their own
         small HTTP client (closed by `running`)."""
         http = make_http_client(
-            pool_size=len(pool.endpoints) + 1,
+            # Every source is read at once: the named ones, or the servers a router lists.
+            pool_size=len(pool.endpoints) + len(metrics_urls) + ROUTER_SERVERS_AT_ONCE,
             request_timeout_s=SCRAPE_TIMEOUT_S,
             connect_timeout_s=SCRAPE_TIMEOUT_S,
         )
@@ -111,6 +123,7 @@ class AutoLevels:
             http=http,
             api_key=api_key.get_secret_value() if api_key else None,
             model=model,
+            metrics_urls=metrics_urls,
         )
         levels._own_http = http
         pool.watch_replies(
@@ -151,6 +164,8 @@ class AutoLevels:
                 "highest": max(c.level for c in history),
                 "signals": "metrics" if tuner.controller.metrics else "client",
                 "metrics_unavailable": tuner.fallback_reason,
+                "source": tuner.source,
+                "metrics_sources": list(tuner.sources.urls),
                 "changes_total": len(history),
                 "changes": [
                     {

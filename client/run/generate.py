@@ -258,6 +258,7 @@ def _auto_levels(state: RunState) -> AutoLevels:
         tuning=Tuning(max_level=gen.max_concurrency),
         api_key=state.api_key,
         model=state.model,
+        metrics_urls=state.job.settings.server.metrics_urls,
     )
     state.levels = levels
     levels.on_change = lambda label: setattr(state.live, "concurrency", label)
