@@ -6,6 +6,9 @@ the tier's real vLLM CPU server (listed first: the router sends plain GETs such 
 name, API key and context length, as a second replica would. What it proves:
 
 - `client check` through the router, with the policy compose.yaml uses, exits 0;
+- `--concurrency auto` through the router reads the real server's own /metrics (the
+  router lists it at /workers), not the router's GET /metrics, which is only its first
+  server's exposition passed on;
 - `client generate` through the router with the fake killed while it holds a request
   loses nothing and counts nothing twice: every batch ends ok exactly once, the killed
   request's batch is answered by vLLM, every reply the fake finished is the reply of
@@ -20,6 +23,7 @@ import itertools
 import json
 import re
 import threading
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +85,32 @@ def test_check_through_the_router_says_ready(vllm: ServerInfo, tmp_path: Path) -
     assert result.code == 0, result.stderr + result.stdout
     assert "tiny-qwen2" in result.stdout and str(DEFAULT_MAX_MODEL_LEN) in result.stdout
     assert "ok (" in result.stdout  # structured output, through the router
+
+
+def test_auto_through_the_router_reads_the_servers_own_metrics(
+    vllm: ServerInfo, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    with running_router([vllm.root_url], policy="cache_aware", log_dir=tmp_path) as router:
+        # What the client must not read as the router's load: its first server's, passed on.
+        request = urllib.request.Request(
+            f"{router.root_url}/metrics", headers={"Authorization": f"Bearer {API_KEY}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert "vllm:num_requests_running" in resp.read().decode()
+        result = run_client(
+            gen_args(router.base_url, out, "--no-judge", "--concurrency", "auto",
+                     "--batches", "6", "--pairs-per-batch", "3", run_id="auto"),
+            timeout=300, VLLM_API_KEY=API_KEY, **NO_PAIR_CHECKS,
+        )  # fmt: skip
+    assert result.code == 0, result.stderr[-3000:]
+    assert [e for e in result.events if e.get("level") == "warning"] == []
+    manifest = json.loads((out / "raw" / "auto" / "manifest.json").read_text(encoding="utf-8"))
+    (endpoint,) = manifest["summary"]["concurrency"]["endpoints"].values()
+    assert endpoint["signals"] == "metrics"
+    assert endpoint["source"] == "/metrics of the server behind the router"
+    assert endpoint["metrics_sources"] == [f"{vllm.root_url}/metrics"]
+    assert "from /metrics of the server behind the router" in result.stdout
 
 
 class Killer:
