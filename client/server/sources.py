@@ -105,7 +105,7 @@ class MetricsSources:
         if self.named:
             return
         workers = await router_workers(self._http, self.root_url)
-        if workers:
+        if workers is not None:
             self.behind_router = True
             self.urls = tuple(metrics_url(w) for w in workers)
         else:
@@ -125,6 +125,10 @@ class MetricsSources:
     async def read(self) -> EngineLoad:
         """Every source once, summed; MetricsUnavailable when they give no engine load."""
         await self.resolve()
+        if not self.urls:
+            raise MetricsUnavailable(
+                f"the router at {self.root_url} lists no servers at /workers", reason="no_servers"
+            )
         readings = await self._scrape_all()
         failures = [r for r in readings.values() if isinstance(r, MetricsUnavailable)]
         routers = [r for r in readings.values() if isinstance(r, RouterView)]

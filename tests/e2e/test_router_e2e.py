@@ -122,7 +122,7 @@ class Killer:
         self._count = itertools.count(1)
 
     def __call__(self, request: RecordedRequest) -> str | None:
-        if request.judge or next(self._count) != KILL_AT:
+        if request.judge or request.batch is None or next(self._count) != KILL_AT:
             return None
         self.held_batch = request.batch
         self.holding.set()

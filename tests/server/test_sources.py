@@ -88,6 +88,17 @@ async def test_behind_a_router_its_servers_are_read_and_summed() -> None:
 
 
 @respx.mock
+async def test_a_router_with_no_server_yet_is_no_reading() -> None:
+    respx.get(f"{ROUTER}/workers").respond(200, json=workers_body())
+    own = respx.get(f"{ROUTER}/metrics").respond(503)
+    src = await sources()
+    with pytest.raises(MetricsUnavailable) as info:
+        await src.read()
+    assert info.value.reason == "no_servers"
+    assert src.behind_router and not own.called
+
+
+@respx.mock
 async def test_the_first_reading_needs_every_server() -> None:
     """A sum over some of the servers would pass for all of them."""
     respx.get(f"{ROUTER}/workers").respond(200, json=workers_body(A, B))
