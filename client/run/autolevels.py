@@ -27,6 +27,8 @@ from client.server.pool import EndpointPool
 
 # A run of many hours re-probes every minute; the manifest keeps the latest changes.
 MAX_RECORDED_CHANGES = 200
+# Connections kept for reading the /metrics of the servers behind a router at once.
+ROUTER_SERVERS_AT_ONCE = 32
 
 
 class LimitedPool(Protocol):
@@ -49,16 +51,19 @@ class AutoLevels:
         model: str | None,
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        metrics_urls: Sequence[str] = (),
     ) -> None:
         """`endpoints`: (API base URL, server root URL) of each endpoint. `http`: what
         the tuners scrape /metrics with (default: a small client of their own, open
-        while they run)."""
+        while they run). `metrics_urls`: where to read the load of the one endpoint
+        instead of its own /metrics (server.metrics_urls)."""
         self.tuning = tuning
         self._endpoints = list(endpoints)
         self._pool = pool
         self._api_key = api_key
         self._model = model
         self._http = http
+        self._metrics_urls = tuple(metrics_urls)
         self._clock = clock
         self.started = clock()
         # Told the progress label whenever a level changes.
@@ -79,6 +84,7 @@ class AutoLevels:
                 api_key=self._api_key,
                 model=self._model,
                 clock=self._clock,
+                metrics_urls=self._metrics_urls,
             )
             for url, root in self._endpoints
         }
@@ -104,7 +110,13 @@ class AutoLevels:
 
     @classmethod
     def over(
-        cls, pool: EndpointPool, *, tuning: Tuning, api_key: SecretStr | None, model: str | None
+        cls,
+        pool: EndpointPool,
+        *,
+        tuning: Tuning,
+        api_key: SecretStr | None,
+        model: str | None,
+        metrics_urls: Sequence[str] = (),
     ) -> AutoLevels:
         """Tuners for every endpoint of `pool`, fed by its replies (every request kind's)."""
         levels = cls(
@@ -113,6 +125,7 @@ class AutoLevels:
             tuning=tuning,
             api_key=api_key.get_secret_value() if api_key else None,
             model=model,
+            metrics_urls=metrics_urls,
         )
         pool.watch_replies(
             lambda url, c: levels.reply(url, latency_s=c.latency_s, tokens=c.completion_tokens)
@@ -128,7 +141,8 @@ class AutoLevels:
     async def running(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run `work` (the batches) with the tuners alongside, and stop them after it."""
         http = self._http or make_http_client(
-            pool_size=len(self._endpoints) + 1,
+            # Every source is read at once: the named ones, or the servers a router lists.
+            pool_size=len(self._endpoints) + len(self._metrics_urls) + ROUTER_SERVERS_AT_ONCE,
             request_timeout_s=SCRAPE_TIMEOUT_S,
             connect_timeout_s=SCRAPE_TIMEOUT_S,
         )
@@ -158,6 +172,8 @@ class AutoLevels:
                 "highest": max(c.level for c in history),
                 "signals": "metrics" if tuner.controller.metrics else "client",
                 "metrics_unavailable": tuner.fallback_reason,
+                "source": tuner.source,
+                "metrics_sources": list(tuner.sources.urls),
                 "changes_total": len(history),
                 "changes": [
                     {

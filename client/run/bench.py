@@ -201,7 +201,13 @@ async def _auto(
 ) -> dict[str, int]:
     """The plan under --concurrency auto, as generate runs it; the levels it ended at."""
     max_level = job.settings.generation.max_concurrency
-    levels = AutoLevels.over(pool, tuning=Tuning(max_level=max_level), api_key=api_key, model=model)
+    levels = AutoLevels.over(
+        pool,
+        tuning=Tuning(max_level=max_level),
+        api_key=api_key,
+        model=model,
+        metrics_urls=job.settings.server.metrics_urls,
+    )
     await levels.running(
         lambda: schedule(plan.specs(), pool=pool, run_batch=run_batch, on_result=on_result)
     )

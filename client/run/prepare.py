@@ -355,4 +355,5 @@ def _auto_levels(session: Session, model: str) -> AutoLevels | None:
         tuning=Tuning(max_level=gen.max_concurrency),
         api_key=session.api_key,
         model=model,
+        metrics_urls=session.settings.server.metrics_urls,
     )

@@ -98,7 +98,7 @@ async def test_replies_reach_their_endpoints_tuner_and_the_manifest_says_what_ha
     assert data["endpoints"][B]["level"] == 4
     assert describe_concurrency(data) == (
         f"auto, ended at 8 on {A} (highest 8, from the client's own signals); "
-        f"4 on {B} (highest 4, from /metrics)"
+        f"4 on {B} (highest 4, from its start level (the run ended before the first reading))"
     )
 
 
