@@ -222,7 +222,10 @@ async def test_under_auto_the_tuner_counts_the_judges_requests(
         generation={"concurrency": "auto", "max_concurrency": 2, "total_batches": 2}
     )
     async with respx.mock(assert_all_called=False) as router:
-        router.get(f"{BASE_URL.removesuffix('/v1')}/metrics").mock(return_value=httpx.Response(404))
+        # Neither a vLLM server's /metrics nor a router's /workers to read.
+        root = BASE_URL.removesuffix("/v1")
+        router.get(f"{root}/metrics").mock(return_value=httpx.Response(404))
+        router.get(f"{root}/workers").mock(return_value=httpx.Response(404))
         route = mock_vllm(router, judge=judge)
         summary = await run(settings)
     assert summary.status == "complete"
