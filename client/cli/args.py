@@ -23,6 +23,7 @@ OVERRIDES: dict[str, tuple[str, str, str]] = {
     "request_timeout": ("server", "request_timeout_s", "--request-timeout"),
     "concurrency": ("generation", "concurrency", "--concurrency"),
     "max_concurrency": ("generation", "max_concurrency", "--max-concurrency"),
+    "metrics_url": ("server", "metrics_urls", "--metrics-url"),
     "batches": ("generation", "total_batches", "--batches"),
     "pairs_per_batch": ("generation", "num_pairs_per_batch", "--pairs-per-batch"),
     "temperature": ("generation", "temperature", "--temperature"),
@@ -139,6 +140,13 @@ def add_batches(p: argparse.ArgumentParser, *, lists: bool = False) -> argparse.
         type=int,
         metavar="N",
         help="the most requests in flight per endpoint --concurrency auto may reach (default 256)",
+    )
+    g.add_argument(
+        "--metrics-url",
+        action="append",
+        metavar="URL",
+        help="a Prometheus /metrics for --concurrency auto to read instead of the endpoint's "
+        "own, e.g. each server's behind a router (give it once per server)",
     )
     g.add_argument("--batches", type=int, metavar="N", help="number of batches (default 4)")
     if not lists:

@@ -37,6 +37,9 @@ class ServerConfig(_Section):
     wait_s: float = Field(default=0.0, ge=0)
     # An endpoint that fails is taken out of rotation for this long (doubling per failure).
     endpoint_cooldown_s: float = Field(default=2.0, ge=0)
+    # Prometheus /metrics to read for --concurrency auto instead of the endpoint's own:
+    # the servers behind a router (and/or the router's own metrics port). One endpoint.
+    metrics_urls: tuple[str, ...] = ()
 
     @property
     def endpoints(self) -> tuple[str, ...]:
@@ -56,6 +59,23 @@ class ServerConfig(_Section):
         for url in urls:
             cls._check_url(url)
         return urls
+
+    @field_validator("metrics_urls")
+    @classmethod
+    def _check_metrics_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"metrics URL must start with http:// or https://, got {url!r}")
+        return urls
+
+    @model_validator(mode="after")
+    def _metrics_urls_need_one_endpoint(self) -> ServerConfig:
+        if self.metrics_urls and len(self.endpoints) > 1:
+            raise ValueError(
+                "metrics_urls (--metrics-url) are read for one endpoint, a router; with "
+                "several base URLs each server's own /metrics is read"
+            )
+        return self
 
     @field_validator("model")
     @classmethod

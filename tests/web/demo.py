@@ -132,6 +132,14 @@ REJECTIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "三連勝しました。",
         "あーし三連敗しちゃった〜マジ萎える",
     ),
+    # The judge is wrong now and then: a person rescues this one.
+    (
+        "judge",
+        "judge: voice 2/5 (min 3): 口調が硬い",
+        "Daily",
+        "週末は家でゆっくり過ごしました。",
+        "週末は家でまったりしてたし、あーし的に最高だった〜",
+    ),
 )
 
 
@@ -163,9 +171,10 @@ def make_pair(rng: random.Random, run_id: str, batch: int, index: int) -> dict[s
     }
     if rng.random() < 0.7:
         pair["judge"] = {
-            "meaning": rng.choice((3, 4, 5, 5)),
+            "meaning": rng.choice((4, 4, 5, 5)),
             "voice": rng.choice((3, 4, 5, 5)),
-            "naturalness": rng.choice((2, 3, 4, 5)),
+            # A kept pair passed the judge: no grade under its minimum (3).
+            "naturalness": rng.choice((3, 3, 4, 5)),
             "safety": 5,
             "topic_ok": True,
             "reason": rng.choice(("自然なギャル口調", "意味が保たれている", "語尾がやや単調")),
@@ -180,13 +189,14 @@ def _rejected(rng: random.Random, count: int) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"topic": topic, "standard": standard, "gyaru": gyaru}
         if reason == "judge":
             # As the judge step records it: the pair with the grades that sank it.
+            meaning, voice = (1, 4) if "meaning" in detail else (5, 2)
             item["judge"] = {
-                "meaning": 1,
-                "voice": 4,
+                "meaning": meaning,
+                "voice": voice,
                 "naturalness": 4,
                 "safety": 5,
                 "topic_ok": True,
-                "reason": detail,
+                "reason": detail.rsplit(": ", 1)[-1],
             }
         out.append({"index": 30 + index, "reason": reason, "detail": detail, "item": item})
     return out
@@ -200,8 +210,10 @@ def write_demo(
     per_batch: int = 30,
     seed: int = 7,
     extra: list[dict[str, Any]] | None = None,
+    settings: Settings | None = None,
 ) -> Demo:
-    """Write the run's raw batch files and its processed dataset under output_dir."""
+    """Write the run's raw batch files and its processed dataset under output_dir (made
+    with `settings`, default the default persona's)."""
     rng = random.Random(seed)
     store = RunStore(output_dir, run_id, fsync=False)
     store.prepare()
@@ -220,6 +232,7 @@ def write_demo(
         }
         store.write_batch(batch, BatchRecord(record))
         made.extend(accepted)
-    metadata = {"run_id": run_id, "persona": "あーし系ギャル", "config": Settings().snapshot()}
+    settings = settings or Settings()
+    metadata = {"run_id": run_id, "persona": settings.persona.name, "config": settings.snapshot()}
     path = store.write_processed(metadata, (dumps(p, indent=None) for p in made))
     return Demo(output_dir, run_id, path, made)
