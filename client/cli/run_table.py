@@ -64,10 +64,13 @@ def summary_table(summary: RunSummary) -> Table:
         f"{_fmt_int(stats.prompt_tokens)} in, {_fmt_int(stats.completion_tokens)} out"
         + (f" ({stats.tokens_per_pair} per dataset pair)" if stats.tokens_per_pair else ""),
     )
+    live = summary.live
+    judge_retries = f", {live.judge_retries} judge retries" if live.judge_retries else ""
     table.add_row(
         "this invocation",
-        f"{summary.live.batches_done} batches in {summary.wall_s:.1f} s, {summary.live.retries} retries,"
-        f" {summary.pairs_per_minute:,.0f} new pairs/min, {summary.live.tokens_per_s:,.0f} output tok/s",
+        f"{live.batches_done} batches in {summary.wall_s:.1f} s, {live.retries} retries"
+        f"{judge_retries}, {summary.pairs_per_minute:,.0f} new pairs/min,"
+        f" {live.tokens_per_s:,.0f} output tok/s",
     )
     if summary.concurrency:
         table.add_row("concurrency", describe_concurrency(summary.concurrency))
@@ -97,11 +100,34 @@ def _judge_rows(table: Table, stats: DatasetStats) -> None:
             f"{_fmt_int(stats.judge_completion_tokens)} out",
         )
     if stats.batches_awaiting_judge:
+        table.add_row("awaiting the judge", _awaiting_row(stats))
+    if stats.pairs_unjudged:
         table.add_row(
-            "awaiting the judge",
-            f"{_fmt_int(stats.pairs_awaiting_judge)} pairs in {stats.batches_awaiting_judge} "
-            "batches (left out of the dataset until a resumed run judges them)",
+            "unjudged",
+            f"{_fmt_int(stats.pairs_unjudged)} pairs in the dataset the judge never graded"
+            ' (marked "unjudged": true)',
         )
+
+
+AWAITING_WORDS = {
+    "unreadable": "reply unreadable",
+    "failed": "judge not reached",
+    "stopped": "not sent: the judge had stopped",
+    "not_judged": "not judged yet",
+}
+
+
+def _awaiting_row(stats: DatasetStats) -> str:
+    """`12 pairs in 3 batches (reply unreadable 9, judge not reached 3): ...`."""
+    why = ", ".join(
+        f"{AWAITING_WORDS.get(reason, reason)} {n}" for reason, n in stats.awaiting_judge.items()
+    )
+    return (
+        f"{_fmt_int(stats.pairs_awaiting_judge)} pairs in {stats.batches_awaiting_judge} batches"
+        + (f" ({why})" if why else "")
+        + ": left out of the dataset until a resumed run judges them"
+        " (or lets them in unjudged with --no-judge)"
+    )
 
 
 def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
@@ -158,6 +184,7 @@ def _inputs_row(inputs: dict[str, Any]) -> str:
 
 PENDING_WORDS = {
     "missing": "no reply item tied to the line",
+    "awaiting_judge": "awaiting the judge",
     "unanswered": "batch failed or not sent",
 }
 

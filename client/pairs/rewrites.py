@@ -33,6 +33,7 @@ PAIRED = "paired"
 # Why a line sent is not settled yet, as the summary says it.
 PENDING_MISSING = "missing"  # the reply had no item that could be tied to it
 PENDING_UNANSWERED = "unanswered"  # its batch failed, or was never sent
+PENDING_JUDGE = "awaiting_judge"  # its pair waits for the judge
 NOT_IN_REPLY = -1  # the `index` of a `missing` rejection: no item of the reply
 
 
@@ -161,17 +162,24 @@ def final_outcomes(records: Iterable[dict[str, Any]]) -> Counter[str]:
     return tally.counts()
 
 
-def input_summary(counts: InputCounts, tally: InputTally) -> dict[str, Any]:
+def input_summary(counts: InputCounts, tally: InputTally, *, awaiting: int = 0) -> dict[str, Any]:
     """How every line of the file ended, as the summary's `inputs`: the file's counts,
-    then the lines paired, rejected by reason, tied by text, and pending with why."""
+    then the lines paired, rejected by reason, tied by text, and pending with why.
+    `awaiting`: lines whose pair waits for the judge (the tally never sees those)."""
     outcomes = tally.counts()
     paired = outcomes.pop(PAIRED, 0)
     missing = outcomes.pop(MISSING, 0)
     rejected = sum(outcomes.values())
-    # Sent and not settled: skipped by the model, in a failed batch, or never sent.
+    # Sent and not settled: skipped by the model, waiting for the judge, in a failed
+    # batch, or never sent.
     pending = max(counts.sent - paired - rejected, 0)
     missing = min(missing, pending)
-    reasons = {PENDING_MISSING: missing, PENDING_UNANSWERED: pending - missing}
+    awaiting = min(awaiting, pending - missing)
+    reasons = {
+        PENDING_MISSING: missing,
+        PENDING_JUDGE: awaiting,
+        PENDING_UNANSWERED: pending - missing - awaiting,
+    }
     return {
         **counts.to_json(),
         "paired": paired,

@@ -124,4 +124,7 @@ class InputSummary:
         return None
 
     def finish(self, stats: DatasetStats) -> None:
-        stats.extra["inputs"] = input_summary(self.counts, self.tally)
+        # An input run's pairs are one per line: the pairs waiting are the lines.
+        stats.extra["inputs"] = input_summary(
+            self.counts, self.tally, awaiting=stats.pairs_awaiting_judge
+        )

@@ -329,9 +329,10 @@ def read_earlier(
         for input_key in settled_keys(record.data):
             settled.add(hex64(input_key))
         if judging and record.awaits_judge():
-            # Judged before new batches; its inputs are not sent again either.
+            # Its waiting pairs are judged before new batches; their inputs are not
+            # sent again either. Those the judge graded already count now.
             to_judge.append(index)
-            continue
+            record = record.graded_only()
         for digest, pair in zip(record.dedup_keys(seen.key), record.accepted, strict=True):
             seen.add(pair["id"], pair["standard"], pair["gyaru"], digest)
         if phrases is not None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from client.pairs.inputs import InputCounts, InputItem
-from client.pairs.judge import Verdict
+from client.pairs.judge import Grades, Verdict, grades_from_json
 from client.pairs.judge_outcome import judge_rejection
 from client.pairs.records import Pair, Rejection
 from client.pairs.rewrites import (
@@ -130,7 +130,11 @@ def test_an_outcome_tied_by_its_line_says_so_in_its_input() -> None:
     assert by_reason["missing_first_person"]["input"]["tied_by"] == "text"
     assert "tied_by" not in by_reason["missing"]["input"]
     # The judge turning the pair down keeps how it was tied.
-    verdict = Verdict(None, "judge_unreadable", "judge reply: no grades for this pair")
+    grades = grades_from_json(
+        {"meaning": 1, "voice": 5, "naturalness": 5, "safety": 5, "topic_ok": True}
+    )
+    assert isinstance(grades, Grades)
+    verdict = Verdict(grades, "judge", "judge: meaning 1/5 (min 4)")
     assert judge_rejection(accepted[0], verdict).to_json()["input"]["tied_by"] == "text"
 
 

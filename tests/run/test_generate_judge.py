@@ -130,7 +130,7 @@ async def test_batches_made_without_the_judge_are_judged_when_it_is_turned_on(
     assert {b["judge"] for b in manifest["batches"].values()} == {"judged"}
 
 
-async def test_a_broken_judge_reply_is_retried_then_recorded(
+async def test_a_broken_judge_reply_is_retried_then_its_ungraded_pairs_wait(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     settings = make_settings(generation={"total_batches": 1}, retry={"max_content_attempts": 2})
@@ -139,11 +139,26 @@ async def test_a_broken_judge_reply_is_retried_then_recorded(
         summary = await run(settings)
     assert judge_calls(route) == 2
     (record,) = raw(tmp_path)
-    assert record["judge"]["status"] == "judged" and record["judge"]["attempts"] == 2
-    # The cut reply graded its first pair; the others have a recorded reason.
-    assert len(record["accepted"]) == 1
-    assert [r["reason"] for r in record["rejected"]] == ["judge_unreadable"] * 4
-    assert summary.status == "complete" and summary.stats.pairs_unique == 1
+    assert record["judge"]["status"] == "unreadable" and record["judge"]["attempts"] == 2
+    assert (record["judge"]["kept"], record["judge"]["awaiting"]) == (1, 4)
+    # The cut reply graded its first pair; the others wait for the judge, not rejected.
+    assert [("judge" in p) for p in record["accepted"]] == [True, False, False, False, False]
+    assert record["rejected"] == [] and len(record["dedup"]["keys"]) == 5
+    assert summary.status == "incomplete" and summary.exit_code == 1
+    assert summary.resume_command is not None
+    stats = summary.stats
+    assert (stats.pairs_unique, stats.pairs_awaiting_judge) == (1, 4)
+    assert stats.awaiting_judge == {"unreadable": 4} and stats.rejections == {}
+    assert summary.live.judge_retries == 1 and summary.live.retries == 0
+
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router)
+        second = await run(settings)
+        (request,) = [c.request for c in route.calls]
+    # Only the four waiting pairs go to the judge again; nothing is generated.
+    assert "次の4組を採点してください" in json.loads(request.content)["messages"][1]["content"]
+    assert second.status == "complete" and second.stats.pairs_unique == 5
+    assert all("judge" in p for p in dataset(tmp_path)["pairs"])
 
 
 async def test_the_judge_on_another_server_with_its_own_model(
