@@ -28,6 +28,7 @@ import structlog
 from client.clock import utc_now
 from client.errors import OutputDirError
 from client.pairs.dedup import DedupKey, key_of_normalised
+from client.pairs.fingerprint import FREE
 from client.pairs.judge_outcome import JudgeOutcome, apply_verdicts
 from client.pairs.judge_request import DictPair
 from client.pairs.records import BatchResult, Pair
@@ -79,6 +80,7 @@ def start_manifest(prepared: Prepared) -> ManifestWriter:
             "topics": list(settings.persona.topics),
         },
         config=settings.snapshot(),
+        input=prepared.inputs.file.fingerprint if prepared.inputs is not None else FREE,
     )
     manifest = Manifest.start(prepared.resumed.previous, facts, now=utc_now())
     writer = ManifestWriter(store.manifest_path, manifest, fsync=store.fsync, clock=session.clock)

@@ -8,6 +8,7 @@ The same cases make the table in docs/bad-input.md:
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from client.pairs.fingerprint import InputFingerprint, input_digest
 from tests.cli_helpers import CLIENT, Result, env
 from tests.fakeserver import FakeServer
 from tests.helpers import JUDGE_PROMPT, PROMPT, REPO
@@ -38,6 +40,18 @@ class Case:
     files: dict[str, str] = field(default_factory=dict)
     environ: dict[str, str] = field(default_factory=dict)
 
+
+# The manifest of a run made from in.txt: these two lines.
+MADE_FROM_IN_TXT = {
+    "outputs/raw/r1/manifest.json": json.dumps(
+        {
+            "run_id": "r1",
+            "input": InputFingerprint(
+                "in.txt", 2, input_digest(["今日は晴れです。", "明日は雨です。"])
+            ).to_json(),
+        }
+    )
+}
 
 CASES = [
     Case(
@@ -266,6 +280,38 @@ CASES = [
         2,
         "in.csv:3: broken CSV",
         {"in.csv": 'id,text\n1,今日は晴れです。\n2,"明日は"雨です\n'},
+    ),
+    Case(
+        "resuming with another input file",
+        ["--input", "in.txt", "--run-id", "r1"],
+        2,
+        "run r1 was made from in.txt (2 lines), and --input in.txt differs (3 lines, not 2):"
+        " resume it with the file it was made from, or start a new run with a new --run-id",
+        {"in.txt": "今日は晴れです。\n明日は雨です。\n週末は映画です。\n", **MADE_FROM_IN_TXT},
+    ),
+    Case(
+        "resuming with an input file of other lines",
+        ["--input", "other.txt", "--run-id", "r1"],
+        2,
+        "run r1 was made from in.txt (2 lines), and --input other.txt differs (file other.txt,"
+        " not in.txt; the same number of lines, with other text)",
+        {"other.txt": "今日は晴れです。\n明日は晴れです。\n", **MADE_FROM_IN_TXT},
+    ),
+    Case(
+        "resuming an input run without --input",
+        ["--run-id", "r1"],
+        2,
+        "run r1 was made from in.txt (2 lines); without --input it would turn into free"
+        " generation: resume it with --input in.txt, or start a new run with a new --run-id",
+        MADE_FROM_IN_TXT,
+    ),
+    Case(
+        "resuming a free run with --input",
+        ["--input", "in.txt", "--run-id", "r1"],
+        2,
+        "run r1 generates its own pairs from no input file, and --input in.txt cannot join it:"
+        " start a new run with a new --run-id",
+        {"in.txt": "今日は晴れです。\n", "outputs/raw/r1/manifest.json": '{"input": null}'},
     ),
     Case(
         "input JSON line without the field",

@@ -247,3 +247,39 @@ def test_input_and_target_pairs_exclude_each_other(tmp_path: Path) -> None:
     result = run_client(gen_args("http://127.0.0.1:9/v1", tmp_path, "--input", str(source),
                                  "--target-pairs", "10"))  # fmt: skip
     assert result.code == 2 and "exclude each other" in result.error
+
+
+def test_a_run_remembers_its_input_and_refuses_another_before_any_request(
+    tmp_path: Path,
+) -> None:
+    source = write_lines(tmp_path, [LINES[n - 1] for n in SENT])
+    out = tmp_path / "out"
+    with FakeServer() as server:
+        assert run_client(gen_args(server.base_url, out, "--input", str(source))).code == 0
+    manifest = json.loads((out / "raw" / "r1" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["input"]["file"] == "in.txt" and manifest["input"]["lines"] == 5
+    # The same lines saved again with other line endings and a renamed file: the same input.
+    renamed = tmp_path / "renamed.txt"
+    renamed.write_bytes(source.read_text(encoding="utf-8").replace("\n", "\r\n").encode())
+    edited = write_lines(tmp_path, [LINES[n - 1] for n in SENT[:-1]], name="edited.txt")
+    with FakeServer() as server:
+        same = run_client(gen_args(server.base_url, out, "--input", str(renamed)))
+        assert same.code == 0, same.stderr
+        assert not server.chat_requests  # every line was paired already
+        server.requests.clear()
+        other = run_client(gen_args(server.base_url, out, "--input", str(edited)))
+        without = run_client(gen_args(server.base_url, out))
+        assert server.requests == []  # refused before the server was asked anything
+    assert (other.code, without.code) == (2, 2)
+    # The manifest names the file as the last session saw it: the one to resume with.
+    assert other.error == (
+        "run r1 was made from renamed.txt (5 lines), and --input edited.txt differs (file"
+        " edited.txt, not renamed.txt; 4 lines, not 5): resume it with the file it was made"
+        " from, or start a new run with a new --run-id"
+    )
+    assert "without --input it would turn into free generation" in without.error
+    # Free generation remembers it was free.
+    with FakeServer() as server:
+        assert run_client(gen_args(server.base_url, out, run_id="free")).code == 0
+        joined = run_client(gen_args(server.base_url, out, "--input", str(source), run_id="free"))
+    assert joined.code == 2 and "run free generates its own pairs" in joined.error
