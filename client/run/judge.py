@@ -112,6 +112,21 @@ def remedies(config: JudgeConfig, *, structured_output: bool, flags: bool, no_ju
     return "; ".join(found)
 
 
+def judge_params(
+    config: JudgeConfig, num_pairs: int, *, structured_output: bool, content_retries: int = 0
+) -> dict[str, Any]:
+    """The sampling parameters (and schema) of a request grading `num_pairs` pairs."""
+    params: dict[str, Any] = {
+        "temperature": config.temperature if not content_retries else RETRY_TEMPERATURE,
+        "max_tokens": max_tokens(num_pairs, per_pair=config.max_tokens_per_pair),
+    }
+    if structured_output:
+        params["response_format"] = response_format(
+            num_pairs, reason_max_chars=config.reason_max_chars
+        )
+    return params
+
+
 class JudgeCall(Call[Reading]):
     """One batch's judge request. Before the first one it asks the server how long the
     prompt is: a batch of long lines leaves less than the budget asks for, and vLLM
@@ -210,15 +225,12 @@ class JudgeStage:
         )
 
     def params(self, num_pairs: int, *, content_retries: int) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "temperature": self.config.temperature if not content_retries else RETRY_TEMPERATURE,
-            "max_tokens": max_tokens(num_pairs, per_pair=self.config.max_tokens_per_pair),
-        }
-        if self.structured_output:
-            params["response_format"] = response_format(
-                num_pairs, reason_max_chars=self.config.reason_max_chars
-            )
-        return params
+        return judge_params(
+            self.config,
+            num_pairs,
+            structured_output=self.structured_output,
+            content_retries=content_retries,
+        )
 
     async def judge(self, batch: int, pairs: Sequence[JudgedItem]) -> JudgeOutcome:
         """Verdicts for the pairs whose grades could be read, or an outcome saying why
