@@ -305,7 +305,7 @@ class JudgeStage:
     ) -> JudgeOutcome:
         found = verdicts(reading, self.thresholds)
         log.warning(
-            "judge reply unreadable after retries: its pairs without grades wait for the judge",
+            "judge reply unreadable after retries: the pairs it did not grade get no verdict",
             run_id=self.run_id,
             batch=batch,
             graded=len(found) - reading.unreadable,
