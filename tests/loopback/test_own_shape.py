@@ -212,6 +212,8 @@ def test_a_judge_that_answers_pairs_stops_the_run_and_no_judge_keeps_every_pair(
     pairs = dataset(out)["pairs"]
     assert len(pairs) == 20 and all(p["unjudged"] is True for p in pairs)
     assert assert_bookkeeping(out, returned) == Counter()
+    stats = run_client(["stats", "r1", "--output-dir", str(out), "--json"])
+    assert (json.loads(stats.stdout)["judged"], json.loads(stats.stdout)["unjudged"]) == (0, 20)
 
 
 def test_an_input_run_whose_judge_drops_grades_keeps_every_line(tmp_path: Path) -> None:
