@@ -217,15 +217,16 @@ async def run_check(settings: Settings, api_key: SecretStr | None) -> list[Endpo
     for result in results:
         result.judge_note = note
     if judge is not None and settings.judge.base_url is not None:
-        results.append(await _check_on_judge_server(settings, api_key, judge))
+        results.append(
+            await _check_on_judge_server(settings, settings.judge.base_url, api_key, judge)
+        )
     return results
 
 
 async def _check_on_judge_server(
-    settings: Settings, api_key: SecretStr | None, prompt: JudgePrompt
+    settings: Settings, url: str, api_key: SecretStr | None, prompt: JudgePrompt
 ) -> EndpointCheck:
-    assert settings.judge.base_url is not None
-    server = settings.server.model_copy(update={"base_urls": (settings.judge.base_url,)})
+    server = settings.server.model_copy(update={"base_urls": (url,)})
     pool = endpoint_pool(settings.model_copy(update={"server": server}), api_key, capacity=1)
     try:
         return await _check_judge_server(pool.endpoints[0], settings, prompt)
