@@ -13,9 +13,10 @@ few pairs than lose grades that were read, or keep pairs no grade was read for. 
 judge that cannot be reached fails only this step (`failed`). Either way the pairs
 stay on disk, and a resumed run judges them.
 
-A judge whose replies cannot be read batch after batch will not start reading them:
-after `STOP_AFTER` batches in a row it could not read, the stage stops sending
-(`stopped` outcomes, no request) and says once, through `on_stop`, what to change.
+A judge whose replies could not be read batch after batch is not going to change by
+itself: after `STOP_AFTER` batches in a row it could not read, the stage stops
+sending (`stopped` outcomes, no request) and says once, through `on_stop`, what to
+change.
 """
 
 from __future__ import annotations
@@ -304,6 +305,9 @@ class JudgeStage:
         self, batch: int, outcome: RequestOutcome[Reading], reading: Reading
     ) -> JudgeOutcome:
         found = verdicts(reading, self.thresholds)
+        problem = reading.summary()
+        if outcome.completion is not None and outcome.completion.finish_reason == "length":
+            problem += " (cut at max_tokens: raise judge.max_tokens_per_pair)"
         log.warning(
             "judge reply unreadable after retries: the pairs it did not grade get no verdict",
             run_id=self.run_id,
@@ -311,7 +315,7 @@ class JudgeStage:
             graded=len(found) - reading.unreadable,
             waiting=reading.unreadable,
             attempts=outcome.attempts,
-            error=reading.summary(),
+            error=problem,
         )
         return JudgeOutcome(
             status="unreadable",
@@ -323,7 +327,7 @@ class JudgeStage:
             failures=outcome.failures,
             verdicts=found,
             error_reason=UNREADABLE,
-            error_message=reading.summary(),
+            error_message=problem,
         )
 
     def _judged(
