@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from client.errors import EXIT_OK
+from client.pairs.align import MISSING
 from client.run.summary import RunSummary, describe_concurrency
 from client.storage.processed import DatasetStats
 
@@ -136,8 +137,11 @@ def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
     inputs = stats.extra.get("inputs")
     if inputs:
         table.add_row("input lines", _inputs_row(inputs))
-    rejected = sum(stats.rejections.values())
-    reasons = ", ".join(f"{reason} {count}" for reason, count in stats.rejections.most_common())
+    # A `missing` input line is no item the model returned: the input lines row counts
+    # it as pending, not as a rejection.
+    rejections = [(r, n) for r, n in stats.rejections.most_common() if r != MISSING]
+    reasons = ", ".join(f"{reason} {count}" for reason, count in rejections)
+    rejected = sum(n for _, n in rejections)
     table.add_row("rejected", f"{rejected}" + (f" ({reasons})" if reasons else ""))
     _judge_rows(table, stats)
     dup = f"{stats.duplicates}"
