@@ -1,6 +1,8 @@
 """A model that ignores `response_format` and answers in its own shape (tests/ownshape.py),
-through the real CLI against the loopback server: the shapes the client reads today,
-and the bookkeeping that shows no pair is lost or counted twice."""
+through the real CLI against the loopback server: the shapes the client reads, a judge
+it cannot read (the run stops, resumes with and without --no-judge, `client judge`,
+`client calibrate`), and the bookkeeping that shows no pair is lost or counted twice.
+Every mode alone and mixed runs in process: tests/run/test_own_shape_runs.py."""
 
 from __future__ import annotations
 
