@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 
 EXAMPLES = """\
 examples:
-  client calibrate tests/data/labels_gyaru.jsonl
-  client calibrate tests/data/labels_ojousama.jsonl --config config/ojousama.yaml
+  client calibrate personas/gyaru/labels.jsonl
+  client calibrate personas/ojousama/labels.jsonl --config config/ojousama.yaml
   client calibrate labels.jsonl --min-quality 0.7 --json
-  client calibrate tests/data/labels_gyaru.jsonl --base-url http://localhost:8000/v1   # with the LLM judge
+  client calibrate personas/gyaru/labels.jsonl --base-url http://localhost:8000/v1   # with the LLM judge
 
 A labels file has one JSON object a line: standard, gyaru, topic, label (good or
 bad), and optionally persona (the persona's name) and kind (what is wrong).

@@ -10,8 +10,8 @@ import pytest
 from tests.cli_helpers import run_client
 from tests.helpers import REPO
 
-GYARU_LABELS = REPO / "tests" / "data" / "labels_gyaru.jsonl"
-OJOUSAMA_LABELS = REPO / "tests" / "data" / "labels_ojousama.jsonl"
+GYARU_LABELS = REPO / "personas" / "gyaru" / "labels.jsonl"
+OJOUSAMA_LABELS = REPO / "personas" / "ojousama" / "labels.jsonl"
 
 
 def test_shipped_gyaru_set_before_and_after_the_checks() -> None:
