@@ -16,7 +16,7 @@ from client.errors import EXIT_OK, GyaruError
 
 if TYPE_CHECKING:
     from client.config import Settings
-    from client.pairs.calibration import LabelledItem
+    from client.pairs.calibration import LabelledItem, Verdict
     from client.pairs.verdicts import Source
 
 EXAMPLES = """\
@@ -53,6 +53,12 @@ def register(sub: Any) -> None:
         default=20,
         metavar="N",
         help="disagreements to list per source",
+    )
+    p.add_argument(
+        "--split",
+        choices=("tuning", "held-out"),
+        default=None,
+        help="only the items of this part of a split set (the shipped sets have both)",
     )
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
     g = p.add_argument_group("the LLM judge (compared too when a server is given)")
@@ -130,17 +136,22 @@ def _judge_sources(
 
 
 def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
-    from client.pairs.calibration import auc
+    from client.pairs.calibration import auc, select
     from client.pairs.verdicts import scores
     from client.run.job import pair_rules, validation_context
 
     settings = load_settings_from(args)
-    items = read_labels(args.labels, settings)
+    items = select(read_labels(args.labels, settings), args.split)
     found = sources(args, settings, items)
     score_auc = auc(items, scores(items, validation_context(settings, pair_rules(settings))))
     report = [_result(s, items) for s in found]
     if args.json:
-        out = {"labels": str(args.labels), "items": len(items), "score_auc": score_auc}
+        out = {
+            "labels": str(args.labels),
+            "split": args.split,
+            "items": len(items),
+            "score_auc": score_auc,
+        }
         sys.stdout.write(
             json.dumps({**out, "sources": report}, ensure_ascii=False, indent=2) + "\n"
         )
@@ -149,20 +160,43 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     return EXIT_OK
 
 
+def _rate(hits: int, n: int) -> dict[str, Any]:
+    from client.pairs.calibration import wilson
+
+    return {"hits": hits, "of": n, "rate": hits / n if n else None, "interval_95": wilson(hits, n)}
+
+
+def rates(items: Sequence[LabelledItem], verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """Good kept, bad the rules can see rejected, and bad only a judge can see
+    rejected, each with its Wilson 95 % interval."""
+    pairs = list(zip(items, verdicts, strict=True))
+    good = [v.accepted for i, v in pairs if i.good]
+    visible = [not v.accepted for i, v in pairs if i.rule_visible]
+    judge_only = [not v.accepted for i, v in pairs if not i.good and not i.rule_visible]
+    return {
+        "good_kept": _rate(sum(good), len(good)),
+        "rule_visible_bad_rejected": _rate(sum(visible), len(visible)),
+        "judge_only_bad_rejected": _rate(sum(judge_only), len(judge_only)),
+    }
+
+
 def _result(source: Source, items: Sequence[LabelledItem]) -> dict[str, Any]:
-    from client.pairs.calibration import agreement, by_kind
+    from client.pairs.calibration import agreement, by_kind, kappa_interval
 
     a = agreement(items, source.verdicts)
     return {
         "name": source.name,
         "note": source.note,
+        "n": a.total,
         "confusion": {
             "good": {"accepted": a.good_accepted, "rejected": a.good_rejected},
             "bad": {"accepted": a.bad_accepted, "rejected": a.bad_rejected},
         },
+        **rates(items, source.verdicts),
         "precision_accepted": a.precision,
         "recall_accepted": a.recall,
         "kappa": a.kappa,
+        "kappa_interval_95": kappa_interval(items, source.verdicts),
         "by_kind": {
             k: {"right": r, "of": n} for k, (r, n) in by_kind(items, source.verdicts).items()
         },
@@ -186,6 +220,20 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _interval(bounds: Sequence[float] | None, percent: bool = False) -> str:
+    if bounds is None:
+        return ""
+    low, high = bounds
+    return f" [{low:.1%}-{high:.1%}]" if percent else f" [{low:.2f}-{high:.2f}]"
+
+
+def rate_line(name: str, rate: dict[str, Any]) -> str:
+    if not rate["of"]:
+        return f"{name} -"
+    share = f"{rate['rate']:.1%}"
+    return f"{name} {rate['hits']}/{rate['of']} = {share}{_interval(rate['interval_95'], True)}"
+
+
 def _print(
     args: argparse.Namespace,
     items: list[LabelledItem],
@@ -196,7 +244,11 @@ def _print(
 
     console = stdout_console()
     good = sum(i.good for i in items)
-    console.print(f"{args.labels}: {len(items)} items, {good} good, {len(items) - good} bad")
+    part = f" (split: {args.split})" if args.split else ""
+    console.print(
+        f"{args.labels}{part}: {len(items)} items, {good} good, {len(items) - good} bad"
+        f" ({sum(i.rule_visible for i in items)} the rules can see)"
+    )
     console.print(f"quality score AUC (good ranked above bad): {_num(score_auc)}")
     for r in report:
         c = r["confusion"]
@@ -206,8 +258,21 @@ def _print(
         for label in ("good", "bad"):
             console.print(f"  {label:12} {c[label]['accepted']:>8} {c[label]['rejected']:>8}")
         console.print(
+            "  "
+            + " · ".join(
+                rate_line(name, r[key])
+                for name, key in (
+                    ("good kept", "good_kept"),
+                    ("rule-visible bad rejected", "rule_visible_bad_rejected"),
+                    ("judge-only bad rejected", "judge_only_bad_rejected"),
+                )
+            ),
+            soft_wrap=True,
+        )
+        console.print(
             f"  precision of accepted {_num(r['precision_accepted'])} · recall of accepted"
             f" {_num(r['recall_accepted'])} · Cohen's kappa {_num(r['kappa'])}"
+            f"{_interval(r['kappa_interval_95'])} (95 % intervals: Wilson, bootstrap; n = {r['n']})"
         )
         kinds = " ".join(f"{k} {v['right']}/{v['of']}" for k, v in r["by_kind"].items())
         console.print(f"  right by kind: {escape(kinds)}", soft_wrap=True)
