@@ -1,7 +1,10 @@
-"""The shipped labelled sets against the checks: they keep good pairs and reject bad ones.
+"""The shipped labelled sets against the checks: they keep good pairs and reject the bad
+ones rules can see, on the held-out part the rules were never tuned on and on the
+tuning part alike (docs/dataset.md, "Calibration").
 
-A bad item of a kind rules cannot see (a real topic that is the wrong one) is the
-judge's and is left out of the reject rate.
+A bad item only a judge can tell (`seen_by: judge`: a real topic that is the wrong
+one, a plan reversed with its words kept, the subject swapped) is left out of the
+reject rate.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from client.run.job import pair_rules, validation_context
 from tests import label_split
 
 REPO = Path(__file__).resolve().parents[2]
-JUDGE_ONLY_KINDS = {"wrong_topic"}
 SETS = [
     ("gyaru", "generation_config.yaml"),
     ("ojousama", "ojousama.yaml"),
@@ -55,20 +57,24 @@ def test_sets_are_big_enough_and_cover_every_kind() -> None:
         "copy_first_person", "insult", "wrong_topic", "english", "junk", "copy_ne",
     } <= kinds  # fmt: skip
     assert all(i.persona == "お嬢様" for i in ojousama)
+    # The 105 items written for the persona's register before the rules learned it.
+    new = gyaru[112:]
+    assert sum(i.good for i in new) >= 50 and sum(not i.good for i in new) >= 30
+    assert all(i.seen_by in ("rules", "judge") for i in gyaru + ojousama if not i.good)
 
 
+@pytest.mark.parametrize("split", ["tuning", "held-out"])
 @pytest.mark.parametrize(("labels", "config"), SETS)
-def test_checks_keep_good_and_reject_bad(labels: str, config: str) -> None:
+def test_checks_keep_good_and_reject_bad(labels: str, config: str, split: str) -> None:
+    """The issue's bar: good kept >= 97 %, rule-visible bad rejected >= 90 %."""
     accepts = acceptor(config)
-    items = load(labels)
+    items = [i for i in load(labels) if i.split == split]
     good = [i for i in items if i.good]
-    bad = [i for i in items if not i.good and i.kind not in JUDGE_ONLY_KINDS]
-    kept = [i for i in good if accepts(i)]
-    rejected = [i for i in bad if not accepts(i)]
-    lost = [i.gyaru for i in good if i not in kept]
-    let_through = [(i.kind, i.gyaru) for i in bad if i not in rejected]
-    assert len(kept) >= 0.95 * len(good), lost
-    assert len(rejected) >= 0.90 * len(bad), let_through
+    bad = [i for i in items if i.rule_visible]
+    lost = [i.id for i in good if not accepts(i)]
+    let_through = [i.id for i in bad if accepts(i)]
+    assert len(good) - len(lost) >= 0.97 * len(good), lost
+    assert len(bad) - len(let_through) >= 0.90 * len(bad), let_through
 
 
 @pytest.mark.parametrize("name", ["gyaru", "ojousama"])
