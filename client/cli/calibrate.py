@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from client.cli.args import add_judge, add_logging, formatter, load_settings_from
 from client.cli.shared import api_key, stdout_console
-from client.errors import EXIT_OK, GyaruError
+from client.errors import EXIT_OK, GyaruError, UsageError
 
 if TYPE_CHECKING:
     from client.config import Settings
@@ -24,6 +24,8 @@ examples:
   client calibrate personas/gyaru/labels.jsonl
   client calibrate personas/ojousama/labels.jsonl --config config/ojousama.yaml
   client calibrate labels.jsonl --min-quality 0.7 --json
+  client calibrate personas/gyaru/labels.jsonl --split held-out
+  client calibrate labels.jsonl --suggest --write gates.yaml   # then: client generate --config gates.yaml
   client calibrate personas/gyaru/labels.jsonl --base-url http://localhost:8000/v1   # with the LLM judge
 
 A labels file has one JSON object a line: standard, gyaru, topic, label (good or
@@ -59,6 +61,18 @@ def register(sub: Any) -> None:
         choices=("tuning", "held-out"),
         default=None,
         help="only the items of this part of a split set (the shipped sets have both)",
+    )
+    p.add_argument(
+        "--suggest",
+        action="store_true",
+        help="learn the gates (drift, near copy, quality, judge grades) that agree best "
+        "with the labels, and print them next to today's",
+    )
+    p.add_argument(
+        "--write",
+        type=Path,
+        metavar="FILE",
+        help="with --suggest: write the suggested gates as a config file to run with",
     )
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
     g = p.add_argument_group("the LLM judge (compared too when a server is given)")
@@ -140,8 +154,14 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     from client.pairs.verdicts import scores
     from client.run.job import pair_rules, validation_context
 
+    if args.write is not None and not args.suggest:
+        raise UsageError("--write needs --suggest")
     settings = load_settings_from(args)
     items = select(read_labels(args.labels, settings), args.split)
+    if args.suggest:
+        from client.cli.calibrate_gates import run_suggest
+
+        return run_suggest(args, settings, items)
     found = sources(args, settings, items)
     score_auc = auc(items, scores(items, validation_context(settings, pair_rules(settings))))
     report = [_result(s, items) for s in found]
@@ -220,7 +240,7 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _interval(bounds: Sequence[float] | None, percent: bool = False) -> str:
+def interval(bounds: Sequence[float] | None, percent: bool = False) -> str:
     if bounds is None:
         return ""
     low, high = bounds
@@ -231,7 +251,7 @@ def rate_line(name: str, rate: dict[str, Any]) -> str:
     if not rate["of"]:
         return f"{name} -"
     share = f"{rate['rate']:.1%}"
-    return f"{name} {rate['hits']}/{rate['of']} = {share}{_interval(rate['interval_95'], True)}"
+    return f"{name} {rate['hits']}/{rate['of']} = {share}{interval(rate['interval_95'], True)}"
 
 
 def _print(
@@ -272,7 +292,7 @@ def _print(
         console.print(
             f"  precision of accepted {_num(r['precision_accepted'])} · recall of accepted"
             f" {_num(r['recall_accepted'])} · Cohen's kappa {_num(r['kappa'])}"
-            f"{_interval(r['kappa_interval_95'])} (95 % intervals: Wilson, bootstrap; n = {r['n']})"
+            f"{interval(r['kappa_interval_95'])} (95 % intervals: Wilson, bootstrap; n = {r['n']})"
         )
         kinds = " ".join(f"{k} {v['right']}/{v['of']}" for k, v in r["by_kind"].items())
         console.print(f"  right by kind: {escape(kinds)}", soft_wrap=True)

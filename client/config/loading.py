@@ -46,6 +46,33 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _merged(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` over `base`, section by section (a list or a value replaces, a mapping merges)."""
+    out = dict(base)
+    for key, value in top.items():
+        below = out.get(key)
+        out[key] = (
+            _merged(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+        )
+    return out
+
+
+def read_config(path: Path, seen: frozenset[Path] = frozenset()) -> dict[str, Any]:
+    """A config file's sections, over those of the file its `extends:` names (a path
+    relative to the file): an overlay such as `client calibrate --suggest --write`
+    writes holds a few keys and names the config they change."""
+    data = read_yaml(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"{path}: extends must name a config file, got {base!r}")
+    base_path = path.parent / base
+    if base_path.resolve() in seen | {path.resolve()}:
+        raise ConfigError(f"{path}: extends {base!r}, which extends it back")
+    return _merged(read_config(base_path, seen | {path.resolve()}), data)
+
+
 def _env_name(loc: tuple[str, ...]) -> str:
     return ENV_PREFIX + ENV_NESTED_DELIMITER.join(part.upper() for part in loc)
 
@@ -106,7 +133,7 @@ def load_settings(
     overrides = overrides or {}
     if config_path is None:
         config_path = DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
-    yaml_data = read_yaml(config_path) if config_path is not None else {}
+    yaml_data = read_config(config_path) if config_path is not None else {}
 
     class _Sourced(Settings):
         @classmethod

@@ -23,6 +23,8 @@ Verdict = Literal["accepted", "rejected", "edited"]
 VERDICTS: tuple[Verdict, ...] = ("accepted", "rejected", "edited")
 # A persona line longer than this is not a sentence; the page refuses it.
 MAX_EDIT_CHARS = 2000
+# The judge's grades a labels row keeps (its reason is the judge's, not the reviewer's).
+_GRADE_KEYS = ("meaning", "voice", "naturalness", "safety", "topic_ok")
 
 
 def pair_key(pair: Mapping[str, Any], index: int) -> str:
@@ -131,21 +133,27 @@ def label_rows(
     decisions: Mapping[str, Decision],
     *,
     persona: str | None = None,
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """Every reviewed pair as labelled examples for calibrating the checks; `persona`
-    (the dataset's) lets calibration refuse a config of another persona."""
-    rows: list[dict[str, str]] = []
+    (the dataset's) lets calibration refuse a config of another persona. A line the
+    judge graded carries its grades (`judge`), so `client calibrate --suggest` can learn
+    the judge's minimum grades from the review too."""
+    rows: list[dict[str, Any]] = []
 
-    def label(pair: Mapping[str, Any], gyaru: str, verdict: str) -> None:
+    def label(pair: Mapping[str, Any], gyaru: str, verdict: str, graded: bool = True) -> None:
         row = {"standard": pair["standard"], "gyaru": gyaru, "topic": str(pair.get("topic", ""))}
-        rows.append(row | {"label": verdict} | ({"persona": persona} if persona else {}))
+        row |= {"label": verdict} | ({"persona": persona} if persona else {})
+        grades = pair.get("judge")
+        if graded and isinstance(grades, Mapping):
+            row["judge"] = {k: grades[k] for k in _GRADE_KEYS if k in grades}
+        rows.append(row)
 
     for pair, decision in _current(pairs, decisions):
         if decision is None:
             continue
         if decision.verdict == "edited" and decision.gyaru is not None:
             label(pair, pair["gyaru"], "bad")
-            label(pair, decision.gyaru, "good")
+            label(pair, decision.gyaru, "good", graded=False)  # the judge never saw this line
         else:
             label(pair, pair["gyaru"], "good" if decision.verdict == "accepted" else "bad")
     return rows
