@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from client.config.checks import MeaningRules
 from client.pairs.analyzer import Token
 from client.pairs.checks.clipping import covered_by_clipping
-from client.pairs.checks.line import FUNCTION_POS, Line, matches
+from client.pairs.checks.line import FUNCTION_POS, Line, first_match
 from client.pairs.checks.numbers import numbers, numeral_spans
 
 
@@ -47,7 +47,7 @@ def _rhetorical(tokens: tuple[Token, ...], index: int, rules: MeaningRules) -> b
 
 
 def _is_negation(token: Token, rules: MeaningRules) -> bool:
-    return any(matches(p, token) for p in rules.negations)
+    return first_match(rules.negations, (token,)) is not None
 
 
 def _light(tokens: tuple[Token, ...], index: int) -> bool:

@@ -71,10 +71,11 @@ def _spans(text: str, words: Mapping[str, tuple[str, ...]], other: str) -> list[
     standard word when the other line holds a variant, a variant when it holds the word."""
     spans = []
     for word, variants in words.items():
-        for here, there in [(word, v) for v in variants] + [(v, word) for v in variants]:
-            start = text.find(here)
-            if start >= 0 and there in other:
-                spans.append((start, start + len(here)))
+        for here, there in ((word, v) for v in variants):
+            for a, b in ((here, there), (there, here)):
+                start = text.find(a) if b in other else -1
+                if start >= 0:
+                    spans.append((start, start + len(a)))
     return spans
 
 
