@@ -16,7 +16,7 @@ from client.errors import EXIT_OK, GyaruError, UsageError
 
 if TYPE_CHECKING:
     from client.config import Settings
-    from client.pairs.calibration import LabelledItem, Verdict
+    from client.pairs.calibration import LabelledItem
     from client.pairs.verdicts import Source
 
 EXAMPLES = """\
@@ -180,28 +180,8 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _rate(hits: int, n: int) -> dict[str, Any]:
-    from client.pairs.calibration import wilson
-
-    return {"hits": hits, "of": n, "rate": hits / n if n else None, "interval_95": wilson(hits, n)}
-
-
-def rates(items: Sequence[LabelledItem], verdicts: Sequence[Verdict]) -> dict[str, Any]:
-    """Good kept, bad the rules can see rejected, and bad only a judge can see
-    rejected, each with its Wilson 95 % interval."""
-    pairs = list(zip(items, verdicts, strict=True))
-    good = [v.accepted for i, v in pairs if i.good]
-    visible = [not v.accepted for i, v in pairs if i.rule_visible]
-    judge_only = [not v.accepted for i, v in pairs if not i.good and not i.rule_visible]
-    return {
-        "good_kept": _rate(sum(good), len(good)),
-        "rule_visible_bad_rejected": _rate(sum(visible), len(visible)),
-        "judge_only_bad_rejected": _rate(sum(judge_only), len(judge_only)),
-    }
-
-
 def _result(source: Source, items: Sequence[LabelledItem]) -> dict[str, Any]:
-    from client.pairs.calibration import agreement, by_kind, kappa_interval
+    from client.pairs.calibration import agreement, by_kind, kappa_interval, rates
 
     a = agreement(items, source.verdicts)
     return {
@@ -236,24 +216,6 @@ def _result(source: Source, items: Sequence[LabelledItem]) -> dict[str, Any]:
     }
 
 
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def interval(bounds: Sequence[float] | None, percent: bool = False) -> str:
-    if bounds is None:
-        return ""
-    low, high = bounds
-    return f" [{low:.1%}-{high:.1%}]" if percent else f" [{low:.2f}-{high:.2f}]"
-
-
-def rate_line(name: str, rate: dict[str, Any]) -> str:
-    if not rate["of"]:
-        return f"{name} -"
-    share = f"{rate['rate']:.1%}"
-    return f"{name} {rate['hits']}/{rate['of']} = {share}{interval(rate['interval_95'], True)}"
-
-
 def _print(
     args: argparse.Namespace,
     items: list[LabelledItem],
@@ -262,6 +224,8 @@ def _print(
 ) -> None:
     from rich.markup import escape
 
+    from client.cli.calibrate_report import interval, num, rate_line
+
     console = stdout_console()
     good = sum(i.good for i in items)
     part = f" (split: {args.split})" if args.split else ""
@@ -269,7 +233,7 @@ def _print(
         f"{args.labels}{part}: {len(items)} items, {good} good, {len(items) - good} bad"
         f" ({sum(i.rule_visible for i in items)} the rules can see)"
     )
-    console.print(f"quality score AUC (good ranked above bad): {_num(score_auc)}")
+    console.print(f"quality score AUC (good ranked above bad): {num(score_auc)}")
     for r in report:
         c = r["confusion"]
         note = f" ({r['note']})" if r["note"] else ""
@@ -290,8 +254,8 @@ def _print(
             soft_wrap=True,
         )
         console.print(
-            f"  precision of accepted {_num(r['precision_accepted'])} · recall of accepted"
-            f" {_num(r['recall_accepted'])} · Cohen's kappa {_num(r['kappa'])}"
+            f"  precision of accepted {num(r['precision_accepted'])} · recall of accepted"
+            f" {num(r['recall_accepted'])} · Cohen's kappa {num(r['kappa'])}"
             f"{interval(r['kappa_interval_95'])} (95 % intervals: Wilson, bootstrap; n = {r['n']})"
         )
         kinds = " ".join(f"{k} {v['right']}/{v['of']}" for k, v in r["by_kind"].items())

@@ -44,8 +44,7 @@ def _measured(
     ctx: ValidationContext,
     require_topic: bool,
 ) -> dict[str, Any]:
-    from client.cli.calibrate import rates
-    from client.pairs.calibration import agreement, kappa_interval
+    from client.pairs.calibration import agreement, kappa_interval, rates
     from client.pairs.gates import measure
 
     measured = measure(items, ctx)
@@ -135,7 +134,7 @@ def run_suggest(args: argparse.Namespace, settings: Settings, items: list[Labell
 
 
 def _side(part: dict[str, Any], name: str) -> str:
-    from client.cli.calibrate import interval, rate_line
+    from client.cli.calibrate_report import interval, rate_line
 
     side = part[name]
     kappa = "-" if side["kappa"] is None else f"{side['kappa']:.2f}"

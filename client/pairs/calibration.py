@@ -19,6 +19,7 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from client.errors import UsageError
 
@@ -258,3 +259,21 @@ def kappa_interval(
         return None
     values.sort()
     return values[int(0.025 * len(values))], values[min(int(0.975 * len(values)), len(values) - 1)]
+
+
+def rate(hits: int, n: int) -> dict[str, Any]:
+    return {"hits": hits, "of": n, "rate": hits / n if n else None, "interval_95": wilson(hits, n)}
+
+
+def rates(items: Sequence[LabelledItem], verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """Good kept, bad the rules can see rejected, and bad only a judge can see
+    rejected, each with its Wilson 95 % interval."""
+    pairs = list(zip(items, verdicts, strict=True))
+    good = [v.accepted for i, v in pairs if i.good]
+    visible = [not v.accepted for i, v in pairs if i.rule_visible]
+    judge_only = [not v.accepted for i, v in pairs if not i.good and not i.rule_visible]
+    return {
+        "good_kept": rate(sum(good), len(good)),
+        "rule_visible_bad_rejected": rate(sum(visible), len(visible)),
+        "judge_only_bad_rejected": rate(sum(judge_only), len(judge_only)),
+    }
