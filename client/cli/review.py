@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from client.cli.args import add_logging, formatter
+from client.cli.args import add_logging, add_persona, formatter
 from client.cli.shared import output_dir_and_settings
 from client.errors import EXIT_OK, UsageError
 
@@ -62,6 +62,7 @@ def register(sub: Any) -> None:
     review.add_argument(
         "--config", type=Path, default=None, help="config for output.output_dir and output.fsync"
     )
+    add_persona(review)
     review.add_argument(
         "--output-dir", type=Path, metavar="DIR", help="where run ids are looked up"
     )

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from client.config import DEFAULT_STYLE_MARKERS
 from client.pairs.review import MAX_EDIT_CHARS, VERDICTS, Decision, fingerprint, pair_key
 from client.storage.dataset import Dataset
 from client.storage.review import ReviewFile, rejections
@@ -38,13 +37,14 @@ class Saved:
 
 
 def _markers(metadata: Mapping[str, Any]) -> list[str]:
-    """The persona's style markers from the config the dataset was made with."""
+    """The persona's style markers from the config the dataset was made with (none
+    for a dataset without a config snapshot: no persona is assumed)."""
     config = metadata.get("config")
     persona = config.get("persona") if isinstance(config, dict) else None
     markers = persona.get("style_markers") if isinstance(persona, dict) else None
     if isinstance(markers, list) and all(isinstance(m, str) for m in markers):
         return markers
-    return list(DEFAULT_STYLE_MARKERS)
+    return []
 
 
 class ReviewSession:

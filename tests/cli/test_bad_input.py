@@ -23,7 +23,7 @@ from tests.cli_helpers import CLIENT, Result, env
 from tests.fakeserver import FakeServer
 from tests.helpers import JUDGE_PROMPT, PROMPT, REPO
 
-REWRITE_PROMPT = REPO / "prompts" / "rewrite_prompt.txt"
+REWRITE_PROMPT = REPO / "personas" / "gyaru" / "rewrite_prompt.txt"
 
 DOCS = REPO / "docs" / "bad-input.md"
 SERVER = "http://127.0.0.1:{port}/v1"

@@ -45,7 +45,7 @@ def stage(settings: Settings, config: JudgeConfig | None = None) -> JudgeStage:
         policy=retry_policy(settings),
         model=MODEL,
         prompt=JudgePrompt.load(
-            REPO / "prompts" / "judge_prompt.txt",
+            REPO / "personas" / "gyaru" / "judge_prompt.txt",
             persona_name=persona.name,
             first_person=persona.first_person,
             topics=persona.topics,
