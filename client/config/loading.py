@@ -48,12 +48,11 @@ PERSONA_SECTIONS = ("persona", "export")
 
 @dataclass(frozen=True)
 class Sources:
-    """The files one Settings is built from, and where its persona was picked."""
+    """The files one Settings is built from."""
 
     base: Layer | None
     persona: personas.Persona
     user: Layer | None
-    picked_by: str
 
     @property
     def layers(self) -> list[Layer]:
@@ -117,7 +116,7 @@ def resolve(config_path: Path | None = None, persona: str | None = None) -> Sour
     selector, origin = _picked(persona, base, user)
     dirs = personas.search_dirs(_personas_dirs(base, user))
     folder = personas.find(selector, dirs, origin=origin)
-    return Sources(base=base, persona=personas.read(folder), user=user, picked_by=origin)
+    return Sources(base=base, persona=personas.read(folder), user=user)
 
 
 def _config_layers(config_path: Path | None) -> tuple[Layer | None, Layer | None]:

@@ -109,10 +109,13 @@ def find(selector: str, dirs: Sequence[Path], *, origin: str) -> Path:
     found = available(dirs)
     if selector in found:
         return found[selector]
-    names = ", ".join(sorted(found)) or "none"
-    looked = ", ".join(str(d) for d in dirs if d.is_dir()) or "no personas folder exists"
+    existing = [str(d) for d in dirs if d.is_dir()]
+    if existing:
+        where = f"available: {', '.join(sorted(found)) or 'none'} (in {', '.join(existing)})"
+    else:
+        where = f"no personas folder found (looked for {', '.join(map(str, dirs))})"
     raise ConfigError(
-        f"{origin}: unknown persona {selector!r}; available: {names} (in {looked}); "
+        f"{origin}: unknown persona {selector!r}; {where}; "
         "a folder path works too, e.g. --persona ./my-persona"
     )
 

@@ -19,6 +19,7 @@ from structlog.testing import capture_logs
 
 from client.config import DEFAULT_PERSONA, Settings, load_settings, persona_choice, read_yaml
 from client.config import layers as config_layers
+from client.config import personas as config_personas
 from client.config.personas import CHECKOUT_PERSONAS, PROMPTS, search_dirs
 from client.errors import ConfigError
 
@@ -226,6 +227,20 @@ def test_unknown_name_lists_the_personas(project: Path) -> None:
     assert message.startswith("--persona: unknown persona 'nobody'; available: ")
     for name in ("base", "other", "gyaru", "ojousama"):
         assert name in message
+
+
+def test_no_personas_folder_at_all_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed client run outside a project: no personas/ here, none shipped with it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(config_personas, "CHECKOUT_PERSONAS", tmp_path / "site" / "personas")
+    message = _error(tmp_path)
+    assert message == (
+        "the default persona: unknown persona 'gyaru'; no personas folder found (looked for "
+        f"personas, {tmp_path / 'site' / 'personas'}); a folder path works too, "
+        "e.g. --persona ./my-persona"
+    )
 
 
 def test_unknown_name_from_the_environment_or_a_file_says_where(
