@@ -14,7 +14,7 @@ from client.pairs.worddiff import VoiceWords, voice_words, word_diff
 
 REPO = Path(__file__).resolve().parents[2]
 GYARU = voice_words(load_settings(REPO / "config" / "generation_config.yaml"))
-OJOUSAMA = voice_words(load_settings(REPO / "config" / "ojousama.yaml"))
+OJOUSAMA = voice_words(load_settings(persona="ojousama"))
 
 
 def runs(segments: object) -> list[tuple[str, str]]:
