@@ -10,23 +10,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from client.cli.args import add_judge, add_logging, formatter, load_settings_from
+from client.cli.args import add_judge, add_logging, add_persona, formatter, sources_and_settings
 from client.cli.shared import api_key, stdout_console
 from client.errors import EXIT_OK, GyaruError, UsageError
 
 if TYPE_CHECKING:
-    from client.config import Settings
+    from client.config import Persona, Settings
     from client.pairs.calibration import LabelledItem
     from client.pairs.verdicts import Source
 
 EXAMPLES = """\
 examples:
-  client calibrate personas/gyaru/labels.jsonl
-  client calibrate personas/ojousama/labels.jsonl --config config/ojousama.yaml
+  client calibrate                                   # the default persona's labels.jsonl
+  client calibrate --persona ojousama                # personas/ojousama/labels.jsonl
+  client calibrate --split held-out                  # only the items the rules were not tuned on
   client calibrate labels.jsonl --min-quality 0.7 --json
-  client calibrate personas/gyaru/labels.jsonl --split held-out
   client calibrate labels.jsonl --suggest --write gates.yaml   # then: client generate --config gates.yaml
-  client calibrate personas/gyaru/labels.jsonl --base-url http://localhost:8000/v1   # with the LLM judge
+  client calibrate --base-url http://localhost:8000/v1   # with the LLM judge
 
 A labels file has one JSON object a line: standard, gyaru, topic, label (good or
 bad), and optionally persona (the persona's name) and kind (what is wrong).
@@ -40,8 +40,16 @@ def register(sub: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=formatter,
     )
-    p.add_argument("labels", type=Path, help="a JSON Lines file of labelled pairs")
-    p.add_argument("--config", type=Path, default=None, help="the persona's config file")
+    p.add_argument(
+        "labels",
+        type=Path,
+        nargs="?",
+        help="a JSON Lines file of labelled pairs (default: the persona's labels.jsonl)",
+    )
+    p.add_argument(
+        "--config", type=Path, default=None, help="YAML file layered over the base config"
+    )
+    add_persona(p)
     p.add_argument(
         "--min-quality",
         type=float,
@@ -56,24 +64,7 @@ def register(sub: Any) -> None:
         metavar="N",
         help="disagreements to list per source",
     )
-    p.add_argument(
-        "--split",
-        choices=("tuning", "held-out"),
-        default=None,
-        help="only the items of this part of a split set (the shipped sets have both)",
-    )
-    p.add_argument(
-        "--suggest",
-        action="store_true",
-        help="learn the gates (drift, near copy, quality, judge grades) that agree best "
-        "with the labels, and print them next to today's",
-    )
-    p.add_argument(
-        "--write",
-        type=Path,
-        metavar="FILE",
-        help="with --suggest: write the suggested gates as a config file to run with",
-    )
+    _add_split_and_gates(p)
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
     g = p.add_argument_group("the LLM judge (compared too when a server is given)")
     g.add_argument(
@@ -91,6 +82,40 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
+def _add_split_and_gates(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--split",
+        choices=("tuning", "held-out"),
+        default=None,
+        help="only the items of this part of a split set (the shipped sets have both)",
+    )
+    p.add_argument(
+        "--suggest",
+        action="store_true",
+        help="learn the gates (drift, near copy, quality, judge grades) that agree best "
+        "with the labels, and print them next to today's",
+    )
+    p.add_argument(
+        "--write",
+        type=Path,
+        metavar="FILE",
+        help="with --suggest: write the suggested gates as a config overlay that names "
+        "the persona (run with --config FILE)",
+    )
+
+
+def _labels_path(given: Path | None, persona: Persona) -> Path:
+    """The LABELS argument, else the persona folder's labels.jsonl."""
+    if given is not None:
+        return given
+    if persona.labels is None:
+        raise UsageError(
+            f"no LABELS file given, and the persona {persona.name!r} has no labels.jsonl "
+            f"in {persona.folder}"
+        )
+    return persona.labels
+
+
 def read_labels(path: Path, settings: Settings) -> list[LabelledItem]:
     from client.pairs.calibration import LabelsError, parse_labels
 
@@ -106,7 +131,7 @@ def read_labels(path: Path, settings: Settings) -> list[LabelledItem]:
         if item.persona is not None and item.persona != persona:
             raise LabelsError(
                 f"{path}:{item.line}: persona {item.persona!r}, but the config's persona is"
-                f" {persona!r} (name its config with --config)"
+                f" {persona!r} (pick the labels' persona with --persona NAME)"
             )
     return items
 
@@ -156,12 +181,13 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
 
     if args.write is not None and not args.suggest:
         raise UsageError("--write needs --suggest")
-    settings = load_settings_from(args)
+    read_from, settings = sources_and_settings(args)
+    args.labels = _labels_path(args.labels, read_from.persona)
     items = select(read_labels(args.labels, settings), args.split)
     if args.suggest:
         from client.cli.calibrate_gates import run_suggest
 
-        return run_suggest(args, settings, items)
+        return run_suggest(args, read_from, settings, items)
     found = sources(args, settings, items)
     score_auc = auc(items, scores(items, validation_context(settings, pair_rules(settings))))
     report = [_result(s, items) for s in found]

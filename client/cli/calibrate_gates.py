@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from client.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from client.config import Settings
+    from client.config import Persona, Settings, Sources
     from client.pairs.calibration import LabelledItem
     from client.pairs.gates import Gates, Suggestion
     from client.pairs.validate import ValidationContext
@@ -59,45 +58,58 @@ def _measured(
     return out
 
 
-def overlay_text(
-    suggestion: Suggestion, note_share: float, base: Path | None, out: Path, source: str
-) -> str:
-    """The overlay file: the suggested gates, on top of the config calibrated with."""
+def persona_selector(persona: Persona, personas_dirs: Sequence[Path]) -> str:
+    """What `persona:` in a config file says to pick this persona: its name where the
+    name finds this very folder, else the folder's absolute path."""
+    from client.config import personas
+
+    found = personas.available(personas.search_dirs(personas_dirs)).get(persona.name)
+    if found is not None and found.resolve() == persona.folder.resolve():
+        return persona.name
+    return str(persona.folder.resolve())
+
+
+def overlay_data(
+    suggestion: Suggestion, note_share: float, read_from: Sources, settings: Settings
+) -> dict[str, Any]:
+    """The overlay: the persona the labels were measured with, the --config file
+    calibrated with (if any), and the suggested gates over both. `--config` layers it
+    over the base config and that persona, so it runs as it was calibrated."""
+    from client.config.layers import merge
+
+    user = dict(read_from.user.data) if read_from.user is not None else {}
+    head: dict[str, Any] = {}
+    # A --config that itself sets persona settings (a mapping) cannot also name one.
+    if not isinstance(user.get("persona"), dict):
+        user.pop("persona", None)
+        head["persona"] = persona_selector(read_from.persona, settings.personas_dirs)
+    return merge(head, user, suggestion.best.overlay(note_share))
+
+
+def overlay_text(data: dict[str, Any], items: int, out: Path, source: str) -> str:
+    """The overlay file: its data, under a header saying how to use it."""
     import yaml
 
-    data: dict[str, Any] = {}
-    if base is not None:
-        # Relative to the overlay when both live in one tree (a repository moved or
-        # cloned keeps working), absolute otherwise.
-        where, folder = base.resolve(), out.resolve().parent
-        shared = Path(os.path.commonpath([where, folder]))
-        relative = shared != Path(shared.anchor)
-        data["extends"] = (
-            Path(os.path.relpath(where, folder)).as_posix() if relative else str(where)
-        )
-    data |= suggestion.best.overlay(note_share)
+    named = data.get("persona")
+    persona = f"personas/{named}/persona.yaml" if isinstance(named, str) else "a persona.yaml"
     header = (
-        f"# Gates learned by `client calibrate {source} --suggest` from {suggestion.items}"
+        f"# Gates learned by `client calibrate {source} --suggest` from {items}"
         " labelled pairs.\n"
-        f"# Use it as the config (`--config {out.name}`): it extends the config it names.\n"
+        f"# Run with it: `--config {out.name}` (over the base config and the persona it"
+        " names).\n"
+        f"# To make the gates the persona's own, merge the sections below `persona:` into"
+        f" {persona}.\n"
     )
     return header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-
-
-def _base_config(args: argparse.Namespace) -> Path | None:
-    from client.config.defaults import DEFAULT_CONFIG_PATH
-
-    given: Path | None = args.config
-    if given is not None:
-        return given
-    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
 
 
 def _gates(gates: Gates) -> dict[str, float | int]:
     return dict(gates.rows())
 
 
-def run_suggest(args: argparse.Namespace, settings: Settings, items: list[LabelledItem]) -> int:
+def run_suggest(
+    args: argparse.Namespace, read_from: Sources, settings: Settings, items: list[LabelledItem]
+) -> int:
     from client.pairs.gates import measure, suggest, today
     from client.run.job import pair_rules, validation_context
 
@@ -120,7 +132,8 @@ def run_suggest(args: argparse.Namespace, settings: Settings, items: list[Labell
     }
     if args.write is not None:
         note = 1.0 if ctx.checker is None else ctx.checker.config.meaning.note_missing_share
-        text = overlay_text(suggestion, note, _base_config(args), args.write, str(args.labels))
+        data = overlay_data(suggestion, note, read_from, settings)
+        text = overlay_text(data, suggestion.items, args.write, str(args.labels))
         try:
             args.write.write_text(text, encoding="utf-8")
         except OSError as exc:

@@ -1,5 +1,11 @@
-"""The default persona's (あーし系ギャル) check data: the defaults of `checks:`, the same
-as config/generation_config.yaml ships (a test holds the two equal)."""
+"""Check data about the Japanese language, not about one persona: insults, the
+placeholders a model leaves in, fixed expressions with a negative form, how much a word
+of each part of speech carries, words of opposite meaning. The defaults of `checks:`,
+the same as config/generation_config.yaml ships where it lists them (a test holds the
+two equal).
+
+What belongs to a persona (its slang, the register it must or must not use, its words
+for standard ones) is in its folder, personas/<name>/persona.yaml."""
 
 from __future__ import annotations
 
@@ -8,19 +14,6 @@ UNSAFE_WORDS = (
     "キモい", "きもい", "キモ", "ウザい", "うざい", "死ね", "氏ね", "殺す", "ころす", "消えろ",
     "ガイジ", "池沼", "ゴミ", "雑魚", "ザコ",
 )  # fmt: skip
-
-STANDARD_SLANG = (
-    "まじ",
-    "じゃん",
-    "っしょ",
-    "やばい",
-    "ヤバ",
-    "ガチ",
-    "ウケる",
-    "エモい",
-    "めっちゃ",
-)
-STANDARD_SLANG_PHRASES = ("しか勝たん", "じゃね")
 
 PLACEHOLDERS = (
     r"[〇○◯]{2,}",
@@ -31,52 +24,6 @@ PLACEHOLDERS = (
     r"\{[^}]*\}|\[[^\]]*\]",
     r"lorem|ipsum|placeholder|sample text",
 )
-
-# Standard word -> the gyaru's words for it.
-EQUIVALENTS: dict[str, tuple[str, ...]] = {
-    "スマートフォン": ("スマホ",),
-    "アップデート": ("アプデ",),
-    "ランクマッチ": ("ランクマ",),
-    "誕生日プレゼント": ("誕プレ",),
-    "ノートパソコン": ("ノーパソ", "ノートPC"),
-    "パソコン": ("PC", "パソ"),
-    "サムネイル": ("サムネ",),
-    "ホラーゲーム": ("ホラゲ",),
-    "アプリケーション": ("アプリ",),
-    "無料": ("タダ", "ただ"),
-    "友達": ("友だち", "ダチ", "ツレ"),
-    "母": ("ママ", "おかん", "母ちゃん"),
-    "父": ("パパ", "おとん", "父ちゃん"),
-    "難しい": ("ムズい", "ムズ", "むずい"),
-    "恥ずかしい": ("恥ずい", "はずい"),
-    "美味しい": ("うまい", "うまっ", "おいしい"),
-    "暖かい": ("あったかい", "あったか"),
-    "面白い": ("おもろい", "ウケる"),
-    "眠る": ("寝る", "寝れる"),
-    "ゆっくり": ("まったり",),
-    # Verbs and verbal nouns the persona says in plainer words (matched by dictionary
-    # form too: 話しました has 話す, 喋ってた has 喋る).
-    "話す": ("喋る",),
-    "確認": ("見る", "チェック"),
-    "合格": ("受かる",),
-    "変更": ("変える",),
-    "投稿": ("上げる", "アップ", "載せる"),
-    "ダウンロード": ("DL",),
-    "データ通信量": ("ギガ",),
-    "お腹が空": ("腹ペコ", "ペコペコ", "腹減"),
-    "疲れ": ("クタクタ", "ヘトヘト", "しんどい"),
-    # Counters: 一度 is 一発 or 一回 (the 一 in them is then no number).
-    "一度": ("一発", "一回", "1回"),
-    # Intensifiers that are words of their own (とても, すごく are adverbs, not counted).
-    "非常": ("ガチ", "マジ", "めっちゃ", "超", "鬼", "激"),
-}
-
-# A persona line holding one of these (and the standard line not) is said in the
-# persona's register, so it is no near copy even if its words are the standard's.
-REWRITE_MARKERS = (
-    "んだけど", "だけど〜", "じゃん", "っしょ", "じゃね", "〜", "～", "マジ", "ガチ", "めっちゃ",
-    "ヤバ", "やば", "ウケる", "てか", "的に", "的な", "みたいな", "だし",
-)  # fmt: skip
 
 # Fixed expressions with a negative form that negate nothing (Japanese, any persona).
 FIXED_EXPRESSIONS = (

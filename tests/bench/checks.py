@@ -24,10 +24,7 @@ from client.pairs.neardup import NearDuplicates
 from tests.bench.common import machine
 from tests.helpers import REPO
 
-SETS = (
-    ("gyaru", "generation_config.yaml"),
-    ("ojousama", "ojousama.yaml"),
-)
+SETS = ("gyaru", "ojousama")  # each persona with the labelled set in its folder
 
 
 def _load(name: str) -> list[LabelledItem]:
@@ -44,10 +41,10 @@ def checks_times(rounds: int) -> tuple[float, float, float, int]:
     """Milliseconds per pair: the median and the fastest round (wall clock), and the
     median round in CPU time of this process (steadier on a shared machine)."""
     jobs = []
-    for labels, config in SETS:
-        settings = load_settings(REPO / "config" / config)
+    for persona in SETS:
+        settings = load_settings(persona=persona)
         checker = PairChecker(settings.checks, settings.persona.first_person)
-        jobs.append((checker, _load(labels)))
+        jobs.append((checker, _load(persona)))
     analyse("辞書を読み込む")  # load the dictionary outside the timing
     pairs = sum(len(items) for _, items in jobs)
     times, cpu = [], []
@@ -62,7 +59,7 @@ def checks_times(rounds: int) -> tuple[float, float, float, int]:
 
 
 def neardup_ms(rounds: int) -> tuple[float, int, int]:
-    settings = load_settings(REPO / "config" / "generation_config.yaml")
+    settings = load_settings(persona="gyaru")
     items = _load("gyaru")
     times, kept = [], 0
     for _ in range(rounds):

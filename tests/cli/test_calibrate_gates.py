@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from client.pairs.review import Decision, fingerprint
+from client.config import load_settings
+from client.pairs.review import Decision, Review, fingerprint
 from client.storage.review import ReviewFile
 from tests.cli_helpers import gen_args, run_client
 from tests.fakeserver import FakeServer
@@ -62,7 +63,9 @@ def review(dataset: Path, pairs: list[dict[str, Any]], keep: set[str]) -> None:
         )
         for p in pairs
     }
-    ReviewFile.beside(dataset).save(decisions, now="2026-12-01T00:00:00Z", fsync=False)
+    ReviewFile.beside(dataset).save(
+        Review(decisions=decisions), now="2026-12-01T00:00:00Z", fsync=False
+    )
 
 
 @pytest.mark.loopback
@@ -89,7 +92,8 @@ def test_review_labels_to_gates_to_a_run_that_keeps_what_the_reviewer_keeps(
     assert learned["n"] == 12 and report["held_out"] is None  # a review has no split
     assert learned["today"]["kappa"] == 0.0 and learned["suggested"]["kappa"] == 1.0
     overlay = yaml.safe_load(gates.read_text(encoding="utf-8"))
-    assert Path(overlay["extends"]) == (REPO / "config" / "generation_config.yaml").resolve()
+    # The overlay names the persona the labels are of, so `--config` alone picks her.
+    assert overlay["persona"] == "gyaru"
     assert overlay["validation"]["min_quality"] == report["suggested"]["validation.min_quality"]
 
     # New inputs of both kinds: without the overlay all are kept; with it, the kind the
@@ -103,10 +107,15 @@ def test_review_labels_to_gates_to_a_run_that_keeps_what_the_reviewer_keeps(
     assert rejections == {"low_quality": len(SHORT_LATER)}
 
 
-def test_suggest_prints_the_gates_next_to_todays(tmp_path: Path) -> None:
+def test_suggest_prints_the_gates_next_to_todays_and_writes_her_overlay(tmp_path: Path) -> None:
+    """The お嬢様's own labels (her folder's, the default): the overlay names her, and
+    carries the --config file calibrated with under the gates."""
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("generation: {temperature: 0.6}\n", encoding="utf-8")
+    gates = tmp_path / "gates.yaml"
     result = run_client(
-        ["calibrate", str(REPO / "personas" / "ojousama" / "labels.jsonl"), "--config",
-         "config/ojousama.yaml", "--suggest"],
+        ["calibrate", "--persona", "ojousama", "--config", str(mine), "--suggest",
+         "--write", str(gates)],
         cwd=REPO,
     )  # fmt: skip
     assert result.code == 0, result.stderr
@@ -119,6 +128,19 @@ def test_suggest_prints_the_gates_next_to_todays(tmp_path: Path) -> None:
     ):
         assert key in out
     assert "on the 17 held-out items (n = 17):" in out and "kappa" in out
+
+    text = gates.read_text(encoding="utf-8")
+    assert "merge the sections below `persona:` into personas/ojousama/persona.yaml" in text
+    overlay = yaml.safe_load(text)
+    assert overlay["persona"] == "ojousama"
+    settings = load_settings(gates)  # no --persona: the overlay picks her
+    hers = load_settings(persona="ojousama")
+    assert settings.persona == hers.persona
+    assert settings.checks.meaning.equivalents == hers.checks.meaning.equivalents
+    assert settings.generation.temperature == 0.6  # what it was calibrated with
+    for key, value in overlay["checks"]["meaning"].items():
+        assert getattr(settings.checks.meaning, key) == value
+    assert settings.validation.min_quality == overlay["validation"]["min_quality"]
 
 
 def test_write_needs_suggest_and_a_writable_place(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from client.config import Settings
+from client.config import load_settings
 from client.pairs.calibration import LabelledItem
 from client.pairs.gates import Gates, Measured, measure, suggest, today
 from client.run.job import pair_rules, validation_context
@@ -76,7 +76,7 @@ def test_the_overlay_keeps_the_judges_band_below_the_gate() -> None:
 
 
 def test_measure_reads_real_pairs_with_the_persona_rules() -> None:
-    settings = Settings()
+    settings = load_settings(persona="gyaru")
     ctx = validation_context(settings, pair_rules(settings))
     pairs = [
         ("新しいパソコンを買いました。", "あーし新しいパソコン買ったんだけど！マジ最高〜"),

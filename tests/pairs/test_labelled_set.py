@@ -23,10 +23,8 @@ from client.run.job import pair_rules, validation_context
 from tests import label_split
 
 REPO = Path(__file__).resolve().parents[2]
-SETS = [
-    ("gyaru", "generation_config.yaml"),
-    ("ojousama", "ojousama.yaml"),
-]
+# Each shipped persona, its labelled set in its folder.
+SETS = ["gyaru", "ojousama"]
 
 
 def load(name: str) -> list[LabelledItem]:
@@ -34,9 +32,9 @@ def load(name: str) -> list[LabelledItem]:
     return parse_labels(path.read_text(encoding="utf-8"), str(path))
 
 
-def acceptor(config: str) -> Callable[[LabelledItem], bool]:
+def acceptor(persona: str) -> Callable[[LabelledItem], bool]:
     """Validation as a run applies it: the schema rules, then the pair checks."""
-    settings = load_settings(REPO / "config" / config)
+    settings = load_settings(persona=persona)
     ctx = validation_context(settings, pair_rules(settings))
 
     def accepts(item: LabelledItem) -> bool:
@@ -64,11 +62,11 @@ def test_sets_are_big_enough_and_cover_every_kind() -> None:
 
 
 @pytest.mark.parametrize("split", ["tuning", "held-out"])
-@pytest.mark.parametrize(("labels", "config"), SETS)
-def test_checks_keep_good_and_reject_bad(labels: str, config: str, split: str) -> None:
+@pytest.mark.parametrize("persona", SETS)
+def test_checks_keep_good_and_reject_bad(persona: str, split: str) -> None:
     """The issue's bar: good kept >= 97 %, rule-visible bad rejected >= 90 %."""
-    accepts = acceptor(config)
-    items = [i for i in load(labels) if i.split == split]
+    accepts = acceptor(persona)
+    items = [i for i in load(persona) if i.split == split]
     good = [i for i in items if i.good]
     bad = [i for i in items if i.rule_visible]
     lost = [i.id for i in good if not accepts(i)]
@@ -77,7 +75,7 @@ def test_checks_keep_good_and_reject_bad(labels: str, config: str, split: str) -
     assert len(bad) - len(let_through) >= 0.90 * len(bad), let_through
 
 
-@pytest.mark.parametrize("name", ["gyaru", "ojousama"])
+@pytest.mark.parametrize("name", SETS)
 def test_the_split_is_recorded_stratified_and_stable(name: str) -> None:
     """Every item has an id and a split; each stratum is about a third held out; running
     the split script again changes nothing (the split is data, not recomputed)."""

@@ -189,10 +189,10 @@ def test_batch_schema_asks_for_exactly_n_items_from_the_topics() -> None:
 
 
 def test_a_pair_the_checks_are_unsure_of_is_kept_with_their_note() -> None:
-    from client.config import Settings
+    from client.config import load_settings
     from client.pairs.checks import PairChecker
 
-    settings = Settings()
+    settings = load_settings(persona="gyaru")
     ctx = dataclasses.replace(CTX, checker=PairChecker(settings.checks, "あーし"))
     item = {
         "topic": "Daily",
