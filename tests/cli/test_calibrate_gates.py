@@ -4,6 +4,7 @@ gates, to a run that keeps what the reviewer would keep."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,14 @@ def test_write_needs_suggest_and_a_writable_place(tmp_path: Path) -> None:
                          "--log-format", "json"], cwd=REPO)  # fmt: skip
     assert result.code == 2 and result.error.startswith(f"cannot write {target}")
     assert "Traceback" not in result.stderr
+
+
+def test_a_persona_outside_the_personas_folders_is_named_by_its_path(tmp_path: Path) -> None:
+    folder = shutil.copytree(REPO / "personas" / "ojousama", tmp_path / "lady")
+    gates = tmp_path / "gates.yaml"
+    result = run_client(
+        ["calibrate", "--persona", str(folder), "--suggest", "--write", str(gates)], cwd=REPO
+    )
+    assert result.code == 0, result.stderr
+    assert yaml.safe_load(gates.read_text(encoding="utf-8"))["persona"] == str(folder.resolve())
+    assert load_settings(gates).persona.name == "お嬢様"
