@@ -54,6 +54,9 @@ class Pair:
     input: InputItem | None = None
     # The judge's grades, once it kept the pair (None: not judged, or the judge is off).
     judge: Grades | None = None
+    # What a pair check was not sure of (client.pairs.checks): the judge reads it; with
+    # the judge off the pair is kept and the note stays with it in the dataset.
+    check_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -69,6 +72,8 @@ class Pair:
             data["input"] = self.input.to_json()
         if self.judge is not None:
             data["judge"] = self.judge.to_json()
+        if self.check_note is not None:
+            data["check_note"] = self.check_note
         return data
 
 
