@@ -17,8 +17,8 @@ from tests.judgefake import Grader, good_grades, is_judge_request, judge_content
 from tests.ownshape import OwnShape
 
 REPO = Path(__file__).resolve().parent.parent
-PROMPT = REPO / "prompts" / "system_prompt.txt"
-JUDGE_PROMPT = REPO / "prompts" / "judge_prompt.txt"
+PROMPT = REPO / "personas" / "gyaru" / "system_prompt.txt"
+JUDGE_PROMPT = REPO / "personas" / "gyaru" / "judge_prompt.txt"
 BASE_URL = "http://vllm.test/v1"
 MODEL = "test-model"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from client.cli.args import add_logging, formatter
+from client.cli.args import add_logging, add_persona, formatter
 from client.cli.reviewed import add_ignore_review, apply_review, review_fields
 from client.cli.shared import dataset_settings, output_dir_and_settings
 from client.errors import EXIT_OK, UsageError
@@ -68,6 +68,7 @@ def register(sub: Any) -> None:
         default=None,
         help="config whose export.system_prompt to use (default: the one the dataset was made with)",
     )
+    add_persona(export, "the persona whose export.system_prompt to use (default: the dataset's)")
     export.add_argument(
         "--output-dir", type=Path, metavar="DIR", help="where run ids are looked up"
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from client.cli.args import add_logging, formatter
+from client.cli.args import add_logging, add_persona, formatter
 from client.cli.shared import dataset_settings, output_dir_and_settings
 from client.errors import EXIT_OK, UsageError
 
@@ -68,6 +68,7 @@ def register(sub: Any) -> None:
         help="config for output.output_dir and output.fsync, and the persona the page names "
         "and marks (default: the config the dataset was made with)",
     )
+    add_persona(review)
     review.add_argument(
         "--output-dir", type=Path, metavar="DIR", help="where run ids are looked up"
     )

@@ -1,5 +1,11 @@
-"""The default persona's (あーし系ギャル) check data: the defaults of `checks:`, the same
-as config/generation_config.yaml ships (a test holds the two equal)."""
+"""Check data about the Japanese language, not about one persona: insults, the
+placeholders a model leaves in, fixed expressions with a negative form, how much a word
+of each part of speech carries, words of opposite meaning. The defaults of `checks:`,
+the same as config/generation_config.yaml ships where it lists them (a test holds the
+two equal).
+
+What belongs to a persona (its slang, the register it must or must not use, its words
+for standard ones) is in its folder, personas/<name>/persona.yaml."""
 
 from __future__ import annotations
 
@@ -8,19 +14,6 @@ UNSAFE_WORDS = (
     "キモい", "きもい", "キモ", "ウザい", "うざい", "死ね", "氏ね", "殺す", "ころす", "消えろ",
     "ガイジ", "池沼", "ゴミ", "雑魚", "ザコ",
 )  # fmt: skip
-
-STANDARD_SLANG = (
-    "まじ",
-    "じゃん",
-    "っしょ",
-    "やばい",
-    "ヤバ",
-    "ガチ",
-    "ウケる",
-    "エモい",
-    "めっちゃ",
-)
-STANDARD_SLANG_PHRASES = ("しか勝たん", "じゃね")
 
 PLACEHOLDERS = (
     r"[〇○◯]{2,}",
@@ -32,28 +25,28 @@ PLACEHOLDERS = (
     r"lorem|ipsum|placeholder|sample text",
 )
 
-# Standard word -> the gyaru's words for it.
-EQUIVALENTS: dict[str, tuple[str, ...]] = {
-    "スマートフォン": ("スマホ",),
-    "アップデート": ("アプデ",),
-    "ランクマッチ": ("ランクマ",),
-    "誕生日プレゼント": ("誕プレ",),
-    "ノートパソコン": ("ノーパソ", "ノートPC"),
-    "パソコン": ("PC", "パソ"),
-    "サムネイル": ("サムネ",),
-    "ホラーゲーム": ("ホラゲ",),
-    "アプリケーション": ("アプリ",),
-    "無料": ("タダ", "ただ"),
-    "友達": ("友だち", "ダチ", "ツレ"),
-    "母": ("ママ", "おかん", "母ちゃん"),
-    "父": ("パパ", "おとん", "父ちゃん"),
-    "難しい": ("ムズい", "ムズ", "むずい"),
-    "恥ずかしい": ("恥ずい", "はずい"),
-    "美味しい": ("うまい", "うまっ", "おいしい"),
-    "暖かい": ("あったかい", "あったか"),
-    "面白い": ("おもろい", "ウケる"),
-    "眠る": ("寝る", "寝れる"),
-    "ゆっくり": ("まったり",),
+# Fixed expressions with a negative form that negate nothing (Japanese, any persona).
+FIXED_EXPRESSIONS = (
+    "思わず", "思いがけず", "やむを得ず", "やむを得ない", "やむを得ません", "やむをえず",
+    "やむをえない", "ざるを得ない", "ざるを得ません", "ざるをえない", "ざるをえません", "欠かさず", "絶えず",
+    "知らないうちに", "知らぬ間に", "知らず知らず", "相変わらず", "少なからず", "すかさず",
+    "残らず", "たまらない", "たまらん", "たまんない", "仕方ない", "仕方がない", "しょうがない",
+    "間違いない", "間違いなく", "とんでもない", "もったいない", "申し訳ない", "申し訳ありません",
+    "物足りない", "かもしれない", "かもしれません", "かもしんない", "に違いない", "つまらない",
+    "つまんない", "くだらない", "ずにはいられない",
+)  # fmt: skip
+
+# How much a word of each part of speech carries in the drift score (the longest
+# matching prefix wins; a one-character word counts half).
+WORD_WEIGHTS = {
+    "名詞": 1.0,
+    "名詞-普通名詞-サ変可能": 0.7,
+    "名詞-普通名詞-形状詞可能": 0.7,
+    "名詞-普通名詞-副詞可能": 0.5,
+    "名詞-普通名詞-助数詞可能": 0.4,
+    "動詞": 0.5,
+    "形容詞": 0.6,
+    "形状詞": 0.6,
 }
 
 OPPOSITES = (

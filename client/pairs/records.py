@@ -65,6 +65,9 @@ class Pair:
     tied_by_text: bool = False
     # The judge's grades, once it kept the pair (None: not judged, or the judge is off).
     judge: Grades | None = None
+    # What a pair check was not sure of (client.pairs.checks): the judge reads it; with
+    # the judge off the pair is kept and the note stays with it in the dataset.
+    check_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -80,6 +83,8 @@ class Pair:
             data["input"] = input_ref(self.input, tied_by_text=self.tied_by_text)
         if self.judge is not None:
             data["judge"] = self.judge.to_json()
+        if self.check_note is not None:
+            data["check_note"] = self.check_note
         return data
 
 

@@ -30,7 +30,7 @@ def pair_rules(settings: Settings) -> PairRules:
     val, persona = settings.validation, settings.persona
     return PairRules(
         topics=persona.topics,
-        first_person=persona.first_person if val.require_ash else None,
+        first_person=persona.first_person if val.require_first_person else None,
         standard_min_chars=val.standard_min_chars,
         standard_max_chars=val.standard_max_chars,
         gyaru_min_chars=val.gyaru_min_chars,

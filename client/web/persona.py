@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from client.config import Settings
+from client.config import Settings, load_settings
 from client.pairs.judge import Thresholds
 from client.pairs.worddiff import VoiceWords, voice_words
 from client.storage.dataset import Dataset
@@ -52,11 +52,11 @@ def persona_of(settings: Settings) -> ReviewPersona:
 
 def settings_of(dataset: Dataset) -> Settings:
     """The settings the dataset was made with (its metadata keeps a snapshot); the
-    defaults when it has none this version can read."""
+    base config and default persona when it has none this version can read."""
     snapshot = dataset.metadata.get("config")
     if isinstance(snapshot, dict):
         try:
             return Settings.model_validate(snapshot)
         except ValidationError:
             pass
-    return Settings()
+    return load_settings()

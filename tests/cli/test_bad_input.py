@@ -25,9 +25,20 @@ from tests.cli_helpers import CLIENT, Result, env
 from tests.fakeserver import FakeServer
 from tests.helpers import JUDGE_PROMPT, PROMPT, REPO
 
-REWRITE_PROMPT = REPO / "prompts" / "rewrite_prompt.txt"
+REWRITE_PROMPT = REPO / "personas" / "gyaru" / "rewrite_prompt.txt"
 
 DOCS = REPO / "docs" / "bad-input.md"
+# A persona folder of the user's own (judge_prompt.txt "" is left out by run_case).
+PERSONA_YAML = (
+    "export: {system_prompt: 言い換えて, reverse_system_prompt: 戻して}\n"
+    "persona:\n  name: 執事\n  first_person: 私め\n  topics: [Daily]\n"
+)
+PERSONA_FILES = {
+    "p/persona.yaml": PERSONA_YAML,
+    "p/system_prompt.txt": "${num_pairs}組",
+    "p/rewrite_prompt.txt": "${first_person}",
+    "p/judge_prompt.txt": "${persona_name}",
+}
 SERVER = "http://127.0.0.1:{port}/v1"
 
 
@@ -37,7 +48,8 @@ class Case:
     args: list[str]
     code: int
     expect: str
-    files: dict[str, str] = field(default_factory=dict)
+    # name -> text; None: the file must not be there (a persona folder without it)
+    files: dict[str, str | None] = field(default_factory=dict)
     environ: dict[str, str] = field(default_factory=dict)
 
 
@@ -180,6 +192,27 @@ CASES = [
     ),
     Case("unknown flag", ["--concurency", "4"], 2, "unrecognized arguments: --concurency 4"),
     Case("missing config file", ["--config", "nope.yaml"], 2, "config file not found: nope.yaml"),
+    Case(
+        "unknown persona",
+        ["--persona", "nobody"],
+        2,
+        "--persona: unknown persona 'nobody'; available: gyaru, ojousama (in ",
+    ),
+    Case(
+        "persona folder missing a prompt",
+        ["--persona", "./p"],
+        2,
+        "persona folder p lacks judge_prompt.txt (a persona folder holds persona.yaml, "
+        "system_prompt.txt, rewrite_prompt.txt and judge_prompt.txt)",
+        {**PERSONA_FILES, "p/judge_prompt.txt": None},
+    ),
+    Case(
+        "unknown key in a persona",
+        ["--persona", "./p"],
+        2,
+        "p/persona.yaml: unknown key 'persona.frist_person'",
+        {**PERSONA_FILES, "p/persona.yaml": PERSONA_YAML + "  frist_person: 私\n"},
+    ),
     Case(
         "missing prompt file",
         ["--system-prompt", "nope.txt"],
@@ -326,6 +359,8 @@ CASES = [
 def run_case(case: Case, port: int) -> tuple[int, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in case.files.items():
+            if text is None:
+                continue  # a file that must not be there
             path = Path(tmp) / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
@@ -394,7 +429,10 @@ def markdown(port: int, results: dict[str, tuple[int, list[str]]]) -> str:
     for case in CASES:
         code, lines = results[case.name]
         message = error_line(lines).replace(f":{port}", ":PORT").replace("|", "\\|")
-        files = "; ".join(f"{n}: `{t.rstrip(chr(10))!r}`" for n, t in case.files.items())
+        message = message.replace(str(REPO), "<repo>")
+        files = "; ".join(
+            f"{n}: `{t.rstrip(chr(10))!r}`" for n, t in case.files.items() if t is not None
+        )
         envs = " ".join(f"{k}={v}" for k, v in case.environ.items())
         command = " ".join(filter(None, [envs, "client generate", shlex.join(case.args)]))
         where = f"`{command}`" + (f" with {files}" if files else "")

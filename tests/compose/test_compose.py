@@ -18,7 +18,7 @@ and no `.env` of the developer's machine leaks into what is checked. It proves:
 - the `cpu` profile adds vLLM's official CPU image of that same version (KV-cache size
   set) and `client-cpu`, and `client-cpu` depends on the CPU server only, never on the GPU one;
 - the client is built from docker/, runs `check` by default, waits for the healthy GPU
-  server (and the replica when its profile is on), mounts config/, prompts/ and
+  server (and the replica when its profile is on), mounts config/, personas/ and
   outputs/, and runs as a non-root uid; `client-cpu` is the same service but for the
   server it talks to and waits for;
 - values from a `.env` file (tag, model, port, GPU count, extra flags, uid) reach the
@@ -419,7 +419,7 @@ def test_client_is_built_from_docker_and_runs_the_client_script(
     assert client["init"] is True
 
 
-def test_client_mounts_config_prompts_and_writable_outputs(binary: Path, project: Path) -> None:
+def test_client_mounts_config_personas_and_writable_outputs(binary: Path, project: Path) -> None:
     client = services_of(resolve(binary, project))["client"]
     root = project.resolve()
     mounts = {
@@ -427,8 +427,8 @@ def test_client_mounts_config_prompts_and_writable_outputs(binary: Path, project
     }
     assert mounts["config"]["target"] == "/app/config"
     assert mounts["config"]["read_only"]
-    assert mounts["prompts"]["target"] == "/app/prompts"
-    assert mounts["prompts"]["read_only"]
+    assert mounts["personas"]["target"] == "/app/personas"
+    assert mounts["personas"]["read_only"]
     assert mounts["outputs"]["target"] == "/app/outputs"
     assert not mounts["outputs"].get("read_only", False)
     assert client["working_dir"] == "/app"

@@ -18,7 +18,7 @@ WORKERS = ("http://gpu-a:8000/metrics", "http://gpu-b:8000/metrics")
 
 
 def test_none_by_default_and_a_list_from_yaml(tmp_path: Path) -> None:
-    assert Settings().server.metrics_urls == ()
+    assert load_settings().server.metrics_urls == ()
     config = tmp_path / "c.yaml"
     config.write_text(
         "server:\n  base_url: http://router:30000/v1\n"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from client.config import Settings
+from client.config import load_settings
 from tests import bookkeeping
 from tests.bookkeeping import returned_by
 from tests.cli.test_calibrate_judge import calibrate, labels, people_grader
@@ -146,7 +146,7 @@ def test_a_judge_down_for_one_batch_is_resumed_in_the_models_shape(tmp_path: Pat
 
 
 def test_client_judge_reads_these_shapes(tmp_path: Path) -> None:
-    source = old_dataset(tmp_path, Settings())
+    source = old_dataset(tmp_path, load_settings())
     with FakeServer(shape=OwnShape(READ_TODAY, seed=1)) as server:
         result = judge(server, tmp_path, "old", "--judge-prompt", str(JUDGE_PROMPT))
         assert len({r.action for r in server.judge_requests}) > 1
@@ -249,7 +249,7 @@ def test_an_input_run_whose_judge_drops_grades_keeps_every_line(tmp_path: Path) 
 
 
 def test_client_judge_writes_nothing_when_the_judge_cannot_grade(tmp_path: Path) -> None:
-    source = old_dataset(tmp_path, Settings())
+    source = old_dataset(tmp_path, load_settings())
     with FakeServer(shape=OwnShape(["gradeprose"])) as server:
         result = judge(server, tmp_path, "old", "--judge-prompt", str(JUDGE_PROMPT),
                        GYARU_RETRY__MAX_CONTENT_ATTEMPTS="1")  # fmt: skip

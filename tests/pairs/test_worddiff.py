@@ -14,7 +14,7 @@ from client.pairs.worddiff import VoiceWords, voice_words, word_diff
 
 REPO = Path(__file__).resolve().parents[2]
 GYARU = voice_words(load_settings(REPO / "config" / "generation_config.yaml"))
-OJOUSAMA = voice_words(load_settings(REPO / "config" / "ojousama.yaml"))
+OJOUSAMA = voice_words(load_settings(persona="ojousama"))
 
 
 def runs(segments: object) -> list[tuple[str, str]]:
@@ -86,8 +86,9 @@ def test_slang_is_voice_only_when_the_persona_says_so() -> None:
 
 def labelled() -> list[tuple[str, str, VoiceWords]]:
     found = []
-    for name, words in (("labels_gyaru.jsonl", GYARU), ("labels_ojousama.jsonl", OJOUSAMA)):
-        for line in (REPO / "tests" / "data" / name).read_text(encoding="utf-8").splitlines():
+    for name, words in (("gyaru", GYARU), ("ojousama", OJOUSAMA)):
+        labels = REPO / "personas" / name / "labels.jsonl"
+        for line in labels.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
             found.append((item["standard"], item["gyaru"], words))
     return found

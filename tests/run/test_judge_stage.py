@@ -46,7 +46,7 @@ def stage(settings: Settings, config: JudgeConfig | None = None) -> JudgeStage:
         attempts=AttemptLoop(pool=pool, policy=retry_policy(settings), run_id="r"),
         model=MODEL,
         prompt=JudgePrompt.load(
-            REPO / "prompts" / "judge_prompt.txt",
+            REPO / "personas" / "gyaru" / "judge_prompt.txt",
             persona_name=persona.name,
             first_person=persona.first_person,
             topics=persona.topics,

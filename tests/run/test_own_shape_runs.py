@@ -111,7 +111,7 @@ async def test_an_input_run_settles_every_line_judged_resumed_or_released(
         generation={"num_pairs_per_batch": 2, "concurrency": 1},
         retry={"max_content_attempts": 2},
         input={"path": source},
-        prompt={"rewrite_prompt_path": REPO / "prompts" / "rewrite_prompt.txt"},
+        prompt={"rewrite_prompt_path": REPO / "personas" / "gyaru" / "rewrite_prompt.txt"},
     )
     out = tmp_path / "outputs"
     shape = OwnShape(modes, seed=9)

@@ -8,12 +8,13 @@ score. Used by the browser tests, the page benchmark and the README screenshot.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from client.config import DEFAULT_STYLE_MARKERS, Settings
+from client.config import Settings, load_settings
 from client.pairs.quality import quality_score
 from client.storage.atomic import dumps
 from client.storage.batch_record import BatchRecord
@@ -155,6 +156,12 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text.format(**values)
 
 
+@functools.cache
+def gyaru_settings() -> Settings:
+    """The default persona's settings, as a run of it records them."""
+    return load_settings(persona="gyaru")
+
+
 def make_pair(rng: random.Random, run_id: str, batch: int, index: int) -> dict[str, Any]:
     pool = WEAK if rng.random() < 0.12 else TEMPLATES
     topic, standard, gyaru = pool[rng.randrange(len(pool))]
@@ -167,7 +174,7 @@ def make_pair(rng: random.Random, run_id: str, batch: int, index: int) -> dict[s
         "standard": standard,
         "gyaru": gyaru,
         "generated_at": "2026-11-28T10:15:00.000Z",
-        "quality": quality_score(standard, gyaru, DEFAULT_STYLE_MARKERS, "あーし"),
+        "quality": quality_score(standard, gyaru, gyaru_settings().persona.style_markers, "あーし"),
     }
     if rng.random() < 0.7:
         pair["judge"] = {
@@ -232,7 +239,7 @@ def write_demo(
         }
         store.write_batch(batch, BatchRecord(record))
         made.extend(accepted)
-    settings = settings or Settings()
+    settings = settings or gyaru_settings()
     metadata = {"run_id": run_id, "persona": settings.persona.name, "config": settings.snapshot()}
     path = store.write_processed(metadata, (dumps(p, indent=None) for p in made))
     return Demo(output_dir, run_id, path, made)

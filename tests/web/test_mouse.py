@@ -127,7 +127,7 @@ def test_column_headings_name_the_standard_line_and_the_persona(
         column = page.locator(f"#list .pair:first-child {cell}").bounding_box()
         assert heading and column and abs(heading["x"] - column["x"]) < 2
     # Another persona's dataset: its name, from the config it was made with.
-    settings = load_settings(REPO / "config" / "ojousama.yaml")
+    settings = load_settings(persona="ojousama")
     demo = write_demo(tmp_path / "other", pairs=5, settings=settings)
     session = open_session(load_dataset(str(demo.dataset), demo.output_dir), clock=utc_now)
     bound = bind(0)

@@ -151,6 +151,6 @@ def test_the_persona_comes_from_the_settings(demo: Demo) -> None:
         "safety": 4,
         "topic_ok": True,
     }
-    other = load_settings(REPO / "config" / "ojousama.yaml")
+    other = load_settings(persona="ojousama")
     named = open_session(dataset, clock=lambda: "t", settings=other, fsync=False)
     assert named.payload()["dataset"]["persona"] == "お嬢様"
