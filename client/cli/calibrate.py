@@ -164,11 +164,10 @@ def _judge_sources(
 
     key = api_key()
     judged = anyio.run(lambda: judge_items(settings, items, api_key=key, label=args.labels.stem))
-    if judged.failures:
-        first = judged.failures[0]
-        missing = sum(f.pairs for f in judged.failures)
+    if judged.ungraded:
         raise GyaruError(
-            f"the judge could not grade {missing} of {len(items)} items: {first.message}"
+            f"the judge could not grade {judged.ungraded} of {len(items)} items: "
+            f"{judged.why_ungraded()}"
         )
     verdicts = [v for v in judged.verdicts if v is not None]
     return judge_sources(verdicts, checks, model=judged.model)

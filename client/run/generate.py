@@ -76,6 +76,13 @@ def _gate(sink: BatchSink) -> TargetGate | None:
     )
 
 
+def _judge_stopped(sink: BatchSink) -> Callable[[], bool] | None:
+    """A judge whose replies cannot be read stops the batches too: pairs made now
+    would only join those waiting for it."""
+    judge = sink.prepared.judge
+    return None if judge is None else lambda: judge.stopped
+
+
 async def run_batches(sink: BatchSink, *, quiet_success: bool) -> None:
     """Every batch left, through the runner and into the sink, as many at once as the
     pool admits (with --concurrency auto, as its tuners set)."""
@@ -95,6 +102,7 @@ async def run_batches(sink: BatchSink, *, quiet_success: bool) -> None:
             run_batch=runner.run,
             on_result=sink.record,
             gate=_gate(sink),
+            halted=_judge_stopped(sink),
         )
 
     with sink.observer:
