@@ -32,7 +32,7 @@ REJECTED = "judge"
 UNREADABLE = "judge_unreadable"
 # Temperature of a retry after an unreadable reply: greedy decoding would repeat it.
 RETRY_TEMPERATURE = 0.7
-_STORED_REASON_CHARS = 200
+STORED_REASON_CHARS = 200
 _TRUE = frozenset({"yes", "y", "true", "はい", "正しい", "ok"})
 _FALSE = frozenset({"no", "n", "false", "いいえ", "違う", "ng"})
 _DECODER = json.JSONDecoder(strict=False)
@@ -92,7 +92,7 @@ def grades_from_json(data: Any) -> Grades | str:
     if topic_ok is None:
         return f"topic_ok is {data.get('topic_ok')!r}, not yes or no"
     reason = data.get("reason")
-    reason = " ".join(reason.split())[:_STORED_REASON_CHARS] if isinstance(reason, str) else ""
+    reason = " ".join(reason.split())[:STORED_REASON_CHARS] if isinstance(reason, str) else ""
     return Grades(**values, topic_ok=topic_ok, reason=reason)
 
 
