@@ -60,8 +60,8 @@ def judge_settings(args: argparse.Namespace, dataset: Dataset, settings: Setting
     """The persona the dataset was made with (its config snapshot) unless --persona or
     --config is given, and that persona's judge prompt; refuses to judge one persona's
     pairs with another persona's prompt."""
-    snapshot = dataset.metadata.get("config")
-    if names_settings(args) or not isinstance(snapshot, dict):
+    snapshot = dataset.metadata.config
+    if names_settings(args) or snapshot is None:
         return settings
     from pydantic import ValidationError
 

@@ -97,10 +97,7 @@ def _export_labels(dataset: Dataset, out: Path) -> int:
     from client.storage.review import ReviewFile
 
     review = ReviewFile.beside(dataset.path)
-    persona = dataset.metadata.get("persona")
-    rows = label_rows(
-        dataset.pairs, review.load(), persona=persona if isinstance(persona, str) else None
-    )
+    rows = label_rows(dataset.pairs, review.load(), persona=dataset.metadata.persona)
     if not rows:
         raise UsageError(
             f"no reviewed pairs in {review.path}: review some first with `client review {dataset.path}`"

@@ -62,8 +62,8 @@ def dataset_settings(args: argparse.Namespace, dataset: Dataset, fallback: Setti
 
     from client.config import Settings
 
-    snapshot = dataset.metadata.get("config")
-    if names_settings(args) or not isinstance(snapshot, dict):
+    snapshot = dataset.metadata.config
+    if names_settings(args) or snapshot is None:
         return fallback
     try:
         return Settings.model_validate(snapshot)

@@ -62,15 +62,13 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     dataset, review = apply_review(args, load_dataset(args.source, output_dir))
     settings = dataset_settings(args, dataset, settings)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
-    summary = dataset.metadata.get("summary")
-    near = summary.get("near_duplicates") if isinstance(summary, dict) else None
     report = describe(
         dataset.pairs,
         first_person=settings.persona.first_person,
         samples=max(args.samples, 0),
         seed=seed,
         markers=settings.persona.style_markers,
-        near_duplicates=near if isinstance(near, int) else None,
+        near_duplicates=dataset.metadata.near_duplicates,
     )
     if args.json:
         sys.stdout.write(
@@ -154,9 +152,9 @@ def _samples(report: DatasetReport, seed: int) -> Table:
     samples.add_column("quality", justify="right")
     for pair in report.samples:
         samples.add_row(
-            str(pair.get("topic", "")),
-            pair["standard"],
-            pair["gyaru"],
-            str(pair.get("quality", "")),
+            pair.topic or "",
+            pair.standard,
+            pair.gyaru,
+            str(pair.quality) if pair.quality is not None else "",
         )
     return samples

@@ -16,13 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from client.pairs.stored import DatasetMetadata, StoredPair
+
 PAIR_COLUMNS = ("id", "topic", "standard", "gyaru", "quality", "batch", "generated_at")
 INPUT_COLUMNS = ("input_line",)
 
 
-def judge_columns(judge: Any) -> dict[str, Any]:
+def judge_columns(judge: Mapping[str, Any] | None) -> dict[str, Any]:
     """The judge's scalar grades as flat columns; nested values are left out."""
-    if not isinstance(judge, dict):
+    if judge is None:
         return {}
     return {
         f"judge_{key}": value
@@ -31,18 +33,32 @@ def judge_columns(judge: Any) -> dict[str, Any]:
     }
 
 
-def hf_row(pair: Mapping[str, Any], *, system: str | None) -> dict[str, Any]:
-    row = {name: pair.get(name) for name in PAIR_COLUMNS}
-    if "input" in pair and isinstance(pair["input"], dict):
-        row["input_line"] = pair["input"].get("line")
-    row.update(judge_columns(pair.get("judge")))
-    if pair.get("unjudged"):
+def hf_row(pair: StoredPair, *, system: str | None) -> dict[str, Any]:
+    row: dict[str, Any] = dict(
+        zip(
+            PAIR_COLUMNS,
+            (
+                pair.id,
+                pair.topic,
+                pair.standard,
+                pair.gyaru,
+                pair.quality,
+                pair.batch,
+                pair.generated_at,
+            ),
+            strict=True,
+        )
+    )
+    if pair.input is not None:
+        row["input_line"] = pair.input.line
+    row.update(judge_columns(pair.judge_json))
+    if pair.unjudged:
         # Let in without the judge's grades (--no-judge): a column says so.
         row["unjudged"] = True
     messages = [{"role": "system", "content": system}] if system else []
     messages += [
-        {"role": "user", "content": pair["standard"]},
-        {"role": "assistant", "content": pair["gyaru"]},
+        {"role": "user", "content": pair.standard},
+        {"role": "assistant", "content": pair.gyaru},
     ]
     row["messages"] = messages
     return row
@@ -64,8 +80,8 @@ class JudgeStats:
     counts: Counter[str] = field(default_factory=Counter)
     histograms: dict[str, Counter[int]] = field(default_factory=dict)
 
-    def add(self, judge: Any) -> None:
-        if not isinstance(judge, dict):
+    def add(self, judge: Mapping[str, Any] | None) -> None:
+        if judge is None:
             return
         self.graded += 1
         for key, value in judge.items():
@@ -86,10 +102,10 @@ class JudgeStats:
         return out
 
 
-def judge_stats(pairs: Iterable[Mapping[str, Any]]) -> JudgeStats:
+def judge_stats(pairs: Iterable[StoredPair]) -> JudgeStats:
     stats = JudgeStats()
     for pair in pairs:
-        stats.add(pair.get("judge"))
+        stats.add(pair.judge_json)
     return stats
 
 
@@ -122,9 +138,9 @@ def _table(header: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> list[str
     return out
 
 
-def dataset_card(metadata: Mapping[str, Any], splits: Mapping[str, int], judge: JudgeStats) -> str:
-    summary = metadata.get("summary") or {}
-    persona = metadata.get("persona") or "?"
+def dataset_card(metadata: DatasetMetadata, splits: Mapping[str, int], judge: JudgeStats) -> str:
+    summary = metadata.summary
+    persona = metadata.persona or "?"
     lines = _front_matter(splits)
     lines += [
         f"# {persona}: standard Japanese / persona-speech pairs",
@@ -137,11 +153,11 @@ def dataset_card(metadata: Mapping[str, Any], splits: Mapping[str, int], judge: 
         *_table(
             ("field", "value"),
             [
-                ("run id", metadata.get("run_id", "?")),
+                ("run id", _or_unknown(metadata.run_id)),
                 ("persona", persona),
-                ("model", metadata.get("model", "?")),
-                ("system prompt sha256", f"`{metadata.get('system_prompt_sha256', '?')}`"),
-                ("created", metadata.get("created_at", "?")),
+                ("model", _or_unknown(metadata.model)),
+                ("system prompt sha256", f"`{_or_unknown(metadata.system_prompt_sha256)}`"),
+                ("created", _or_unknown(metadata.created_at)),
             ],
         ),
         "",
@@ -152,9 +168,8 @@ def dataset_card(metadata: Mapping[str, Any], splits: Mapping[str, int], judge: 
     ]
     if summary:
         lines += _summary_section(summary)
-    review = metadata.get("review")
-    if isinstance(review, dict):
-        lines += _review_section(review)
+    if metadata.review is not None:
+        lines += _review_section(metadata.review)
     if judge.graded:
         lines += [f"## Judge grades ({judge.graded} graded pairs)", ""]
         lines += [*_table(("grade", "mean", "distribution"), judge.rows()), ""]
@@ -165,6 +180,10 @@ def dataset_card(metadata: Mapping[str, Any], splits: Mapping[str, int], judge: 
         "",
     ]
     return "\n".join(lines)
+
+
+def _or_unknown(value: str | None) -> str:
+    return value if value is not None else "?"
 
 
 def _summary_section(summary: Mapping[str, Any]) -> list[str]:

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from client.pairs.stored import StoredPair
+
+T = TypeVar("T")
 Format = Literal["openai-chat", "alpaca", "sharegpt"]
 FORMATS: tuple[Format, ...] = ("openai-chat", "alpaca", "sharegpt")
 
 
 def example(
-    pair: dict[str, Any], fmt: Format, *, system: str | None, reverse: bool = False
+    pair: StoredPair, fmt: Format, *, system: str | None, reverse: bool = False
 ) -> dict[str, Any]:
-    source, target = (
-        (pair["gyaru"], pair["standard"]) if reverse else (pair["standard"], pair["gyaru"])
-    )
+    source, target = (pair.gyaru, pair.standard) if reverse else (pair.standard, pair.gyaru)
     if fmt == "openai-chat":
         messages = [{"role": "system", "content": system}] if system else []
         messages += [{"role": "user", "content": source}, {"role": "assistant", "content": target}]
@@ -39,9 +40,7 @@ def example(
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def split(
-    pairs: Sequence[dict[str, Any]], val_fraction: float, *, seed: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def split(pairs: Sequence[T], val_fraction: float, *, seed: int) -> tuple[list[T], list[T]]:
     """A reproducible shuffle-split; the validation part is never empty when asked for."""
     if val_fraction <= 0:
         return list(pairs), []

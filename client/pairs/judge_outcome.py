@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from client.pairs.judge import UNREADABLE, Verdict
+from client.pairs.judge import Verdict
 from client.pairs.records import AttemptFailure, BatchResult, Completion, Pair, Rejection
+from client.pairs.stored import StoredPair, StoredRejection
 
 JudgeStatus = Literal["judged", "unreadable", "failed", "stopped"]
 # The error reason of a `stopped` step.
@@ -121,18 +122,16 @@ def judge_rejection(pair: Pair, verdict: Verdict) -> Rejection:
     )
 
 
-def judge_rejection_json(pair: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+def stored_judge_rejection(pair: StoredPair, verdict: Verdict) -> StoredRejection:
     """The same for a pair read back from a raw file, as the raw file stores it."""
     assert verdict.reason is not None
-    data: dict[str, Any] = {
-        "index": _position(str(pair.get("id", ""))),
-        "reason": verdict.reason,
-        "detail": verdict.detail,
-        "item": {**pair, "judge": verdict.grades.to_json()},
-    }
-    if isinstance(pair.get("input"), dict):
-        data["input"] = pair["input"]
-    return data
+    return StoredRejection(
+        index=pair.position,
+        reason=verdict.reason,
+        detail=verdict.detail,
+        item={**pair.to_json(), "judge": verdict.grades.to_json()},
+        input=pair.input,
+    )
 
 
 def apply_verdicts(result: BatchResult, verdicts: Sequence[Verdict | None]) -> BatchResult:
@@ -152,52 +151,27 @@ def apply_verdicts(result: BatchResult, verdicts: Sequence[Verdict | None]) -> B
     return replace(result, accepted=accepted, rejected=rejected)
 
 
-def apply_verdicts_json(
-    accepted: Sequence[dict[str, Any]], verdicts: Sequence[Verdict | None]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[bool]]:
+def apply_stored_verdicts(
+    accepted: Sequence[StoredPair], verdicts: Sequence[Verdict | None]
+) -> tuple[list[StoredPair], list[StoredRejection], list[bool]]:
     """The same for a batch's accepted pairs read back from a raw file (a resumed run),
     whose pairs without grades were sent to the judge, in order, and got `verdicts`:
     the pairs that stay accepted (graded before, kept now with their grades, or still
     without a verdict), the judge's rejections, and which of `accepted` stay."""
-    ungraded = [pair for pair in accepted if not is_graded(pair)]
+    ungraded = [pair for pair in accepted if not pair.graded]
     if len(ungraded) != len(verdicts):
         raise ValueError(f"{len(verdicts)} verdicts for {len(ungraded)} pairs without grades")
     decided = iter(verdicts)
-    stay: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
+    stay: list[StoredPair] = []
+    rejected: list[StoredRejection] = []
     mask: list[bool] = []
     for pair in accepted:
-        verdict = None if is_graded(pair) else next(decided)
+        verdict = None if pair.graded else next(decided)
         if verdict is not None and not verdict.kept:
-            rejected.append(judge_rejection_json(pair, verdict))
+            rejected.append(stored_judge_rejection(pair, verdict))
         elif verdict is not None:
-            stay.append({**pair, "judge": verdict.grades.to_json()})
+            stay.append(pair.changed(judge=verdict.grades))
         else:
             stay.append(pair)
         mask.append(verdict is None or verdict.kept)
     return stay, rejected, mask
-
-
-def is_graded(pair: Any) -> bool:
-    """Whether a stored pair carries the judge's grades."""
-    return isinstance(pair, dict) and isinstance(pair.get("judge"), dict)
-
-
-def returned_unreadable(rejected: Sequence[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Runs made before only a readable grade was a verdict rejected a pair without
-    readable grades as `judge_unreadable`: those pairs, taken back as pairs waiting for
-    the judge, and the rejections that stay."""
-    returned: list[dict[str, Any]] = []
-    kept: list[Any] = []
-    for rejection in rejected:
-        item = rejection.get("item") if isinstance(rejection, dict) else None
-        if isinstance(item, dict) and rejection.get("reason") == UNREADABLE:
-            returned.append({k: v for k, v in item.items() if k != "judge"})
-        else:
-            kept.append(rejection)
-    return returned, kept
-
-
-def pair_position(pair: dict[str, Any]) -> int:
-    """A stored pair's position in its batch's reply (for keeping pairs in that order)."""
-    return _position(str(pair.get("id", "")))

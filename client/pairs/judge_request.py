@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from client.pairs.judge import CRITERIA, GRADE_MAX, GRADE_MIN, GRADES_KEY
 from client.pairs.prompts import read_prompt_file, render
 from client.pairs.schema import LINE_CHAR
+from client.pairs.stored import StoredPair
 
 SCHEMA_NAME = "gyaru_judge"
 # Room in the reply budget for `{"grades":[` and `]}`.
@@ -34,28 +35,27 @@ class JudgedItem(Protocol):
     def gyaru(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class DictPair:
+@dataclass(frozen=True, slots=True)
+class StoredItem:
     """A pair read back from a file (a raw record, a dataset) as the judge sees it."""
 
-    pair: dict[str, Any]
+    pair: StoredPair
 
     @property
     def topic(self) -> str:
-        return str(self.pair.get("topic", ""))
+        return self.pair.topic or ""
 
     @property
     def standard(self) -> str:
-        return str(self.pair["standard"])
+        return self.pair.standard
 
     @property
     def gyaru(self) -> str:
-        return str(self.pair["gyaru"])
+        return self.pair.gyaru
 
     @property
     def check_note(self) -> str | None:
-        note = self.pair.get("check_note")
-        return note if isinstance(note, str) else None
+        return self.pair.check_note
 
 
 def _item_schema(number: int, reason_max_chars: int) -> dict[str, Any]:

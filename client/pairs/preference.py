@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from client.pairs.dedup import normalise
+from client.pairs.stored import StoredPair, StoredRejection
 
 # Rejections about the persona line's voice, not about the item's structure, best
 # first: a worse answer should differ from the chosen one in the persona's voice.
@@ -48,53 +49,45 @@ DPO_COLUMNS = ("prompt", "chosen", "rejected")
 REVIEW_REJECTED = "rejected_in_review"
 
 
-def _kept_lines(pairs: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
-    return {
-        (normalise(p["standard"]), normalise(p["gyaru"]))
-        for p in pairs
-        if isinstance(p.get("standard"), str) and isinstance(p.get("gyaru"), str)
-    }
+def _kept_lines(pairs: Iterable[StoredPair]) -> set[tuple[str, str]]:
+    return {(normalise(p.standard), normalise(p.gyaru)) for p in pairs}
 
 
 def rejected_lines(
-    records: Iterable[Mapping[str, Any]], *, keep: Iterable[Mapping[str, Any]] = ()
+    rejections: Iterable[StoredRejection], *, keep: Iterable[StoredPair] = ()
 ) -> dict[str, tuple[str, str]]:
     """Normalised standard line -> (the best rejected persona line, its reason), from
-    raw batch records in batch order; a line of a pair in `keep` (the dataset as
-    reviewed) is not rejected whatever the run said."""
+    the rejected items of raw batch records in batch order; a line of a pair in `keep`
+    (the dataset as reviewed) is not rejected whatever the run said."""
     kept = _kept_lines(keep)
     found: dict[str, tuple[str, str]] = {}
-    for record in records:
-        for rejection in record.get("rejected") or []:
-            if not isinstance(rejection, dict):
-                continue
-            reason = str(rejection.get("reason"))
-            item = rejection.get("item")
-            if reason not in DPO_REASON_RANK or not isinstance(item, dict):
-                continue
-            standard, gyaru = item.get("standard"), item.get("gyaru")
-            if not (isinstance(standard, str) and isinstance(gyaru, str) and gyaru.strip()):
-                continue
-            key = normalise(standard)
-            if (key, normalise(gyaru)) in kept:
-                continue
-            best = found.get(key)
-            if best is None or DPO_REASON_RANK[reason] < DPO_REASON_RANK[best[1]]:
-                found[key] = (gyaru.strip(), reason)
+    for rejection in rejections:
+        reason = str(rejection.reason)
+        item = rejection.item
+        if reason not in DPO_REASON_RANK or not isinstance(item, Mapping):
+            continue
+        standard, gyaru = item.get("standard"), item.get("gyaru")
+        if not (isinstance(standard, str) and isinstance(gyaru, str) and gyaru.strip()):
+            continue
+        key = normalise(standard)
+        if (key, normalise(gyaru)) in kept:
+            continue
+        best = found.get(key)
+        if best is None or DPO_REASON_RANK[reason] < DPO_REASON_RANK[best[1]]:
+            found[key] = (gyaru.strip(), reason)
     return found
 
 
 def review_rejected_lines(
-    pairs: Iterable[Mapping[str, Any]], found: dict[str, tuple[str, str]]
+    pairs: Iterable[StoredPair], found: dict[str, tuple[str, str]]
 ) -> dict[str, tuple[str, str]]:
     """`found` (from rejected_lines) with the lines a person rejected in review put
     first: normalised standard line -> (their persona line, "rejected_in_review")."""
     merged = dict(found)
     reviewed: dict[str, tuple[str, str]] = {}
     for pair in pairs:
-        standard, gyaru = pair.get("standard"), pair.get("gyaru")
-        if isinstance(standard, str) and isinstance(gyaru, str) and gyaru.strip():
-            reviewed.setdefault(normalise(standard), (gyaru.strip(), REVIEW_REJECTED))
+        if pair.gyaru.strip():
+            reviewed.setdefault(normalise(pair.standard), (pair.gyaru.strip(), REVIEW_REJECTED))
     merged.update(reviewed)
     return merged
 
@@ -117,14 +110,12 @@ class PreferenceCounts:
         return data
 
 
-def _worse(
-    pair: Mapping[str, Any], rejected: Mapping[str, tuple[str, str]]
-) -> tuple[str, str | None]:
+def _worse(pair: StoredPair, rejected: Mapping[str, tuple[str, str]]) -> tuple[str, str | None]:
     """The pair's worse answer and where it came from (None: the standard line)."""
-    standard, chosen = pair["standard"], pair["gyaru"]
+    standard, chosen = pair.standard, pair.gyaru
     worse = rejected.get(normalise(standard))
-    edited_from = pair.get("edited_from")
-    if isinstance(edited_from, str) and normalise(edited_from) != normalise(chosen):
+    edited_from = pair.edited_from
+    if edited_from is not None and normalise(edited_from) != normalise(chosen):
         worse = (edited_from, "edited_in_review")
     if worse is not None and normalise(worse[0]) != normalise(chosen):
         return worse
@@ -142,7 +133,7 @@ def _row(standard: str, chosen: str, worse: str, system: str | None) -> dict[str
 
 
 def preference(
-    pair: Mapping[str, Any],
+    pair: StoredPair,
     *,
     system: str | None,
     rejected: Mapping[str, tuple[str, str]],
@@ -153,11 +144,11 @@ def preference(
         counts.from_standard += 1
     else:
         counts.from_rejections[source] += 1
-    return _row(pair["standard"], pair["gyaru"], line, system)
+    return _row(pair.standard, pair.gyaru, line, system)
 
 
 def preference_rows(
-    pairs: Iterable[Mapping[str, Any]],
+    pairs: Iterable[StoredPair],
     *,
     system: str | None,
     rejected: Mapping[str, tuple[str, str]],
@@ -167,7 +158,7 @@ def preference_rows(
     own line (chosen and rejected the same) teaches nothing: skipped and counted."""
     for pair in pairs:
         line, _ = _worse(pair, rejected)
-        if normalise(line) == normalise(pair["gyaru"]):
+        if normalise(line) == normalise(pair.gyaru):
             counts.skipped += 1
             continue
         yield preference(pair, system=system, rejected=rejected, counts=counts)

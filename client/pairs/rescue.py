@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from client.pairs.judge import Grades, grades_from_json
+from client.pairs.stored import StoredPair, StoredRejection
 
 # Reasons that say nothing about how a pair reads: the item never was a whole pair.
 STRUCTURAL_REASONS = frozenset({"schema", "empty", "misaligned", "missing"})
@@ -100,48 +101,44 @@ class RunItem:
         )
 
 
-def run_item(item_id: str, batch: int, rejection: Mapping[str, Any]) -> RunItem:
+def run_item(item_id: str, batch: int, rejection: StoredRejection) -> RunItem:
     """A rejection as a raw batch file keeps it (`{"index", "reason", "detail", "item"}`,
     the item with the judge's grades for the judge's rejections)."""
-    item = rejection.get("item")
-    if isinstance(item, dict):
-        standard, gyaru, topic = (
-            _text(item.get("standard")),
-            _text(item.get("gyaru")),
-            item.get("topic"),
-        )
-        stored = item.get("judge") if item.get("judge") is not None else rejection.get("judge")
+    pair = rejection.item_pair
+    if pair is not None:
+        standard, gyaru, topic = pair.standard, pair.gyaru, pair.topic or ""
+        stored = pair.judge_json
+        if stored is None:
+            # Grades kept beside the item rather than in it.
+            stored = rejection.extra_value("judge")
     else:
         # Not even an object: show what the model wrote, as text.
-        standard, gyaru, topic, stored = json.dumps(item, ensure_ascii=False), "", "", None
+        standard, gyaru, topic = json.dumps(rejection.item, ensure_ascii=False), "", ""
+        stored = None
     grades = grades_from_json(stored) if stored is not None else None
     return RunItem(
         id=item_id,
         batch=batch,
-        topic=_text(topic),
+        topic=topic,
         standard=standard,
         gyaru=gyaru,
-        reason=str(rejection.get("reason", "?")),
-        detail=str(rejection.get("detail", "")),
+        reason=rejection.reason if rejection.reason is not None else "?",
+        detail=rejection.detail if rejection.detail is not None else "",
         judge=grades if isinstance(grades, Grades) else None,
     )
 
 
-def rescued_pair(item: RunItem, gyaru: str | None) -> dict[str, Any]:
+def rescued_pair(item: RunItem, gyaru: str | None) -> StoredPair:
     """The pair a rescue adds to the dataset: the item as the run wrote it (with the
     person's persona line when they edited it), and the reason the run gave."""
-    pair: dict[str, Any] = {
-        "id": item.id,
-        "batch": item.batch,
-        "topic": item.topic,
-        "standard": item.standard,
-        "gyaru": gyaru if gyaru is not None else item.gyaru,
-        "rescued_from": item.reason,
-    }
-    if gyaru is not None:
-        pair["edited_from"] = item.gyaru
-    if item.quality is not None and math.isfinite(item.quality):
-        pair["quality"] = item.quality
-    if item.judge is not None:
-        pair["judge"] = item.judge.to_json()
-    return pair
+    return StoredPair(
+        id=item.id,
+        batch=item.batch,
+        topic=item.topic,
+        standard=item.standard,
+        gyaru=gyaru if gyaru is not None else item.gyaru,
+        rescued_from=item.reason,
+        edited_from=item.gyaru if gyaru is not None else None,
+        quality=item.quality if item.quality is not None and math.isfinite(item.quality) else None,
+        judge=item.judge,
+    )

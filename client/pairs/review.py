@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from client.pairs.rescue import RunItem, rescued_pair
+from client.pairs.stored import StoredPair
 
 Verdict = Literal["accepted", "rejected", "edited"]
 VERDICTS: tuple[Verdict, ...] = ("accepted", "rejected", "edited")
@@ -33,10 +34,10 @@ MAX_EDIT_CHARS = 2000
 _GRADE_KEYS = ("meaning", "voice", "naturalness", "safety", "topic_ok")
 
 
-def pair_key(pair: Mapping[str, Any], index: int) -> str:
+def pair_key(pair: StoredPair, index: int) -> str:
     """The name a decision files a pair under: its id, or its place in a dataset
-    written without ids."""
-    pair_id = pair.get("id")
+    written without ids (a hand-made dataset's ids may be numbers: kept as read)."""
+    pair_id = pair.id if pair.id is not None else pair.extra_value("id")
     return str(pair_id) if pair_id not in (None, "") else f"#{index + 1}"
 
 
@@ -61,8 +62,8 @@ class Decision:
         if self.gyaru is not None and not (0 < len(self.gyaru.strip()) <= MAX_EDIT_CHARS):
             raise ValueError(f"an edited persona line must hold 1 to {MAX_EDIT_CHARS} characters")
 
-    def applies_to(self, pair: Mapping[str, Any]) -> bool:
-        return self.lines == fingerprint(pair["standard"], pair["gyaru"])
+    def applies_to(self, pair: StoredPair) -> bool:
+        return self.lines == fingerprint(pair.standard, pair.gyaru)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"decision": self.verdict, "lines": self.lines, "at": self.at}
@@ -121,11 +122,11 @@ class Review:
 class Reviewed:
     """A dataset's pairs after the decisions: what export writes and stats counts."""
 
-    pairs: list[dict[str, Any]]
+    pairs: list[StoredPair]
     counts: dict[str, int] = field(default_factory=dict)  # verdict -> pairs it applied to
     # The lines a person rejected (dataset pairs left out, run items they agreed the
     # run was right about): worse answers for DPO.
-    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[StoredPair] = field(default_factory=list)
     stale: int = 0  # decisions about lines that are no longer in the dataset
     rescued: int = 0  # run-rejected items added to the pairs
     confirmed: int = 0  # run-rejected items the person rejected too
@@ -145,8 +146,8 @@ class Reviewed:
 
 
 def _current(
-    pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Decision]
-) -> Iterator[tuple[Mapping[str, Any], Decision | None]]:
+    pairs: Sequence[StoredPair], decisions: Mapping[str, Decision]
+) -> Iterator[tuple[StoredPair, Decision | None]]:
     for index, pair in enumerate(pairs):
         decision = decisions.get(pair_key(pair, index))
         yield pair, decision if decision is not None and decision.applies_to(pair) else None
@@ -157,33 +158,32 @@ def _run_decisions(review: Review) -> list[RunDecision]:
     return [review.run_items[key] for key in sorted(review.run_items)]
 
 
-def apply_review(pairs: Sequence[Mapping[str, Any]], review: Review) -> Reviewed:
+def apply_review(pairs: Sequence[StoredPair], review: Review) -> Reviewed:
     """Rejected pairs left out, edited ones with the person's line, order kept; then
     the run-rejected items the person rescued."""
-    kept: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
+    kept: list[StoredPair] = []
+    rejected: list[StoredPair] = []
     counts: Counter[str] = Counter()
     matched = 0
     for pair, decision in _current(pairs, review.decisions):
         if decision is None:
-            kept.append(dict(pair))
+            kept.append(pair)
             continue
         matched += 1
         counts[decision.verdict] += 1
         if decision.verdict == "accepted":
-            kept.append(dict(pair))
-        elif decision.verdict == "edited":
-            kept.append({**pair, "gyaru": decision.gyaru, "edited_from": pair["gyaru"]})
+            kept.append(pair)
+        elif decision.verdict == "edited" and decision.gyaru is not None:
+            kept.append(pair.changed(gyaru=decision.gyaru, edited_from=pair.gyaru))
         else:
-            rejected.append(dict(pair))
+            rejected.append(pair)
     runs = _run_decisions(review)
     for run in runs:
+        item = run.item
         if run.rescued:
-            kept.append(rescued_pair(run.item, run.decision.gyaru))
+            kept.append(rescued_pair(item, run.decision.gyaru))
         else:
-            rejected.append(
-                {"id": run.item.id, "standard": run.item.standard, "gyaru": run.item.gyaru}
-            )
+            rejected.append(StoredPair(id=item.id, standard=item.standard, gyaru=item.gyaru))
     rescued = sum(run.rescued for run in runs)
     return Reviewed(
         pairs=kept,
@@ -195,7 +195,7 @@ def apply_review(pairs: Sequence[Mapping[str, Any]], review: Review) -> Reviewed
     )
 
 
-def _grades(judged: Any) -> dict[str, Any]:
+def _grades(judged: Mapping[str, Any] | None) -> dict[str, Any]:
     """The judge's grades of a line, as a labels row keeps them (none if ungraded)."""
     if not isinstance(judged, Mapping):
         return {}
@@ -203,7 +203,7 @@ def _grades(judged: Any) -> dict[str, Any]:
 
 
 def label_rows(
-    pairs: Sequence[Mapping[str, Any]], review: Review, *, persona: str | None = None
+    pairs: Sequence[StoredPair], review: Review, *, persona: str | None = None
 ) -> list[dict[str, Any]]:
     """Every reviewed line as a labelled example for calibrating the checks; `persona`
     (the dataset's) lets calibration refuse a config of another persona. A row says
@@ -228,9 +228,8 @@ def label_rows(
 
     for pair, decision in _current(pairs, review.decisions):
         if decision is not None:
-            topic = str(pair.get("topic", ""))
-            seen = {"run": "accepted"} | _grades(pair.get("judge"))
-            decided(pair["standard"], pair["gyaru"], topic, decision, seen)
+            seen = {"run": "accepted"} | _grades(pair.judge_json)
+            decided(pair.standard, pair.gyaru, pair.topic or "", decision, seen)
     for run in _run_decisions(review):
         item = run.item
         seen = {"run": "rejected", "run_reason": item.reason}

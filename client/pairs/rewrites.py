@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +27,7 @@ from client.pairs.align import MISALIGNED, MISSING, RETRYABLE_REASONS, align
 from client.pairs.digests import DigestSet, hex64
 from client.pairs.inputs import InputCounts, InputItem
 from client.pairs.records import Pair, Rejection
+from client.pairs.stored import InputRef, StoredPair, StoredRejection
 from client.pairs.validate import ValidationContext, validate_item
 
 PAIRED = "paired"
@@ -72,30 +73,30 @@ def check_rewrites(
     return accepted, rejected
 
 
-def _input_key(entry: Any) -> str | None:
-    """The input key of a pair or rejection entry: its own `input`, or, for a rejection
-    made later from a pair (the judge's), the `input` of the pair it holds as `item`."""
+StoredOutcome = StoredPair | StoredRejection
+
+
+def _input_ref(entry: StoredOutcome) -> InputRef | None:
+    """The input of a pair or rejection entry, or, for a rejection made later from a
+    pair (the judge's, in files written before rejections carried it), the input of the
+    pair it holds as `item`."""
+    if entry.input is not None or isinstance(entry, StoredPair):
+        return entry.input
+    item = entry.item
+    return InputRef.from_json(item.get("input")) if isinstance(item, Mapping) else None
+
+
+def _input_key(entry: StoredOutcome) -> str | None:
     ref = _input_ref(entry)
-    key = ref.get("key") if ref is not None else None
-    return key if isinstance(key, str) else None
+    return ref.key if ref is not None else None
 
 
-def _tied_by_text(entry: Any) -> bool:
+def _tied_by_text(entry: StoredOutcome) -> bool:
     ref = _input_ref(entry)
-    return ref is not None and ref.get("tied_by") == "text"
+    return ref is not None and ref.tied_by_text
 
 
-def _input_ref(entry: Any) -> dict[str, Any] | None:
-    """The `input` of a pair or rejection entry, or of the pair a rejection holds."""
-    if not isinstance(entry, dict):
-        return None
-    ref = entry.get("input")
-    if ref is None and isinstance(entry.get("item"), dict):
-        ref = entry["item"].get("input")
-    return ref if isinstance(ref, dict) else None
-
-
-def _digest(entry: Any) -> int | None:
+def _digest(entry: StoredOutcome) -> int | None:
     key = _input_key(entry)
     try:
         return hex64(key) if key is not None else None
@@ -103,15 +104,17 @@ def _digest(entry: Any) -> int | None:
         return None
 
 
-def settled_keys(record: dict[str, Any]) -> Iterator[str]:
+def settled_keys(
+    accepted: Iterable[StoredPair], rejected: Iterable[StoredRejection]
+) -> Iterator[str]:
     """The keys of the inputs a finished batch record settles: paired or finally rejected."""
-    for pair in record.get("accepted") or []:
+    for pair in accepted:
         key = _input_key(pair)
         if key is not None:
             yield key
-    for rejection in record.get("rejected") or []:
+    for rejection in rejected:
         key = _input_key(rejection)
-        if key is not None and rejection.get("reason") not in RETRYABLE_REASONS:
+        if key is not None and rejection.reason not in RETRYABLE_REASONS:
             yield key
 
 
@@ -128,18 +131,19 @@ class InputTally:
         # The settled inputs whose reply item was tied by its text, not its id.
         self._by_text = DigestSet()
 
-    def add(self, record: dict[str, Any]) -> None:
-        for pair in record.get("accepted") or []:
+    def add(self, accepted: Iterable[StoredPair], rejected: Iterable[StoredRejection]) -> None:
+        """A finished batch record's outcomes."""
+        for pair in accepted:
             key = _digest(pair)
             if key is not None:
                 self._paired.add(key)
                 if _tied_by_text(pair):
                     self._by_text.add(key)
         other = self._other
-        for rejection in record.get("rejected") or []:
+        for rejection in rejected:
             key = _digest(rejection)
             if key is not None and other.get(key) in (None, MISSING):
-                other[key] = sys.intern(str(rejection.get("reason")))
+                other[key] = sys.intern(str(rejection.reason))
                 if _tied_by_text(rejection):
                     self._by_text.add(key)
 
@@ -155,10 +159,13 @@ class InputTally:
         return outcomes
 
 
-def final_outcomes(records: Iterable[dict[str, Any]]) -> Counter[str]:
+def final_outcomes(
+    records: Iterable[tuple[Iterable[StoredPair], Iterable[StoredRejection]]],
+) -> Counter[str]:
+    """How the inputs of finished records ended, from each record's (accepted, rejected)."""
     tally = InputTally()
-    for record in records:
-        tally.add(record)
+    for accepted, rejected in records:
+        tally.add(accepted, rejected)
     return tally.counts()
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from client.pairs.diversity import DiversityReport, diversity
+from client.pairs.stored import StoredPair
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class DatasetReport:
     quality_histogram: dict[str, int]
     with_first_person: int
     first_person: str
-    samples: list[dict[str, Any]]
+    samples: list[StoredPair]
     diversity: DiversityReport | None = None
     # Pairs carrying the judge's grades, and those let in without them ("unjudged").
     judged: int = 0
@@ -67,7 +68,7 @@ class DatasetReport:
             "quality_histogram": self.quality_histogram,
             "first_person": self.first_person,
             "with_first_person": self.with_first_person,
-            "samples": self.samples,
+            "samples": [pair.to_json() for pair in self.samples],
             "diversity": self.diversity.to_json() if self.diversity else None,
             "judged": self.judged,
             "unjudged": self.unjudged,
@@ -78,7 +79,7 @@ QUALITY_BINS = ("0.0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1.0")
 
 
 def describe(
-    pairs: Sequence[dict[str, Any]],
+    pairs: Sequence[StoredPair],
     *,
     first_person: str,
     samples: int,
@@ -87,8 +88,8 @@ def describe(
     near_duplicates: int | None = None,
 ) -> DatasetReport:
     """`near_duplicates`: how many the run that made the dataset dropped, if known."""
-    topics = Counter(str(p.get("topic", "?")) for p in pairs)
-    qualities = [float(p["quality"]) for p in pairs if isinstance(p.get("quality"), int | float)]
+    topics = Counter(p.topic if p.topic is not None else "?" for p in pairs)
+    qualities = [float(p.quality) for p in pairs if p.quality is not None]
     histogram = dict.fromkeys(QUALITY_BINS, 0)
     for q in qualities:
         histogram[QUALITY_BINS[min(int(q * 5), 4)]] += 1
@@ -96,19 +97,19 @@ def describe(
     return DatasetReport(
         count=len(pairs),
         topics=dict(topics.most_common()),
-        standard_chars=Distribution.of([len(p["standard"]) for p in pairs]),
-        gyaru_chars=Distribution.of([len(p["gyaru"]) for p in pairs]),
+        standard_chars=Distribution.of([len(p.standard) for p in pairs]),
+        gyaru_chars=Distribution.of([len(p.gyaru) for p in pairs]),
         quality=Distribution.of(qualities),
         quality_histogram=histogram if qualities else {},
-        with_first_person=sum(1 for p in pairs if first_person in p["gyaru"]),
+        with_first_person=sum(1 for p in pairs if first_person in p.gyaru),
         first_person=first_person,
         samples=picked,
         diversity=diversity(
-            [str(p["gyaru"]) for p in pairs],
+            [p.gyaru for p in pairs],
             markers=markers,
             first_person=first_person,
             near_duplicates=near_duplicates,
         ),
-        judged=sum(isinstance(p.get("judge"), dict) for p in pairs),
-        unjudged=sum(p.get("unjudged") is True for p in pairs),
+        judged=sum(p.graded for p in pairs),
+        unjudged=sum(p.unjudged for p in pairs),
     )

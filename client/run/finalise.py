@@ -16,6 +16,7 @@ from typing import Any
 from client.clock import utc_now
 from client.pairs.diversity import distinct_n, words_without
 from client.pairs.evolution import DecileTally
+from client.pairs.stored import StoredPair
 from client.run.inputs import InputSummary
 from client.run.job import Job
 from client.run.progress import LiveStats
@@ -35,8 +36,8 @@ class DiversitySummary:
     def record(self, record: BatchRecord) -> None:
         return None
 
-    def pair(self, batch: int, pair: dict[str, Any]) -> None:
-        self._tally.add(str(pair.get("gyaru", "")))
+    def pair(self, batch: int, pair: StoredPair) -> None:
+        self._tally.add(pair.gyaru)
 
     def finish(self, stats: DatasetStats) -> None:
         stats.diversity = self._tally.report(stats.near_duplicates).to_json()
@@ -62,12 +63,12 @@ class DecileSummary:
         self._batch_of: dict[str, int] = {}
 
     def record(self, record: BatchRecord) -> None:
-        batch = int(record.data.get("batch") or 0)
+        batch = record.batch
         for pair in record.accepted:
-            self._batch_of[str(pair.get("id"))] = batch
+            self._batch_of[pair.id or ""] = batch
 
-    def pair(self, batch: int, pair: dict[str, Any]) -> None:
-        self.tally.kept(batch, str(pair.get("gyaru", "")))
+    def pair(self, batch: int, pair: StoredPair) -> None:
+        self.tally.kept(batch, pair.gyaru)
 
     def finish(self, stats: DatasetStats) -> None:
         for pair_id in stats.near_duplicate_of:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
@@ -32,6 +31,7 @@ from client.pairs.records import BatchSpec
 from client.pairs.rewrite import RewritePlan, RewritePrompts
 from client.pairs.rewrites import InputTally, input_summary
 from client.pairs.schema import PairRules
+from client.pairs.stored import StoredPair
 from client.run.job import Job
 from client.storage.batch_record import BatchRecord
 from client.storage.inputs import InputSource, items, read_input, survey
@@ -136,9 +136,9 @@ class InputSummary:
         self.tally = InputTally()
 
     def record(self, record: BatchRecord) -> None:
-        self.tally.add(record.data)
+        self.tally.add(record.accepted, record.rejected)
 
-    def pair(self, batch: int, pair: dict[str, Any]) -> None:
+    def pair(self, batch: int, pair: StoredPair) -> None:
         return None
 
     def finish(self, stats: DatasetStats) -> None:

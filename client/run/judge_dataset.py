@@ -27,14 +27,14 @@ from client.config import JudgeConfig, Settings
 from client.errors import EXIT_FAILED, EXIT_OK, GyaruError
 from client.pairs.judge import UNREADABLE, Verdict
 from client.pairs.judge_outcome import JudgeOutcome
-from client.pairs.judge_request import DictPair, JudgedItem, JudgePrompt
+from client.pairs.judge_request import JudgedItem, JudgePrompt, StoredItem
+from client.pairs.stored import SetAside, StoredPair
 from client.run.attempts import AttemptLoop
 from client.run.job import endpoint_pool, retry_policy
 from client.run.judge import JudgeStage, remedies
 from client.server.pool import EndpointPool
 from client.server.readiness import resolve_model, wait_for_endpoints
 from client.storage.dataset import Dataset, save_dataset
-from client.storage.processed import UNJUDGED
 
 log = structlog.get_logger("client.run.judge_dataset")
 
@@ -43,8 +43,8 @@ log = structlog.get_logger("client.run.judge_dataset")
 class JudgedDataset:
     """The new dataset's pairs, the rejected ones, and the numbers."""
 
-    kept: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
+    kept: list[StoredPair] = field(default_factory=list)
+    rejected: list[SetAside] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
     unjudged: int = 0
     failed_chunks: list[dict[str, Any]] = field(default_factory=list)
@@ -139,7 +139,7 @@ async def judge_in_chunks(
 
 
 def judged_dataset(
-    pairs: Sequence[dict[str, Any]],
+    pairs: Sequence[StoredPair],
     verdicts: Sequence[Verdict | None],
     failures: Sequence[ChunkFailure],
 ) -> JudgedDataset:
@@ -148,15 +148,13 @@ def judged_dataset(
         if verdict is None:
             result.unjudged += 1
             continue
-        grades = verdict.grades.to_json()
         reason = verdict.reason
         if reason is None:  # kept
-            graded = {k: v for k, v in pair.items() if k != UNJUDGED}
-            result.kept.append({**graded, "judge": grades})
+            result.kept.append(pair.graded_by(verdict.grades))
             continue
         result.reasons[reason] += 1
         result.rejected.append(
-            {"reason": reason, "detail": verdict.detail, "judge": grades, "pair": pair}
+            SetAside(reason=reason, detail=verdict.detail, judge=verdict.grades, pair=pair)
         )
     return result
 
@@ -264,7 +262,7 @@ async def judge_dataset(
     settings: Settings, *, api_key: SecretStr | None, dataset: Dataset, out: Path
 ) -> JudgeRun:
     """Grade `dataset` into `out` (and the rejected pairs beside it)."""
-    items = [DictPair(p) for p in dataset.pairs]
+    items = [StoredItem(p) for p in dataset.pairs]
     judged = await judge_items(settings, items, api_key=api_key, label=dataset.path.stem)
     if items and judged.ungraded == len(items):
         raise JudgeCannotGrade(
@@ -273,7 +271,7 @@ async def judge_dataset(
         )
     result = judged_dataset(dataset.pairs, judged.verdicts, judged.failures)
     summary = result.summary(source=str(dataset.path), model=judged.model, config=settings.judge)
-    metadata = {**dataset.metadata, "judged_at": utc_now(), "judge": summary}
+    metadata = dataset.metadata.with_fields(judged_at=utc_now(), judge=summary)
     rejected = save_dataset(out, metadata, result.kept, rejected=result.rejected)
     why = judged.why_ungraded() if judged.ungraded else ""
     return JudgeRun(dataset.path, out, rejected, judged.model, result, why)

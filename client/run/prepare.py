@@ -304,7 +304,7 @@ async def check_prompt_fits(
 
 def _prepare_output(store: RunStore, previous: Manifest | None, prompt_sha: str) -> None:
     store.prepare()
-    if previous is not None and previous.data and previous.prompt_sha != prompt_sha:
+    if previous is not None and not previous.empty and previous.prompt_sha != prompt_sha:
         log.warning("the system prompt changed since this run started", run_id=store.run_id)
 
 
@@ -334,7 +334,7 @@ def read_earlier(
     judging = job.settings.judge.enabled
     for index, record in store.finished_records():
         done.add(index)
-        for input_key in settled_keys(record.data):
+        for input_key in settled_keys(record.accepted, record.rejected):
             settled.add(hex64(input_key))
         if judging and record.awaits_judge():
             # Its waiting pairs are judged before new batches; their inputs are not
@@ -342,9 +342,9 @@ def read_earlier(
             to_judge.append(index)
             record = record.graded_only()
         for digest, pair in zip(record.dedup_keys(seen.key), record.accepted, strict=True):
-            seen.add(pair["id"], pair["standard"], pair["gyaru"], digest)
+            seen.add(pair.id or "", pair.standard, pair.gyaru, digest)
         if phrases is not None:
-            phrases.add(str(p.get("gyaru", "")) for p in record.accepted)
+            phrases.add(p.gyaru for p in record.accepted)
     return Resumed(previous, frozenset(done), settled, tuple(to_judge)), seen
 
 

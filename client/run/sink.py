@@ -30,7 +30,7 @@ from client.errors import OutputDirError
 from client.pairs.dedup import DedupKey, key_of_normalised
 from client.pairs.fingerprint import FREE
 from client.pairs.judge_outcome import JudgeOutcome, apply_verdicts
-from client.pairs.judge_request import DictPair
+from client.pairs.judge_request import StoredItem
 from client.pairs.records import BatchResult, Pair
 from client.run.judge import JudgeStage
 from client.run.prepare import Prepared
@@ -257,6 +257,6 @@ async def _judge_one(sink: BatchSink, judge: JudgeStage, index: int) -> None:
     record = sink.prepared.store.read_batch(index)
     if record is None or not record.awaits_judge() or judge.stopped:
         return
-    outcome = await judge.judge(index, [DictPair(p) for p in record.ungraded])
+    outcome = await judge.judge(index, [StoredItem(p) for p in record.ungraded])
     if outcome.status != "stopped":
         await sink.record_judged(index, record, outcome)

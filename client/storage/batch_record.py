@@ -2,7 +2,8 @@
 
 `BatchRecord` is the one place that knows this file's shape: it builds the JSON
 from a `BatchResult`, and every reader (resume, the dataset rebuild, stats) goes
-through its typed accessors. Readers are lenient: a missing field counts as empty.
+through its typed accessors (`accepted`: `StoredPair`s, `rejected`: `StoredRejection`s,
+client.pairs.stored). Readers are lenient: a missing field counts as empty.
 
 A pair that passed the checks is in `accepted`; it carries the judge's grades
 (`judge`) once the judge has kept it, and none while it waits for the judge (or when
@@ -14,18 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from client.pairs.dedup import DedupKey, dedup_key
-from client.pairs.judge_outcome import (
-    JudgeOutcome,
-    apply_verdicts_json,
-    is_graded,
-    pair_position,
-    returned_unreadable,
-)
+from client.pairs.judge import UNREADABLE
+from client.pairs.judge_outcome import JudgeOutcome, apply_stored_verdicts
 from client.pairs.records import FINISHED_STATUSES, BatchResult
+from client.pairs.stored import StoredPair, StoredRejection
 from client.storage.atomic import atomic_write_json, read_json_object
 from client.storage.layout import FORMAT
 
@@ -93,24 +91,25 @@ class BatchRecord:
         data["judge"] = outcome.to_json()
         if not outcome.graded:
             return BatchRecord(data)
-        accepted, rejections, mask = apply_verdicts_json(self.accepted, outcome.verdicts)
-        data["accepted"] = accepted
-        rejected = [*(self.data.get("rejected") or []), *rejections]
-        data["rejected"] = sorted(rejected, key=lambda r: int(r.get("index", -1)))
+        accepted, rejections, mask = apply_stored_verdicts(self.accepted, outcome.verdicts)
+        data["accepted"] = [pair.to_json() for pair in accepted]
+        rejected = [*self._rejected_json, *(r.to_json() for r in rejections)]
+        data["rejected"] = sorted(rejected, key=_index)
         return BatchRecord(_dedup_kept(data, self.data.get("dedup"), mask))
 
     @property
-    def ungraded(self) -> list[dict[str, Any]]:
+    def ungraded(self) -> tuple[StoredPair, ...]:
         """The accepted pairs the judge has not graded (all of them when it was off)."""
-        return [p for p in self.accepted if not is_graded(p)]
+        return tuple(p for p in self.accepted if not p.graded)
 
     def graded_only(self) -> BatchRecord:
         """This record as the dataset sees it while the judge is on: its pairs waiting
         for the judge left out."""
-        mask = [is_graded(p) for p in self.accepted]
+        mask = [p.graded for p in self.accepted]
         if all(mask):
             return self
-        data = {**self.data, "accepted": [p for p, m in zip(self.accepted, mask, strict=True) if m]}
+        kept = [p for p, m in zip(self._accepted_json, mask, strict=True) if m]
+        data = {**self.data, "accepted": kept}
         return BatchRecord(_dedup_kept(data, self.data.get("dedup"), mask))
 
     @property
@@ -169,23 +168,41 @@ class BatchRecord:
         return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
 
     @property
-    def error(self) -> tuple[Any, Any]:
+    def error(self) -> tuple[str | None, str | None]:
         """The failure's reason and message."""
-        error = self.data.get("error") or {}
-        return error.get("reason"), error.get("message")
+        error = self.data.get("error")
+        if not isinstance(error, dict):
+            return None, None
+        reason, message = error.get("reason"), error.get("message")
+        return _text_or_none(reason), _text_or_none(message)
 
     @property
-    def accepted(self) -> list[dict[str, Any]]:
-        return list(self.data.get("accepted") or [])
+    def batch(self) -> int:
+        """The batch's number (0 when the file does not say)."""
+        batch = self.data.get("batch")
+        return batch if isinstance(batch, int) and not isinstance(batch, bool) else 0
+
+    @cached_property
+    def _accepted_json(self) -> list[dict[str, Any]]:
+        return [p for p in self.data.get("accepted") or [] if isinstance(p, dict)]
+
+    @cached_property
+    def _rejected_json(self) -> list[dict[str, Any]]:
+        return [r for r in self.data.get("rejected") or [] if isinstance(r, dict)]
+
+    @cached_property
+    def accepted(self) -> tuple[StoredPair, ...]:
+        """The pairs that passed the checks, in reply order (anything else is skipped)."""
+        return tuple(StoredPair.from_json(p) for p in self._accepted_json)
 
     @property
     def rejection_reasons(self) -> list[str]:
-        return [str(r.get("reason")) for r in self.data.get("rejected") or []]
+        return [str(r.reason) for r in self.rejected]
 
-    @property
-    def rejected(self) -> list[dict[str, Any]]:
-        """The rejected items ({index, reason, detail, item}); anything else is skipped."""
-        return [r for r in self.data.get("rejected") or [] if isinstance(r, dict)]
+    @cached_property
+    def rejected(self) -> tuple[StoredRejection, ...]:
+        """The rejected items (anything else is skipped)."""
+        return tuple(StoredRejection.from_json(r) for r in self._rejected_json)
 
     def dedup_keys(self, key: DedupKey) -> list[bytes]:
         """The dedup keys of the accepted pairs: as the run stored them, or computed
@@ -198,7 +215,7 @@ class BatchRecord:
                 return [bytes.fromhex(h) for h in hexes]
             except (TypeError, ValueError):
                 pass
-        return [dedup_key(p["standard"], p["gyaru"], key) for p in accepted]
+        return [dedup_key(p.standard, p.gyaru, key) for p in accepted]
 
 
 def _reply(result: BatchResult) -> dict[str, Any] | None:
@@ -237,15 +254,43 @@ def _dedup_kept(data: dict[str, Any], stored: Any, mask: list[bool]) -> dict[str
     return data
 
 
+def _index(rejection: Mapping[str, Any]) -> int:
+    index = rejection.get("index")
+    return index if isinstance(index, int) else -1
+
+
+def _position(pair: Any) -> int:
+    return StoredPair.from_json(pair).position if isinstance(pair, dict) else -1
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _returned_unreadable(rejected: list[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Runs made before only a readable grade was a verdict rejected a pair without
+    readable grades as `judge_unreadable`: those pairs, taken back as pairs waiting for
+    the judge, and the rejections that stay."""
+    returned: list[dict[str, Any]] = []
+    kept: list[Any] = []
+    for rejection in rejected:
+        item = rejection.get("item") if isinstance(rejection, dict) else None
+        if isinstance(item, dict) and rejection.get("reason") == UNREADABLE:
+            returned.append({k: v for k, v in item.items() if k != "judge"})
+        else:
+            kept.append(rejection)
+    return returned, kept
+
+
 def _unreadable_returned(data: dict[str, Any]) -> dict[str, Any]:
     """A record as this version writes it: the pairs an older run rejected as
     `judge_unreadable` back among the accepted ones, in reply order, waiting for the
     judge (their dedup keys are computed again)."""
-    returned, rejected = returned_unreadable(data.get("rejected") or [])
+    returned, rejected = _returned_unreadable(data.get("rejected") or [])
     if not returned:
         return data
     accepted = [*(data.get("accepted") or []), *returned]
-    accepted.sort(key=pair_position)
+    accepted.sort(key=_position)
     upgraded = {**data, "accepted": accepted, "rejected": rejected}
     upgraded.pop("dedup", None)
     if isinstance(data.get("judge"), dict):

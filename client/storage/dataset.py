@@ -1,5 +1,7 @@
 """A processed dataset's file: reading it back (by path, or by run id under the output
-directory) and writing one (a run's rebuild, `client judge`'s graded copy)."""
+directory) into a typed `Dataset` (its pairs `StoredPair`s, its metadata a
+`DatasetMetadata`: client.pairs.stored) and writing one (a run's rebuild, `client
+judge`'s graded copy)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from client.errors import UsageError
+from client.pairs.stored import DatasetMetadata, SetAside, StoredPair
 from client.storage.atomic import atomic_write_text, dumps, write_jsonl
 from client.storage.layout import RUN_ID_RE, processed_path, rejected_path
 
@@ -17,8 +20,8 @@ from client.storage.layout import RUN_ID_RE, processed_path, rejected_path
 @dataclass(frozen=True)
 class Dataset:
     path: Path
-    metadata: dict[str, Any]
-    pairs: list[dict[str, Any]]
+    metadata: DatasetMetadata
+    pairs: list[StoredPair]
 
 
 def resolve_source(source: str, output_dir: Path) -> Path:
@@ -51,9 +54,8 @@ def load_dataset(source: str, output_dir: Path) -> Dataset:
             or not isinstance(pair.get("gyaru"), str)
         ):
             raise UsageError(f"{path}: pair {index} lacks the 'standard' and 'gyaru' strings")
-        pairs.append(pair)
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    return Dataset(path=path, metadata=metadata or {}, pairs=pairs)
+        pairs.append(StoredPair.from_json(pair))
+    return Dataset(path=path, metadata=DatasetMetadata.from_json(data.get("metadata")), pairs=pairs)
 
 
 def dataset_chunks(metadata: dict[str, Any], pair_lines: Iterable[str]) -> Iterator[str]:
@@ -71,20 +73,20 @@ def dataset_chunks(metadata: dict[str, Any], pair_lines: Iterable[str]) -> Itera
 
 def save_dataset(
     path: Path,
-    metadata: dict[str, Any],
-    pairs: Iterable[dict[str, Any]],
+    metadata: DatasetMetadata,
+    pairs: Iterable[StoredPair],
     *,
-    rejected: Iterable[dict[str, Any]] = (),
+    rejected: Iterable[SetAside] = (),
     fsync: bool = True,
 ) -> Path:
     """Write a dataset, and its rejected pairs beside it (`<name>.rejected.jsonl`);
     answers the rejected file's path."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lines = (json.dumps(p, ensure_ascii=False) for p in pairs)
-        atomic_write_text(path, dataset_chunks(metadata, lines), fsync=fsync)
+        lines = (json.dumps(p.to_json(), ensure_ascii=False) for p in pairs)
+        atomic_write_text(path, dataset_chunks(metadata.to_json(), lines), fsync=fsync)
         beside = rejected_path(path)
-        write_jsonl(beside, rejected)
+        write_jsonl(beside, (r.to_json() for r in rejected))
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
     return beside

@@ -31,6 +31,7 @@ from client.pairs.export import Format, example, split
 from client.storage.atomic import write_jsonl
 
 if TYPE_CHECKING:
+    from client.pairs.stored import StoredPair, StoredRejection
     from client.storage.dataset import Dataset
 
 log = structlog.get_logger("client.storage.exports")
@@ -47,7 +48,7 @@ class ExportJob:
     reverse: bool = False
     val_fraction: float = 0.0
     seed: int = 0
-    review_rejected: Sequence[dict[str, Any]] = ()
+    review_rejected: Sequence[StoredPair] = ()
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def val_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.val{out.suffix or '.jsonl'}")
 
 
-def _splits(job: ExportJob) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+def _splits(job: ExportJob) -> Iterator[tuple[Path, list[StoredPair]]]:
     """(file, pairs) of the training file and, when there is one, the validation file."""
     train, val = split(job.dataset.pairs, job.val_fraction, seed=job.seed)
     yield job.out, train
@@ -99,13 +100,14 @@ def _jsonl_writer(fmt: Format) -> Callable[[ExportJob], Written]:
     return write
 
 
-def raw_records(dataset: Dataset) -> Iterator[dict[str, Any]]:
-    """The raw batch records of the run a processed dataset was built from, in batch order."""
+def raw_rejections(dataset: Dataset) -> Iterator[StoredRejection]:
+    """The items the run a processed dataset was built from rejected, from its raw
+    batch records in batch order."""
     from client.storage.runstore import RunStore
 
-    run_id = dataset.metadata.get("run_id")
+    run_id = dataset.metadata.run_id
     output_dir = dataset.path.parent.parent
-    store = RunStore(output_dir, run_id) if isinstance(run_id, str) else None
+    store = RunStore(output_dir, run_id) if run_id is not None else None
     if store is None or not store.raw_dir.is_dir():
         log.warning(
             "no raw batch files beside the dataset: every rejected line is the standard line",
@@ -114,7 +116,7 @@ def raw_records(dataset: Dataset) -> Iterator[dict[str, Any]]:
         return
     for _, record in store.iter_records():
         if record is not None:
-            yield record.data
+            yield from record.rejected
 
 
 def write_dpo(job: ExportJob) -> Written:
@@ -128,7 +130,7 @@ def write_dpo(job: ExportJob) -> Written:
     )
 
     rejected = review_rejected_lines(
-        job.review_rejected, rejected_lines(raw_records(job.dataset), keep=job.dataset.pairs)
+        job.review_rejected, rejected_lines(raw_rejections(job.dataset), keep=job.dataset.pairs)
     )
     counts = PreferenceCounts()
     files = {

@@ -87,6 +87,11 @@ class Manifest:
         return cls(data)
 
     @property
+    def empty(self) -> bool:
+        """Whether the file held an empty object (nothing any session recorded)."""
+        return not self.data
+
+    @property
     def input(self) -> RecordedInput | None:
         """What the run rewrites, as recorded: a file's fingerprint, FREE, or None for
         a manifest that does not say (written before runs recorded it)."""

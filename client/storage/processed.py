@@ -21,8 +21,8 @@ import structlog
 
 from client.pairs.align import MISSING
 from client.pairs.dedup import Deduper, DedupKey, dedup_key
-from client.pairs.judge_outcome import is_graded
 from client.pairs.neardup import NearDuplicates
+from client.pairs.stored import StoredPair
 from client.storage.batch_record import BatchRecord
 from client.storage.layout import processed_datasets, processed_path
 from client.storage.runstore import RunStore
@@ -39,7 +39,7 @@ class RebuildHook(Protocol):
     def record(self, record: BatchRecord) -> None:
         """Every finished batch record, in batch order."""
 
-    def pair(self, batch: int, pair: dict[str, Any]) -> None:
+    def pair(self, batch: int, pair: StoredPair) -> None:
         """Every pair that goes into the dataset, in dataset order."""
 
     def finish(self, stats: DatasetStats) -> None:
@@ -205,7 +205,7 @@ def dataset_metadata(
 
 
 def _is_new(
-    pair: dict[str, Any],
+    pair: StoredPair,
     digest: bytes,
     earlier: set[bytes],
     deduper: Deduper,
@@ -220,10 +220,11 @@ def _is_new(
     if not deduper.add_key(digest):
         stats.duplicates += 1
         return False
-    twin = None if near is None else near.add(pair["id"], pair["standard"], pair["gyaru"])
+    pair_id = pair.id or ""
+    twin = None if near is None else near.add(pair_id, pair.standard, pair.gyaru)
     if twin is not None:
         stats.near_duplicates += 1
-        stats.near_duplicate_of[pair["id"]] = twin
+        stats.near_duplicate_of[pair_id] = twin
         return False
     return True
 
@@ -263,14 +264,14 @@ def build_dataset(
             for pair, digest in zip(record.accepted, record.dedup_keys(key), strict=True):
                 if not _is_new(pair, digest, earlier, deduper, near, stats):
                     continue
-                if not is_graded(pair):
-                    pair = {**pair, UNJUDGED: True}
+                if not pair.graded:
+                    pair = pair.changed(unjudged=True)
                     stats.pairs_unjudged += 1
                 stats.pairs_unique += 1
-                stats.topics[pair["topic"]] += 1
+                stats.topics[pair.topic or ""] += 1
                 for hook in hooks:
                     hook.pair(index, pair)
-                spool.write(json.dumps(pair, ensure_ascii=False))
+                spool.write(json.dumps(pair.to_json(), ensure_ascii=False))
                 spool.write("\n")
         for hook in hooks:
             hook.finish(stats)

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from client.errors import UsageError
 from client.pairs.rescue import RunItem, run_item
 from client.pairs.review import Decision, Review, Reviewed, RunDecision, apply_review
+from client.pairs.stored import DatasetMetadata, SetAside, StoredRejection
 from client.storage.atomic import atomic_write_json
 from client.storage.dataset import Dataset
 from client.storage.layout import RUN_ID_RE, rejected_path
@@ -116,32 +117,31 @@ def _set_aside(dataset_path: Path) -> Iterator[RunItem]:
         return
     for line in text.splitlines():
         try:
-            entry = json.loads(line)
+            entry = SetAside.from_json(json.loads(line))
         except ValueError:
             continue
-        if isinstance(entry, dict) and isinstance(entry.get("pair"), dict):
-            pair = entry["pair"]
-            rejection = {
-                "reason": entry.get("reason"),
-                "detail": entry.get("detail"),
-                "item": {**pair, "judge": entry.get("judge") or pair.get("judge")},
-            }
-            batch = pair.get("batch")
-            item_id = f"{pair.get('id', dataset_path.stem)}-x"
-            yield run_item(item_id, batch if isinstance(batch, int) else 0, rejection)
+        if entry is not None:
+            pair = entry.pair
+            rejection = StoredRejection(
+                reason=entry.reason,
+                detail=entry.detail,
+                item={**pair.to_json(), "judge": entry.judge_json},
+            )
+            item_id = f"{pair.id or dataset_path.stem}-x"
+            yield run_item(item_id, pair.batch or 0, rejection)
 
 
-def rejections(dataset_path: Path, metadata: Mapping[str, Any]) -> list[RunItem]:
+def rejections(dataset_path: Path, metadata: DatasetMetadata) -> list[RunItem]:
     """Every item turned down on the way to this dataset: by the run, and by the step
     that wrote the dataset (`client judge`)."""
     return _unique([*run_rejections(dataset_path, metadata), *_set_aside(dataset_path)])
 
 
-def run_rejections(dataset_path: Path, metadata: Mapping[str, Any]) -> list[RunItem]:
+def run_rejections(dataset_path: Path, metadata: DatasetMetadata) -> list[RunItem]:
     """The items the checks (or the judge) turned down in the run behind a dataset, read
     from its raw batch files; none when the run's folder is not where the run left it."""
-    run_id = metadata.get("run_id")
-    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
+    run_id = metadata.run_id
+    if run_id is None or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
         return []
     store = RunStore(dataset_path.parent.parent, run_id, fsync=False)
     items: list[RunItem] = []
@@ -149,8 +149,7 @@ def run_rejections(dataset_path: Path, metadata: Mapping[str, Any]) -> list[RunI
         if record is None:
             continue
         for rejection in record.rejected:
-            index = rejection.get("index")
-            position = index if isinstance(index, int) else 0
+            position = rejection.index if rejection.index is not None else 0
             items.append(run_item(f"{run_id}-b{batch:04d}-x{position:03d}", batch, rejection))
     return items
 
@@ -162,5 +161,5 @@ def reviewed_dataset(dataset: Dataset) -> tuple[Dataset, Reviewed]:
     result = apply_review(dataset.pairs, review.load())
     if not review.path.exists():
         return dataset, result
-    metadata = {**dataset.metadata, "review": {"file": review.path.name, **result.to_json()}}
+    metadata = dataset.metadata.with_fields(review={"file": review.path.name, **result.to_json()})
     return Dataset(path=dataset.path, metadata=metadata, pairs=result.pairs), result

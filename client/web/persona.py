@@ -53,8 +53,8 @@ def persona_of(settings: Settings) -> ReviewPersona:
 def settings_of(dataset: Dataset) -> Settings:
     """The settings the dataset was made with (its metadata keeps a snapshot); the
     base config and default persona when it has none this version can read."""
-    snapshot = dataset.metadata.get("config")
-    if isinstance(snapshot, dict):
+    snapshot = dataset.metadata.config
+    if snapshot is not None:
         try:
             return Settings.model_validate(snapshot)
         except ValidationError:

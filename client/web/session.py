@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,12 @@ from client.pairs.review import (
     fingerprint,
     pair_key,
 )
+from client.pairs.stored import DatasetMetadata, StoredPair
 from client.pairs.worddiff import word_diff
 from client.storage.dataset import Dataset
 from client.storage.review import ReviewFile, rejections
 from client.web.persona import ReviewPersona, persona_of, settings_of
 
-# The fields of a pair the page shows; the rest (generated_at, ...) stays on disk.
-PAIR_FIELDS = ("id", "topic", "standard", "gyaru", "quality", "judge", "batch")
 # Words for at most this many items per request: a page is 100.
 MAX_WORDS_IDS = 500
 _WORDS_CACHE = 50_000
@@ -39,6 +38,19 @@ _WORDS_CACHE = 50_000
 
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _shown(pair_id: str, pair: StoredPair) -> dict[str, Any]:
+    """What the page shows of a pair; the rest (generated_at, ...) stays on disk."""
+    return {
+        "id": pair_id,
+        "topic": pair.topic,
+        "standard": pair.standard,
+        "gyaru": pair.gyaru,
+        "quality": pair.quality,
+        "judge": pair.judge_json,
+        "batch": pair.batch,
+    }
 
 
 class DecisionError(ValueError):
@@ -66,8 +78,8 @@ class ReviewSession:
         self,
         *,
         dataset_path: Path,
-        metadata: Mapping[str, Any],
-        pairs: list[dict[str, Any]],
+        metadata: DatasetMetadata,
+        pairs: Sequence[StoredPair],
         rejected: Sequence[RunItem],
         review: ReviewFile,
         persona: ReviewPersona,
@@ -116,10 +128,7 @@ class ReviewSession:
         """The pairs and the run's items, serialised once (they never change while the
         server runs; 20,000 pairs take longer to encode than the rest of a request)."""
         if self._fixed is None:
-            pairs = [
-                {key: pair.get(key) for key in PAIR_FIELDS} | {"id": pair_id}
-                for pair_id, pair in self.pairs.items()
-            ]
+            pairs = [_shown(pair_id, pair) for pair_id, pair in self.pairs.items()]
             rejected = [
                 item.to_json() | {"checks": item.checks, "rescuable": item.rescuable}
                 for item in self.rejected.values()
@@ -137,7 +146,7 @@ class ReviewSession:
         p = self.persona
         dataset = {
             "name": self.dataset_path.name,
-            "run_id": self.metadata.get("run_id"),
+            "run_id": self.metadata.run_id,
             "persona": p.name,
             "first_person": p.first_person,
             "markers": list(p.markers),
@@ -150,7 +159,7 @@ class ReviewSession:
     def _lines(self, item_id: str) -> tuple[str, str] | None:
         pair = self.pairs.get(item_id)
         if pair is not None:
-            return pair["standard"], pair["gyaru"]
+            return pair.standard, pair.gyaru
         item = self.rejected.get(item_id)
         return (item.standard, item.gyaru) if item is not None else None
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from client.pairs.card import dataset_card, hf_row, judge_stats
+from client.pairs.stored import DatasetMetadata, StoredPair
 
-METADATA = {
+METADATA: dict[str, Any] = {
     "run_id": "r1",
     "persona": "あーし系ギャル",
     "model": "Qwen2.5-32B-Instruct",
@@ -21,7 +24,7 @@ METADATA = {
         "rejections": {"missing_first_person": 2},
     },
 }
-PAIRS = [
+RAW_PAIRS = [
     {
         "id": "r1-1",
         "topic": "Daily",
@@ -39,20 +42,28 @@ PAIRS = [
         "judge": {"meaning": 3, "voice": 4, "keep": False, "reason": "微妙"},
     },
 ]
+# Grades in another shape than this version writes: kept as they are, and counted.
+PAIRS = [StoredPair.from_json(p) for p in RAW_PAIRS]
+
+
+def card(metadata: dict[str, Any], splits: dict[str, int], pairs: list[StoredPair]) -> str:
+    return dataset_card(DatasetMetadata(metadata), splits, judge_stats(pairs))
 
 
 def test_rows_flatten_judge_grades_and_carry_messages() -> None:
-    row = hf_row({**PAIRS[0], "input": {"line": 12, "id": 3}}, system="SYS")
+    row = hf_row(
+        StoredPair.from_json({**RAW_PAIRS[0], "input": {"line": 12, "id": 3}}), system="SYS"
+    )
     assert row["judge_meaning"] == 5 and row["judge_reason"] == "良い"
     assert row["input_line"] == 12
     assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
-    assert row["messages"][2]["content"] == PAIRS[0]["gyaru"]
+    assert row["messages"][2]["content"] == PAIRS[0].gyaru
     assert "judge" not in row
 
 
 def test_card_front_matter_is_yaml_with_the_parquet_files_and_no_licence() -> None:
-    card = dataset_card(METADATA, {"train": 2, "validation": 1}, judge_stats(PAIRS))
-    header = yaml.safe_load(card.split("---")[1])
+    text = card(METADATA, {"train": 2, "validation": 1}, PAIRS)
+    header = yaml.safe_load(text.split("---")[1])
     assert header["license"] is None
     assert header["language"] == ["ja"]
     files = header["configs"][0]["data_files"]
@@ -63,7 +74,7 @@ def test_card_front_matter_is_yaml_with_the_parquet_files_and_no_licence() -> No
 
 
 def test_card_body_holds_provenance_counts_reasons_and_judge_statistics() -> None:
-    card = dataset_card(METADATA, {"train": 2}, judge_stats(PAIRS))
+    made = card(METADATA, {"train": 2}, PAIRS)
     for text in (
         "| persona | あーし系ギャル |",
         "| model | Qwen2.5-32B-Instruct |",
@@ -74,7 +85,7 @@ def test_card_body_holds_provenance_counts_reasons_and_judge_statistics() -> Non
         "| meaning | 4.00 | 3: 1, 5: 1 |",
         "| keep | 0.50 |  |",
     ):
-        assert text in card, text
+        assert text in made, text
 
 
 def test_card_of_an_input_run_counts_its_lines() -> None:
@@ -90,7 +101,7 @@ def test_card_of_an_input_run_counts_its_lines() -> None:
         "pending": 0,
     }
     metadata = {**METADATA, "summary": {**METADATA["summary"], "inputs": inputs}}
-    card = dataset_card(metadata, {"train": 6}, judge_stats([]))
+    made = card(metadata, {"train": 6}, [])
     for text in (
         "| read | 10 |",
         "| duplicate | 2 |",
@@ -98,12 +109,11 @@ def test_card_of_an_input_run_counts_its_lines() -> None:
         "| rejected unsent: length | 1 |",
         "| rejected: missing_first_person | 1 |",
     ):
-        assert text in card, text
+        assert text in made, text
 
 
 def test_card_without_judge_grades_has_no_judge_section() -> None:
-    card = dataset_card(METADATA, {"train": 2}, judge_stats([{"standard": "a"}]))
-    assert "Judge" not in card
+    assert "Judge" not in card(METADATA, {"train": 2}, [StoredPair(standard="a")])
 
 
 def test_card_of_a_reviewed_dataset_says_what_the_review_did() -> None:
@@ -115,21 +125,22 @@ def test_card_of_a_reviewed_dataset_says_what_the_review_did() -> None:
         "edited": 2,
         "stale": 0,
     }
-    card = dataset_card({**METADATA, "review": review}, {"train": 4}, judge_stats(PAIRS))
+    made = card({**METADATA, "review": review}, {"train": 4}, PAIRS)
     for text in (
         "## Human review",
         "| reviewed | 5 |",
         "| rejected (left out) | 1 |",
         "| edited (the reviewer's persona line) | 2 |",
     ):
-        assert text in card, text
-    assert "Human review" not in dataset_card(METADATA, {"train": 2}, judge_stats(PAIRS))
+        assert text in made, text
+    assert "Human review" not in card(METADATA, {"train": 2}, PAIRS)
 
 
 def test_a_pair_let_in_without_the_judge_says_so_in_its_row_and_the_card() -> None:
-    row = hf_row({**PAIRS[1], "judge": None, "unjudged": True}, system=None)
+    unjudged = StoredPair.from_json({**RAW_PAIRS[1], "judge": None, "unjudged": True})
+    row = hf_row(unjudged, system=None)
     assert row["unjudged"] is True and "judge_meaning" not in row
     assert "unjudged" not in hf_row(PAIRS[0], system=None)
-    summary = {**METADATA["summary"], "pairs_unjudged": 1}  # type: ignore[dict-item]
-    card = dataset_card({**METADATA, "summary": summary}, {"train": 2}, judge_stats(PAIRS))
-    assert "| pairs the judge never graded (unjudged) | 1 |" in card
+    summary = {**METADATA["summary"], "pairs_unjudged": 1}
+    made = card({**METADATA, "summary": summary}, {"train": 2}, PAIRS)
+    assert "| pairs the judge never graded (unjudged) | 1 |" in made

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from client.pairs.export import FORMATS, example, split
+from client.pairs.stored import StoredPair
 from tests.cli_helpers import run_client
 from tests.fakeserver import make_pairs
 
@@ -29,7 +30,7 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-PAIR = {"standard": "眠いです。", "gyaru": "あーし眠い〜"}
+PAIR = StoredPair(standard="眠いです。", gyaru="あーし眠い〜")
 
 
 def test_openai_chat_ends_with_user_then_assistant() -> None:

@@ -16,13 +16,14 @@ from client.pairs.judge import read_reply
 from client.pairs.judge_request import (
     CHECK_NOTE_HINT,
     SCHEMA_NAME,
-    DictPair,
     JudgePrompt,
+    StoredItem,
     max_tokens,
     reply_schema,
     response_format,
     user_message,
 )
+from client.pairs.stored import StoredPair
 from tests.helpers import REPO
 from tests.judgefake import good_grades, judge_content, judged_pairs
 
@@ -123,7 +124,8 @@ def test_a_pair_the_checks_were_unsure_of_carries_their_note() -> None:
     assert "check_note" not in rows[0] and rows[1]["check_note"] == note
     # Without notes the message is as before, and a stored pair's note is read back.
     assert CHECK_NOTE_HINT not in user_message(ITEMS)
-    stored = DictPair({"topic": "Daily", "standard": "s", "gyaru": "g", "check_note": note})
+    pair = {"topic": "Daily", "standard": "s", "gyaru": "g", "check_note": note}
+    stored = StoredItem(StoredPair.from_json(pair))
     assert json.loads(user_message([stored]).splitlines()[1])["check_note"] == note
 
 

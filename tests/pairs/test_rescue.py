@@ -6,6 +6,7 @@ import pytest
 
 from client.pairs.judge import Grades
 from client.pairs.rescue import RunItem, checks_passed, rescued_pair, run_item
+from client.pairs.stored import StoredRejection
 
 GRADES = {"meaning": 1, "voice": 4, "naturalness": 4, "safety": 5, "topic_ok": True, "reason": "逆"}
 
@@ -39,7 +40,7 @@ def test_a_judge_rejection_keeps_its_grades() -> None:
             "judge": GRADES,
         },
     }
-    item = run_item("r-b0001-x003", 1, rejection)
+    item = run_item("r-b0001-x003", 1, StoredRejection.from_json(rejection))
     assert item.judge == Grades(**GRADES)  # type: ignore[arg-type]
     assert (item.topic, item.standard, item.gyaru, item.reason) == (
         "Gaming",
@@ -59,7 +60,8 @@ def test_a_judge_rejection_keeps_its_grades() -> None:
     ],
 )
 def test_items_without_two_lines_cannot_be_rescued(raw: object, standard: str, gyaru: str) -> None:
-    item = run_item("x", 1, {"index": 0, "reason": "schema", "detail": "", "item": raw})
+    rejection = {"index": 0, "reason": "schema", "detail": "", "item": raw}
+    item = run_item("x", 1, StoredRejection.from_json(rejection))
     assert (item.standard, item.gyaru) == (standard, gyaru)
     assert not item.rescuable
 
@@ -69,12 +71,12 @@ def test_unreadable_grades_are_left_out() -> None:
         "reason": "judge",
         "item": {"standard": "a", "gyaru": "b", "judge": {"meaning": 1}},
     }
-    assert run_item("x", 1, rejection).judge is None
+    assert run_item("x", 1, StoredRejection.from_json(rejection)).judge is None
 
 
 def test_round_trip_and_what_a_review_file_must_hold() -> None:
-    item = run_item("r-b0001-x003", 1, {"reason": "judge", "item": {
-        "topic": "Daily", "standard": "雨です。", "gyaru": "あーし雨だし", "judge": GRADES}})  # fmt: skip
+    item = run_item("r-b0001-x003", 1, StoredRejection.from_json({"reason": "judge", "item": {
+        "topic": "Daily", "standard": "雨です。", "gyaru": "あーし雨だし", "judge": GRADES}}))  # fmt: skip
     item = item.with_quality(0.55)
     assert RunItem.from_json(item.to_json()) == item
     with pytest.raises(ValueError, match="'gyaru' is not a string"):
@@ -83,7 +85,7 @@ def test_round_trip_and_what_a_review_file_must_hold() -> None:
 
 def test_the_pair_a_rescue_adds() -> None:
     item = RunItem("r-b0002-x001", 2, "Daily", "雨です。", "雨だね", "missing_first_person", "")
-    assert rescued_pair(item, None) == {
+    assert rescued_pair(item, None).to_json() == {
         "id": "r-b0002-x001",
         "batch": 2,
         "topic": "Daily",
@@ -92,7 +94,7 @@ def test_the_pair_a_rescue_adds() -> None:
         "rescued_from": "missing_first_person",
     }
     edited = rescued_pair(item.with_quality(0.7), "あーし雨だし")
-    assert (edited["gyaru"], edited["edited_from"], edited["quality"]) == (
+    assert (edited.gyaru, edited.edited_from, edited.quality) == (
         "あーし雨だし",
         "雨だね",
         0.7,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -19,43 +18,44 @@ from client.pairs.review import (
     label_rows,
     pair_key,
 )
+from client.pairs.stored import StoredPair
 
 
-def pair(n: int, gyaru: str | None = None) -> dict[str, Any]:
-    return {
-        "id": f"r-b0001-{n:03d}",
-        "topic": "Daily",
-        "standard": f"今日は{n}回散歩しました。",
-        "gyaru": gyaru or f"あーし今日{n}回散歩したし！",
-        "quality": 0.8,
-    }
+def pair(n: int, gyaru: str | None = None) -> StoredPair:
+    return StoredPair(
+        id=f"r-b0001-{n:03d}",
+        topic="Daily",
+        standard=f"今日は{n}回散歩しました。",
+        gyaru=gyaru or f"あーし今日{n}回散歩したし！",
+        quality=0.8,
+    )
 
 
-def decided(p: dict[str, Any], verdict: str, gyaru: str | None = None) -> Decision:
-    return Decision(verdict, fingerprint(p["standard"], p["gyaru"]), "t", gyaru)  # type: ignore[arg-type]
+def decided(p: StoredPair, verdict: str, gyaru: str | None = None) -> Decision:
+    return Decision(verdict, fingerprint(p.standard, p.gyaru), "t", gyaru)  # type: ignore[arg-type]
 
 
 def test_rejected_left_out_edited_replaced_order_kept() -> None:
     pairs = [pair(1), pair(2), pair(3), pair(4)]
     decisions = {
-        pairs[0]["id"]: decided(pairs[0], "accepted"),
-        pairs[1]["id"]: decided(pairs[1], "rejected"),
-        pairs[2]["id"]: decided(pairs[2], "edited", "あーし三回も散歩しちゃった〜"),
+        pairs[0].id: decided(pairs[0], "accepted"),
+        pairs[1].id: decided(pairs[1], "rejected"),
+        pairs[2].id: decided(pairs[2], "edited", "あーし三回も散歩しちゃった〜"),
     }
     reviewed = apply_review(pairs, Review(decisions))
-    assert [p["id"] for p in reviewed.pairs] == [pairs[0]["id"], pairs[2]["id"], pairs[3]["id"]]
-    assert reviewed.pairs[1]["gyaru"] == "あーし三回も散歩しちゃった〜"
-    assert reviewed.pairs[1]["edited_from"] == pairs[2]["gyaru"]
+    assert [p.id for p in reviewed.pairs] == [pairs[0].id, pairs[2].id, pairs[3].id]
+    assert reviewed.pairs[1].gyaru == "あーし三回も散歩しちゃった〜"
+    assert reviewed.pairs[1].edited_from == pairs[2].gyaru
     assert reviewed.counts == {"accepted": 1, "rejected": 1, "edited": 1}
     assert reviewed.reviewed == 3
     assert reviewed.stale == 0
-    assert pairs[2]["gyaru"] != reviewed.pairs[1]["gyaru"], "the input is not modified"
+    assert pairs[2].gyaru != reviewed.pairs[1].gyaru, "the input is not modified"
 
 
 def test_a_decision_about_other_lines_under_the_same_id_does_not_apply() -> None:
     old = pair(1)
     rebuilt = pair(1, gyaru="あーし別の文なんだけど")
-    decisions = {old["id"]: decided(old, "rejected"), "gone-id": decided(pair(9), "accepted")}
+    decisions = {old.id: decided(old, "rejected"), "gone-id": decided(pair(9), "accepted")}
     reviewed = apply_review([rebuilt], Review(decisions))
     assert reviewed.pairs == [rebuilt]
     assert reviewed.reviewed == 0
@@ -65,36 +65,36 @@ def test_a_decision_about_other_lines_under_the_same_id_does_not_apply() -> None
 def test_labels_edited_gives_a_bad_and_a_good_row() -> None:
     pairs = [pair(1), pair(2), pair(3), pair(4)]
     decisions = {
-        pairs[0]["id"]: decided(pairs[0], "accepted"),
-        pairs[1]["id"]: decided(pairs[1], "rejected"),
-        pairs[2]["id"]: decided(pairs[2], "edited", "あーし直した"),
+        pairs[0].id: decided(pairs[0], "accepted"),
+        pairs[1].id: decided(pairs[1], "rejected"),
+        pairs[2].id: decided(pairs[2], "edited", "あーし直した"),
     }
     rows = label_rows(pairs, Review(decisions))
     assert label_rows(pairs, Review(decisions), persona="お嬢様")[0]["persona"] == "お嬢様"
     assert rows == [
         {
-            "standard": pairs[0]["standard"],
-            "gyaru": pairs[0]["gyaru"],
+            "standard": pairs[0].standard,
+            "gyaru": pairs[0].gyaru,
             "topic": "Daily",
             "label": "good",
             "run": "accepted",
         },
         {
-            "standard": pairs[1]["standard"],
-            "gyaru": pairs[1]["gyaru"],
+            "standard": pairs[1].standard,
+            "gyaru": pairs[1].gyaru,
             "topic": "Daily",
             "label": "bad",
             "run": "accepted",
         },
         {
-            "standard": pairs[2]["standard"],
-            "gyaru": pairs[2]["gyaru"],
+            "standard": pairs[2].standard,
+            "gyaru": pairs[2].gyaru,
             "topic": "Daily",
             "label": "bad",
             "run": "accepted",
         },
         {
-            "standard": pairs[2]["standard"],
+            "standard": pairs[2].standard,
             "gyaru": "あーし直した",
             "topic": "Daily",
             "label": "good",
@@ -129,12 +129,13 @@ def test_fingerprint_tells_the_lines_apart() -> None:
 
 
 def test_pairs_without_ids_are_filed_by_place() -> None:
-    pairs = [pair(1), pair(2)]
-    for p in pairs:
-        del p["id"]
+    pairs = [pair(1).changed(id=None), pair(2).changed(id=None)]
     assert [pair_key(p, i) for i, p in enumerate(pairs)] == ["#1", "#2"]
     reviewed = apply_review(pairs, Review({"#2": decided(pairs[1], "rejected")}))
     assert reviewed.pairs == [pairs[0]]
+    # A hand-made dataset's ids may be numbers: decisions are filed under them as before.
+    numbered = StoredPair.from_json({"id": 7, "standard": "a", "gyaru": "b"})
+    assert pair_key(numbered, 0) == "7"
 
 
 GRADES = Grades(meaning=5, voice=2, naturalness=4, safety=5, topic_ok=True, reason="口調が硬い")
@@ -163,7 +164,7 @@ def test_rescued_items_join_the_pairs_after_the_dataset() -> None:
     pairs = [pair(1), pair(2)]
     kept, edited, refused = run_item(3, "judge"), run_item(1), run_item(2, "near_copy")
     review = Review(
-        decisions={pairs[0]["id"]: decided(pairs[0], "rejected")},
+        decisions={pairs[0].id: decided(pairs[0], "rejected")},
         run_items={
             kept.id: on_run(kept, "accepted"),
             refused.id: on_run(refused, "rejected"),
@@ -172,8 +173,8 @@ def test_rescued_items_join_the_pairs_after_the_dataset() -> None:
     )
     reviewed = apply_review(pairs, review)
     # The dataset's pairs, then the rescued items in the run's order (by id).
-    assert [p["id"] for p in reviewed.pairs] == [pairs[1]["id"], edited.id, kept.id]
-    assert reviewed.pairs[1] == {
+    assert [p.id for p in reviewed.pairs] == [pairs[1].id, edited.id, kept.id]
+    assert reviewed.pairs[1].to_json() == {
         "id": edited.id,
         "batch": 2,
         "topic": "Daily",
@@ -183,10 +184,10 @@ def test_rescued_items_join_the_pairs_after_the_dataset() -> None:
         "edited_from": edited.gyaru,
         "quality": 0.4,
     }
-    assert reviewed.pairs[2]["judge"] == GRADES.to_json()
-    assert reviewed.pairs[2]["gyaru"] == kept.gyaru and "edited_from" not in reviewed.pairs[2]
+    assert reviewed.pairs[2].judge == GRADES
+    assert reviewed.pairs[2].gyaru == kept.gyaru and reviewed.pairs[2].edited_from is None
     # What the person rejected, from the dataset and from the run: worse answers for dpo.
-    assert [p["gyaru"] for p in reviewed.rejected] == [pairs[0]["gyaru"], refused.gyaru]
+    assert [p.gyaru for p in reviewed.rejected] == [pairs[0].gyaru, refused.gyaru]
     assert reviewed.to_json() == {
         "reviewed": 1,
         "accepted": 0,
@@ -248,10 +249,10 @@ def test_a_run_decision_round_trips_with_its_item() -> None:
 def test_labels_carry_the_judges_grades_of_the_lines_it_graded() -> None:
     """Dataset pairs and the judge's own rejections alike, so `calibrate --suggest` can
     learn the judge's minimum grades; the person's edited line was never graded."""
-    graded = {**pair(1), "judge": GRADES.to_json()}
+    graded = pair(1).changed(judge=GRADES)
     turned_down = run_item(2, "judge")
     review = Review(
-        decisions={graded["id"]: decided(graded, "edited", "あーし1回散歩した！")},
+        decisions={graded.id: decided(graded, "edited", "あーし1回散歩した！")},
         run_items={turned_down.id: on_run(turned_down, "rejected")},
     )
     rows = label_rows([graded], review)

@@ -17,6 +17,7 @@ from client.pairs.rewrites import (
     settled_keys,
 )
 from client.pairs.schema import PairRules
+from client.pairs.stored import StoredPair, StoredRejection
 from client.pairs.validate import ValidationContext
 
 RULES = PairRules(
@@ -40,6 +41,17 @@ INPUTS = [
 def item(i: int, gyaru: str, standard: str | None = None) -> dict[str, Any]:
     text = standard if standard is not None else INPUTS[i - 1].text
     return {"id": i, "standard": text, "topic": "Daily", "gyaru": gyaru}
+
+
+Outcomes = tuple[list[StoredPair], list[StoredRejection]]
+
+
+def read(record: dict[str, Any]) -> Outcomes:
+    """A raw record's outcomes as they are read back from its file."""
+    return (
+        [StoredPair.from_json(p) for p in record.get("accepted") or []],
+        [StoredRejection.from_json(r) for r in record.get("rejected") or []],
+    )
 
 
 def check(items: list[Any]) -> tuple[list[Pair], list[Rejection]]:
@@ -82,18 +94,15 @@ def test_settled_inputs_are_pairs_and_final_rejections_not_missing_ones() -> Non
     accepted, rejected = check(
         [item(1, "今日マジ晴れ〜あーし最高"), item(2, "明日雨らしいよ〜"), "junk"]
     )
-    record = {
-        "status": "ok",
-        "accepted": [p.to_json() for p in accepted],
-        "rejected": [r.to_json() for r in rejected],
-    }
-    assert sorted(settled_keys(record)) == ["k1", "k2"]
+    assert sorted(settled_keys(*read(record_of(accepted, rejected)))) == ["k1", "k2"]
 
 
 def test_final_outcomes_let_a_later_settlement_win_over_missing_in_any_order() -> None:
-    first = {"accepted": [], "rejected": [{"reason": "missing", "input": {"key": K1}}]}
-    later = {"accepted": [{"input": {"key": K1}}], "rejected": []}
-    other = {"rejected": [{"reason": "length", "input": {"key": K2}}, {"reason": "misaligned"}]}
+    first = read({"accepted": [], "rejected": [{"reason": "missing", "input": {"key": K1}}]})
+    later = read({"accepted": [{"input": {"key": K1}}], "rejected": []})
+    other = read(
+        {"rejected": [{"reason": "length", "input": {"key": K2}}, {"reason": "misaligned"}]}
+    )
     for order in ([first, later, other], [later, other, first]):
         assert final_outcomes(order) == {"paired": 1, "length": 1}
     assert final_outcomes([first]) == {"missing": 1}
@@ -102,8 +111,8 @@ def test_final_outcomes_let_a_later_settlement_win_over_missing_in_any_order() -
 def test_a_rejection_made_from_a_pair_later_settles_the_pairs_input() -> None:
     # The judge turns a pair down after validation: its rejection holds the pair.
     pair = {"id": "r-b0001-000", "standard": "今日は晴れです。", "input": {"key": K1}}
-    record = {"accepted": [], "rejected": [{"reason": "judge", "item": pair}]}
-    assert list(settled_keys(record)) == [K1]
+    record = read({"accepted": [], "rejected": [{"reason": "judge", "item": pair}]})
+    assert list(settled_keys(*record)) == [K1]
     assert final_outcomes([record]) == {"judge": 1}
 
 
@@ -160,7 +169,7 @@ def test_the_summary_counts_lines_tied_by_text_and_says_why_lines_are_pending() 
         generated_at="t",
     )
     tally = InputTally()
-    tally.add(record_of(accepted, rejected))
+    tally.add(*read(record_of(accepted, rejected)))
     counts = InputCounts(lines=5, empty=1, sent=4)
     summary = input_summary(counts, tally)
     assert {k: summary[k] for k in ("unique", "paired", "rejected", "tied_by_text")} == {
@@ -177,7 +186,7 @@ def test_the_summary_counts_lines_tied_by_text_and_says_why_lines_are_pending() 
         inputs[1:2], [item(2, "明日雨〜あーし無理")], ctx=CTX, run_id="r", batch=2,
         generated_at="t",
     )  # fmt: skip
-    tally.add(record_of(again, none))
+    tally.add(*read(record_of(again, none)))
     summary = input_summary(counts, tally)
     assert (summary["paired"], summary["tied_by_text"], summary["pending"]) == (2, 1, 2)
     assert summary["pending_reasons"] == {"unanswered": 2}

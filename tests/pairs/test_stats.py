@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from client.config import load_settings
 from client.pairs.stats import Distribution, describe
+from client.pairs.stored import StoredPair
 from tests.cli_helpers import run_client
 from tests.pairs.test_export import dataset
+
+
+def read(pairs: list[dict[str, Any]]) -> list[StoredPair]:
+    """Pairs as a dataset file holds them, read back."""
+    return [StoredPair.from_json(p) for p in pairs]
 
 
 def test_distribution() -> None:
@@ -23,7 +30,7 @@ def test_describe_counts_topics_lengths_quality_and_samples() -> None:
         {"topic": "Tech", "standard": "あい", "gyaru": "うちあい", "quality": 0.1},
         {"topic": "Daily", "standard": "あ", "gyaru": "あーしあ"},
     ]
-    report = describe(pairs, first_person="あーし", samples=2, seed=1)
+    report = describe(read(pairs), first_person="あーし", samples=2, seed=1)
     assert report.count == 3 and report.topics == {"Tech": 2, "Daily": 1}
     assert report.with_first_person == 2
     assert report.quality_histogram["0.8-1.0"] == 1 and report.quality_histogram["0.0-0.2"] == 1
@@ -58,7 +65,7 @@ def test_describe_measures_the_persona_lines_diversity() -> None:
         {"topic": "Daily", "standard": "暑いです。", "gyaru": "マジ暑いんだけど〜。あーし無理"},
     ]
     report = describe(
-        pairs,
+        read(pairs),
         first_person="あーし",
         samples=0,
         seed=1,
@@ -78,6 +85,6 @@ def test_describe_counts_pairs_graded_and_let_in_unjudged() -> None:
         {"topic": "Tech", "standard": "い", "gyaru": "あーしい", "unjudged": True},
         {"topic": "Tech", "standard": "う", "gyaru": "あーしう"},
     ]
-    report = describe(pairs, first_person="あーし", samples=0, seed=1)
+    report = describe(read(pairs), first_person="あーし", samples=0, seed=1)
     assert (report.judged, report.unjudged) == (1, 1)
     assert report.to_json()["unjudged"] == 1

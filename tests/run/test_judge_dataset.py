@@ -11,28 +11,29 @@ import respx
 
 from client.config import Settings
 from client.pairs.judge import REJECTED, UNREADABLE
-from client.pairs.judge_request import DictPair
+from client.pairs.judge_request import StoredItem
+from client.pairs.stored import StoredPair
 from client.run.judge_dataset import JudgedDataset, judge_in_chunks, judged_dataset
 from tests.helpers import BASE_URL, vllm_error
 from tests.judgefake import grade_when, is_judge_request, judge_response
 from tests.run.test_judge_stage import mock_tokenize, stage
 
 
-def dataset_pairs(n: int) -> list[dict[str, Any]]:
+def dataset_pairs(n: int) -> list[StoredPair]:
     return [
-        {
-            "id": f"old-{i}",
-            "topic": "Daily",
-            "standard": f"{i}番目の文です。",
-            "gyaru": f"{i}番目の文なんだけど、あーし的にマジ大事〜",
-            "quality": 0.5,
-        }
+        StoredPair(
+            id=f"old-{i}",
+            topic="Daily",
+            standard=f"{i}番目の文です。",
+            gyaru=f"{i}番目の文なんだけど、あーし的にマジ大事〜",
+            quality=0.5,
+        )
         for i in range(n)
     ]
 
 
 async def grade(
-    settings: Settings, pairs: list[dict[str, Any]], chat: Callable[[httpx.Request], Any]
+    settings: Settings, pairs: list[StoredPair], chat: Callable[[httpx.Request], Any]
 ) -> tuple[JudgedDataset, int]:
     judge_stage = stage(settings)
     with respx.mock() as router:
@@ -41,7 +42,7 @@ async def grade(
         route.side_effect = chat
         try:
             verdicts, failures = await judge_in_chunks(
-                judge_stage, [DictPair(p) for p in pairs], size=3, workers=2
+                judge_stage, [StoredItem(p) for p in pairs], size=3, workers=2
             )
         finally:
             await judge_stage.attempts.pool.aclose()
@@ -57,11 +58,12 @@ async def test_kept_pairs_carry_their_grades_in_source_order(
     )
     assert calls == 3
     assert result.complete
-    assert [p["id"] for p in result.kept] == [f"old-{i}" for i in range(8) if i != 4]
-    assert result.kept[0]["judge"]["meaning"] == 5 and result.kept[0]["quality"] == 0.5
+    assert [p.id for p in result.kept] == [f"old-{i}" for i in range(8) if i != 4]
+    kept = result.kept[0]
+    assert kept.judge is not None and kept.judge.meaning == 5 and kept.quality == 0.5
     (rejected,) = result.rejected
-    assert rejected["pair"]["id"] == "old-4"
-    assert (rejected["reason"], rejected["detail"]) == (
+    assert rejected.pair.id == "old-4"
+    assert (rejected.reason, rejected.detail) == (
         REJECTED,
         "judge: voice 1/5 (min 3): 丁寧語のまま",
     )
@@ -91,4 +93,4 @@ async def test_a_chunk_the_judge_could_not_grade_is_left_out_and_named(
     assert (unreadable["chunk"], unreadable["pairs"], unreadable["reason"]) == (2, 3, UNREADABLE)
     assert "the judge's reply holds no grades" in unreadable["message"]
     assert result.reasons == {} and result.rejected == []
-    assert [p["id"] for p in result.kept] == ["old-6"]
+    assert [p.id for p in result.kept] == ["old-6"]

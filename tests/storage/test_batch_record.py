@@ -4,12 +4,14 @@ released unjudged, and the `judge_unreadable` rejections of runs made before."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from client.pairs.dedup import dedup_key
 from client.pairs.judge import Grades, Verdict, grades_from_json
 from client.pairs.judge_outcome import JudgeOutcome
+from client.pairs.stored import StoredPair
 from client.storage.batch_record import BatchRecord
 from client.storage.processed import build_dataset
 from client.storage.runstore import RunStore
@@ -38,8 +40,9 @@ def pair(i: int, *, graded: bool = False) -> dict[str, Any]:
     return found
 
 
-def keys(pairs: list[dict[str, Any]]) -> list[str]:
-    return [dedup_key(p["standard"], p["gyaru"], "pair").hex() for p in pairs]
+def keys(pairs: Sequence[Mapping[str, Any] | StoredPair]) -> list[str]:
+    lines = [p if isinstance(p, StoredPair) else StoredPair.from_json(p) for p in pairs]
+    return [dedup_key(p.standard, p.gyaru, "pair").hex() for p in lines]
 
 
 def record(accepted: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -77,12 +80,12 @@ def store_with(tmp_path: Path, records: dict[int, dict[str, Any]]) -> RunStore:
 
 def test_a_pair_waits_for_the_judge_until_it_carries_grades() -> None:
     waiting = BatchRecord(record([pair(0, graded=True), pair(1), pair(2)]))
-    assert waiting.awaits_judge() and [p["id"] for p in waiting.ungraded] == [
+    assert waiting.awaits_judge() and [p.id for p in waiting.ungraded] == [
         "r-b0001-001",
         "r-b0001-002",
     ]
     graded = waiting.graded_only()
-    assert [p["id"] for p in graded.accepted] == ["r-b0001-000"]
+    assert [p.id for p in graded.accepted] == ["r-b0001-000"]
     assert graded.data["dedup"]["keys"] == keys([pair(0)])
     assert not BatchRecord(record([pair(0, graded=True)])).awaits_judge()
 
@@ -91,10 +94,10 @@ def test_judging_the_waiting_pairs_keeps_the_graded_ones_and_the_order() -> None
     waiting = BatchRecord(record([pair(0, graded=True), pair(1), pair(2), pair(3)]))
     low = Verdict(grades(meaning=1), "judge", "judge: meaning 1/5 (min 4)")
     judged = waiting.with_judgement(outcome("unreadable", [Verdict(grades(), None, ""), low, None]))
-    assert [p["id"] for p in judged.accepted] == ["r-b0001-000", "r-b0001-001", "r-b0001-003"]
-    assert [("judge" in p) for p in judged.accepted] == [True, True, False]
+    assert [p.id for p in judged.accepted] == ["r-b0001-000", "r-b0001-001", "r-b0001-003"]
+    assert [p.graded for p in judged.accepted] == [True, True, False]
     (rejection,) = judged.rejected
-    assert (rejection["reason"], rejection["index"]) == ("judge", 2)
+    assert (rejection.reason, rejection.index) == ("judge", 2)
     assert judged.data["dedup"]["keys"] == keys([pair(0), pair(1), pair(3)])
     assert judged.judge_status == "unreadable" and judged.awaits_judge()
 
@@ -121,9 +124,9 @@ def test_judge_unreadable_rejections_of_older_runs_come_back_as_waiting_pairs(
     store = store_with(tmp_path, {1: old})
     upgraded = store.read_batch(1)
     assert upgraded is not None
-    assert [p["id"] for p in upgraded.accepted] == [f"r-b0001-00{i}" for i in range(4)]
-    assert [p["id"] for p in upgraded.ungraded] == ["r-b0001-001", "r-b0001-003"]
-    assert "judge" not in upgraded.ungraded[0]
+    assert [p.id for p in upgraded.accepted] == [f"r-b0001-00{i}" for i in range(4)]
+    assert [p.id for p in upgraded.ungraded] == ["r-b0001-001", "r-b0001-003"]
+    assert "judge" not in upgraded.ungraded[0].to_json()
     assert upgraded.rejection_reasons == ["topic"] and upgraded.judge_status == "unreadable"
     assert upgraded.dedup_keys("pair") == [bytes.fromhex(k) for k in keys(upgraded.accepted)]
 
@@ -166,3 +169,51 @@ def test_the_rebuild_leaves_waiting_pairs_out_and_says_why(tmp_path: Path) -> No
         "not_judged": 2,
     }
     assert stats.pairs_unjudged == 0
+
+
+def test_the_accessors_are_typed_and_lenient() -> None:
+    data = record(
+        [pair(0, graded=True), {**pair(1), "speaker": "k"}],
+        rejected=[
+            {"index": 2, "reason": "register", "detail": "d", "item": {"standard": "s"}},
+            ["not a rejection"],
+            {"reason": "schema", "item": None},
+        ],
+        error={"reason": "http_500", "message": 5},
+    )
+    data["accepted"].append("not a pair")
+    read = BatchRecord(data)
+    assert [type(p) for p in read.accepted] == [StoredPair, StoredPair]
+    assert read.accepted[0].judge == grades() and read.accepted[1].extra == (("speaker", "k"),)
+    assert [(r.index, r.reason) for r in read.rejected] == [(2, "register"), (None, "schema")]
+    assert read.rejection_reasons == ["register", "schema"]
+    assert (read.batch, read.num_pairs, read.status, read.error) == (1, 4, "ok", ("http_500", "5"))
+    empty = BatchRecord({})
+    assert (empty.accepted, empty.rejected, empty.batch, empty.status) == ((), (), 0, None)
+    assert (empty.error, empty.usage, empty.judge_usage, empty.judge_status) == (
+        (None, None),
+        (0, 0),
+        (0, 0),
+        None,
+    )
+
+
+def test_a_pairs_unknown_fields_survive_the_judge_and_the_rebuild(tmp_path: Path) -> None:
+    """A raw file a newer version wrote, judged and rebuilt by this one: nothing dropped."""
+    newer = [{**pair(i), "speaker": {"age": 17}, "input": {"id": i, "key": "k", "row": i}}
+             for i in range(3)]  # fmt: skip
+    store = store_with(tmp_path, {1: record(newer, future={"x": 1})})
+    waiting = store.read_batch(1)
+    assert waiting is not None
+    low = Verdict(grades(meaning=1), "judge", "judge: meaning 1/5 (min 4)")
+    judged = waiting.with_judgement(outcome("judged", [Verdict(grades(), None, ""), low, None]))
+    assert judged.data["future"] == {"x": 1}
+    kept, waits = judged.data["accepted"]
+    assert kept == {**newer[0], "judge": GOOD} and waits == newer[2]
+    (turned_down,) = judged.data["rejected"]
+    assert turned_down["item"] == {**newer[1], "judge": grades(meaning=1).to_json()}
+    assert turned_down["input"] == newer[1]["input"]
+    store.write_batch(1, judged)
+    _, path = build_dataset(store, key="pair", metadata={}, require_judge=False)
+    pairs = json.loads(path.read_text(encoding="utf-8"))["pairs"]
+    assert pairs == [{**newer[0], "judge": GOOD}, {**newer[2], "unjudged": True}]

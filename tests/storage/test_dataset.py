@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from client.errors import UsageError
-from client.storage.dataset import load_dataset, resolve_source
+from client.pairs.stored import StoredPair
+from client.storage.dataset import load_dataset, resolve_source, save_dataset
 
 
 def test_run_id_or_path(tmp_path: Path) -> None:
@@ -41,4 +42,37 @@ def test_loads_pairs_and_metadata(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     data = load_dataset(str(path), tmp_path)
-    assert data.metadata == {"run_id": "x"} and data.pairs == [{"standard": "a", "gyaru": "b"}]
+    assert data.metadata.run_id == "x" and data.metadata.to_json() == {"run_id": "x"}
+    assert data.pairs == [StoredPair(standard="a", gyaru="b")]
+    # Lenient: what a pair does not say is empty.
+    (pair,) = data.pairs
+    assert (pair.id, pair.topic, pair.quality, pair.judge, pair.input) == (None,) * 5
+    assert not pair.graded and not pair.unjudged and pair.extra == ()
+
+
+def test_a_dataset_read_and_written_again_keeps_every_field(tmp_path: Path) -> None:
+    """A dataset a newer version wrote (fields this one does not know, in pairs and
+    metadata) goes through `client judge`'s writer unchanged but for what it sets."""
+    pair = {
+        "id": "r-b0001-000",
+        "batch": 1,
+        "topic": "Daily",
+        "standard": "a",
+        "gyaru": "b",
+        "generated_at": "t",
+        "quality": 1,
+        "input": {"id": 3, "line": 4, "key": "k", "tied_by": "text", "sheet": "A"},
+        "check_note": "unsure",
+        "unjudged": True,
+        "speaker": {"age": 17},
+    }
+    metadata = {"run_id": "r", "persona": "p", "config": {"persona": {}}, "seed_corpus": "x"}
+    source = tmp_path / "d.json"
+    source.write_text(json.dumps({"metadata": metadata, "pairs": [pair]}), encoding="utf-8")
+    dataset = load_dataset(str(source), tmp_path)
+    assert dataset.pairs[0].extra == (("speaker", {"age": 17}),)
+    out = tmp_path / "out.json"
+    save_dataset(out, dataset.metadata, dataset.pairs, fsync=False)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data == {"metadata": metadata, "pairs": [pair]}
+    assert out.read_text(encoding="utf-8").count('"quality": 1,') == 1  # an int stays one

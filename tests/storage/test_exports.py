@@ -70,7 +70,7 @@ def test_hf_export_loads_from_disk_with_the_same_split_as_jsonl(tmp_path: Path) 
     }
     loaded = datasets.load_from_disk(str(tmp_path / "hf"))
     _, val = split(dataset.pairs, 0.25, seed=7)
-    assert sorted(loaded["validation"]["id"]) == sorted(p["id"] for p in val)
+    assert sorted(loaded["validation"]["id"]) == sorted(str(p.id) for p in val)
     row = loaded["train"][0]
     assert row["messages"][0] == {"role": "system", "content": SYSTEM}
     assert row["judge_meaning"] in (4, 5)
@@ -130,7 +130,7 @@ def test_every_jsonl_format_writes_the_same_split_as_the_others(tmp_path: Path, 
     _, val = split(dataset.pairs, 0.25, seed=7)
     val_rows = (tmp_path / f"{name}.val.jsonl").read_text(encoding="utf-8").splitlines()
     text = "\n".join(val_rows)
-    assert all(p["standard"] in text for p in val)
+    assert all(p.standard in text for p in val)
 
 
 def test_the_registry_refuses_what_a_format_cannot_do(tmp_path: Path) -> None:

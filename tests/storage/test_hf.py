@@ -9,11 +9,12 @@ import pytest
 
 from client.errors import UsageError
 from client.pairs.card import hf_row
+from client.pairs.stored import DatasetMetadata, StoredPair
 from client.storage.hf import write_hf_dataset
 
 datasets = pytest.importorskip("datasets")
 
-PAIRS = [
+RAW_PAIRS = [
     {
         "id": f"r-{i}",
         "topic": "Daily",
@@ -26,12 +27,13 @@ PAIRS = [
     }
     for i in range(5)
 ]
+PAIRS = [StoredPair.from_json(p) for p in RAW_PAIRS]
 
 
 def splits() -> dict[str, list[dict[str, Any]]]:
     rows = [hf_row(p, system="SYS") for p in PAIRS]
     # A validation row without judge grades: the column is null there, same type.
-    rows[4] = hf_row({k: v for k, v in PAIRS[4].items() if k != "judge"}, system="SYS")
+    rows[4] = hf_row(PAIRS[4].changed(judge=None), system="SYS")
     return {"train": rows[:4], "validation": rows[4:]}
 
 
@@ -51,7 +53,8 @@ def test_load_from_disk_reads_both_splits_with_one_schema(tmp_path: Path) -> Non
 def test_the_parquet_files_load_as_the_card_declares(tmp_path: Path) -> None:
     from client.pairs.card import dataset_card, judge_stats
 
-    card = dataset_card({"persona": "p"}, {"train": 4, "validation": 1}, judge_stats(PAIRS))
+    metadata = DatasetMetadata({"persona": "p"})
+    card = dataset_card(metadata, {"train": 4, "validation": 1}, judge_stats(PAIRS))
     out = write_hf_dataset(tmp_path / "hf", splits(), card)
     assert sorted(p.name for p in (out / "data").iterdir()) == [
         "train-00000-of-00001.parquet",

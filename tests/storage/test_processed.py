@@ -9,6 +9,7 @@ from typing import Any
 from client.config.checks import NearDuplicateRules
 from client.pairs.dedup import dedup_key
 from client.pairs.neardup import NearDuplicates
+from client.pairs.stored import StoredPair
 from client.storage.batch_record import BatchRecord
 from client.storage.processed import (
     DatasetStats,
@@ -117,8 +118,8 @@ def test_near_duplicates_are_dropped_in_batch_order_naming_the_kept_twin(tmp_pat
         def record(self, record: BatchRecord) -> None:
             return None
 
-        def pair(self, batch: int, pair: dict[str, Any]) -> None:
-            seen.append(pair["gyaru"])
+        def pair(self, batch: int, pair: StoredPair) -> None:
+            seen.append(pair.gyaru)
 
         def finish(self, stats: DatasetStats) -> None:
             stats.diversity = {"lines": len(seen), "near": stats.near_duplicates}

@@ -9,6 +9,7 @@ import pytest
 
 from client.errors import UsageError
 from client.pairs.review import Decision, Review, RunDecision, fingerprint
+from client.pairs.stored import DatasetMetadata
 from client.storage.dataset import load_dataset
 from client.storage.review import (
     ReviewFile,
@@ -102,7 +103,7 @@ def test_run_rejections_come_from_the_raw_batch_files(tmp_path: Path) -> None:
         for p in raw
         for r in json.loads(p.read_text(encoding="utf-8"))["rejected"]
     ]
-    items = run_rejections(demo.dataset, {"run_id": demo.run_id})
+    items = run_rejections(demo.dataset, DatasetMetadata({"run_id": demo.run_id}))
     assert len(items) == len(expected) > 0
     for item, (batch, rejection) in zip(items, expected, strict=True):
         assert item.batch == batch
@@ -139,7 +140,11 @@ def test_run_rejections_keep_the_judge_and_odd_items(tmp_path: Path) -> None:
         ],
     }
     (raw_dir / "batch_0099.json").write_text(json.dumps(record), encoding="utf-8")
-    items = [i for i in rejections(demo.dataset, {"run_id": demo.run_id}) if i.batch == 99]
+    items = [
+        i
+        for i in rejections(demo.dataset, DatasetMetadata({"run_id": demo.run_id}))
+        if i.batch == 99
+    ]
     assert items[0].judge is not None and items[0].judge.to_json() == grades
     assert items[1].standard == '["<b>x</b>"]' and not items[1].rescuable
     assert [i.id for i in items[2:]] == [
@@ -151,7 +156,7 @@ def test_run_rejections_keep_the_judge_and_odd_items(tmp_path: Path) -> None:
 @pytest.mark.parametrize("metadata", [{}, {"run_id": "../etc"}, {"run_id": 5}, {"run_id": "gone"}])
 def test_no_run_folder_means_no_rejections(tmp_path: Path, metadata: dict[str, object]) -> None:
     demo = write_demo(tmp_path / "outputs", pairs=1)
-    assert run_rejections(demo.dataset, metadata) == []
+    assert run_rejections(demo.dataset, DatasetMetadata(metadata)) == []
 
 
 def test_reviewed_dataset_applies_the_file_and_says_so(tmp_path: Path) -> None:
@@ -174,9 +179,9 @@ def test_reviewed_dataset_applies_the_file_and_says_so(tmp_path: Path) -> None:
         now="t",
     )
     reviewed, result = reviewed_dataset(dataset)
-    assert [p["id"] for p in reviewed.pairs] == [p["id"] for p in demo.pairs[1:]]
-    assert reviewed.pairs[0]["gyaru"] == "あーし直した"
-    assert reviewed.metadata["review"] == {
+    assert [p.id for p in reviewed.pairs] == [p["id"] for p in demo.pairs[1:]]
+    assert reviewed.pairs[0].gyaru == "あーし直した"
+    assert reviewed.metadata.review == {
         "file": demo.dataset.stem + ".review.json",
         "reviewed": 2,
         "accepted": 0,
@@ -186,13 +191,17 @@ def test_reviewed_dataset_applies_the_file_and_says_so(tmp_path: Path) -> None:
         "rejection_confirmed": 0,
         "stale": 0,
     }
-    assert reviewed.metadata["run_id"] == demo.run_id
+    assert reviewed.metadata.run_id == demo.run_id
     assert result.counts["rejected"] == 1
 
 
 def test_a_rescue_is_kept_whole_in_the_review_file(tmp_path: Path) -> None:
     demo = write_demo(tmp_path / "outputs", pairs=30)
-    item = next(i for i in run_rejections(demo.dataset, {"run_id": demo.run_id}) if i.rescuable)
+    item = next(
+        i
+        for i in run_rejections(demo.dataset, DatasetMetadata({"run_id": demo.run_id}))
+        if i.rescuable
+    )
     decision = Decision("accepted", fingerprint(item.standard, item.gyaru), "t")
     review = ReviewFile.beside(demo.dataset)
     review.save(Review(run_items={item.id: RunDecision(decision, item)}), now="t")
@@ -202,9 +211,9 @@ def test_a_rescue_is_kept_whole_in_the_review_file(tmp_path: Path) -> None:
         raw.unlink()
     dataset = load_dataset(str(demo.dataset), demo.output_dir)
     reviewed, result = reviewed_dataset(dataset)
-    assert reviewed.pairs[-1]["id"] == item.id and reviewed.pairs[-1]["gyaru"] == item.gyaru
+    assert reviewed.pairs[-1].id == item.id and reviewed.pairs[-1].gyaru == item.gyaru
     assert len(reviewed.pairs) == len(demo.pairs) + 1 and result.rescued == 1
-    assert reviewed.metadata["review"]["rescued"] == 1
+    assert reviewed.metadata.review is not None and reviewed.metadata.review["rescued"] == 1
     assert json.loads(demo.dataset.read_text(encoding="utf-8"))["pairs"] == demo.pairs, (
         "the dataset file is untouched"
     )
