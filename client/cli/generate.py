@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -18,6 +18,10 @@ from client.cli.args import (
     load_settings_from,
 )
 from client.cli.shared import api_key, show_progress, stdout_console
+
+if TYPE_CHECKING:
+    from client.run.looplag import LagSummary
+    from client.run.summary import RunSummary
 
 log = structlog.get_logger("client.cli")
 
@@ -106,6 +110,7 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
 
     from client.cli.run_table import print_summary
     from client.run.generate import generate
+    from client.run.looplag import probing
     from client.run.progress import LiveStats, ProgressObserver
 
     key = api_key()
@@ -119,17 +124,22 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
                 live, console=err, target_pairs=settings.generation.target_pairs
             )
 
-    summary = anyio.run(
-        lambda: generate(
-            settings,
-            api_key=key,
-            run_id=args.run_id,
-            argv=argv,
-            make_observer=make_observer,
-            # With a progress bar on screen a log line per batch is noise.
-            quiet_success=progress,
-        )
-    )
+    async def probed() -> tuple[RunSummary, LagSummary]:
+        # How late the loop ran what was due: when it is busy checking pairs, no reply
+        # is read and no request sent (tests/bench/growth.py reads it from the log).
+        with probing() as lag:
+            summary = await generate(
+                settings,
+                api_key=key,
+                run_id=args.run_id,
+                argv=argv,
+                make_observer=make_observer,
+                # With a progress bar on screen a log line per batch is noise.
+                quiet_success=progress,
+            )
+        return summary, lag.summary()
+
+    summary, lag = anyio.run(probed)
     print_summary(summary, stdout_console())
     if summary.status == "complete" and summary.stats.pairs_unique == 0:
         log.error(
@@ -146,5 +156,6 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
         failed_batches=summary.stats.batches_failed,
         processed=summary.files.get("processed"),
         resume=summary.resume_command,
+        loop_lag_ms=lag.to_json(),
     )
     return summary.exit_code

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,11 +74,14 @@ class ClientRun:
         return self.user_s + self.sys_s
 
 
-def run_client(args: list[str], **env_extra: str) -> ClientRun:
-    """Run the console script and read its own CPU time and peak memory from the kernel."""
+def run_client(args: list[str], prefix: Sequence[str] = (), **env_extra: str) -> ClientRun:
+    """Run the console script and read its own CPU time and peak memory from the kernel.
+    With a `prefix` (a profiler: `python -m cProfile -o FILE`), the client runs as
+    `PREFIX -m client.cli.main ARGS` under it."""
+    command = [*prefix, "-m", "client.cli.main"] if prefix else [CLIENT]
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [CLIENT, *args],
+        [*command, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

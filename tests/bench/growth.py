@@ -1,0 +1,211 @@
+"""Does a run's cost stay flat as it grows? Throughput, CPU, memory and loop lag by run size.
+
+    uv run python -m tests.bench.growth [--pairs 1000,10000,60000] [--input-lines 100000]
+        [--concurrency 64] [--per-batch 30] [--startup 3] [--save FILE] [--profile DIR]
+
+Every run is the real console script in its own process against our zero-latency
+OpenAI-compatible server in another (it answers each request at once with pairs that
+pass every check), `--no-judge`, every check on, the default settings otherwise
+(raw files fsynced). Printed for each run:
+
+- pairs/s end to end: kept pairs over the wall time from process start to exit;
+- CPU ms per pair: the client process's user + system time (the kernel's figures,
+  less sensitive than wall time to other load on the machine) over the kept pairs;
+- peak RSS: the kernel's high-water mark for the client process;
+- loop lag p50 / p99: how late the client's event loop ran a timer due every 10 ms
+  (client.run.looplag; the run logs it with "run finished").
+
+`--input-lines N` adds an input run (`generate --input`) of N lines. `--startup K`
+times K tiny runs from process start to the first chat request the server sees.
+The machine's load average is printed beside each run: the CPU is shared, and wall
+time suffers first. `--save` appends the rows as JSON lines (for
+tests/bench/growth_plot.py); `--profile DIR` runs each client under cProfile and
+writes DIR/<run>.prof.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.bench.common import (
+    ClientRun,
+    fake_server,
+    generate_args,
+    machine,
+    manifest_summary,
+    run_client,
+)
+from tests.bench.inputs import write_input
+from tests.cli_helpers import CLIENT, env
+from tests.fakeserver import FakeServer
+
+
+@dataclass
+class Row:
+    label: str
+    kind: str  # "pairs" (free generation) or "input" (generate --input)
+    size: int  # pairs asked for, or input lines
+    concurrency: int
+    pairs: int  # pairs in the dataset
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    lag_p50_ms: float | None
+    lag_p99_ms: float | None
+    lag_max_ms: float | None
+    load: str
+
+    @property
+    def pairs_per_s(self) -> float:
+        return self.pairs / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def cpu_ms_per_pair(self) -> float | None:
+        return self.cpu_s / self.pairs * 1000 if self.pairs else None
+
+    def line(self) -> str:
+        what = f"{self.size:6d} {'pairs' if self.kind == 'pairs' else 'input lines'}"
+        per_pair = self.cpu_ms_per_pair
+        return (
+            f"{what:18s} c{self.concurrency:<4d} {self.pairs:6d} kept  "
+            f"wall {self.wall_s:6.1f} s  {self.pairs_per_s:6.0f} pairs/s  "
+            f"CPU {self.cpu_s:6.1f} s = {per_pair if per_pair is not None else float('nan'):.2f} ms/pair  "
+            f"peak RSS {self.peak_rss_mb:4.0f} MB  "
+            f"lag p50/p99 {_ms(self.lag_p50_ms)}/{_ms(self.lag_p99_ms)} ms  "
+            f"(load {self.load})"
+        )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def lag_of(run: ClientRun) -> dict[str, Any]:
+    """The loop lag the client logged with "run finished" ({} when it did not)."""
+    for line in reversed(run.stderr.splitlines()):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("event") == "run finished":
+            return dict(event.get("loop_lag_ms") or {})
+    return {}
+
+
+def profiled(profile_dir: Path | None, name: str) -> list[str]:
+    if profile_dir is None:
+        return []
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    return [sys.executable, "-m", "cProfile", "-o", str(profile_dir / f"{name}.prof")]
+
+
+def measure(url: str, out: Path, args: argparse.Namespace, kind: str, size: int, level: int) -> Row:
+    run_id = f"{kind}{size}c{level}"
+    extra = ["--concurrency", str(level), "--pairs-per-batch", str(args.per_batch), "--no-judge"]
+    if kind == "pairs":
+        extra += ["--batches", str(math.ceil(size / args.per_batch))]
+    else:
+        source = out / f"input-{size}.txt"
+        write_input(source, size)
+        extra += ["--input", str(source)]
+    load = load_average()
+    run = run_client(
+        # Info (the later flag wins): the lag comes with "run finished", and a log
+        # line per batch with it.
+        [*generate_args(url, out, run_id, *extra), "--log-level", "info"],
+        prefix=profiled(args.profile, run_id),
+    )
+    assert run.code == 0, run.stderr[-2000:]
+    pairs = int(manifest_summary(out, run_id)["dataset"]["pairs_unique"])
+    lag = lag_of(run)
+    return Row(
+        label=args.label,
+        kind=kind,
+        size=size,
+        concurrency=level,
+        pairs=pairs,
+        wall_s=round(run.wall_s, 3),
+        cpu_s=round(run.cpu_s, 3),
+        peak_rss_mb=round(run.max_rss_mb, 1),
+        lag_p50_ms=lag.get("p50"),
+        lag_p99_ms=lag.get("p99"),
+        lag_max_ms=lag.get("max"),
+        load=load,
+    )
+
+
+def time_to_first_request(out: Path, runs: int) -> list[float]:
+    """Seconds from starting `client generate` to the server seeing its first chat
+    request (the server in this process, so both times are on one clock)."""
+    times = []
+    with FakeServer(record_bodies=False) as server:
+        for i in range(runs):
+            args = generate_args(server.base_url, out, f"start{i}", "--batches", "1", "--no-judge")
+            start = time.monotonic()
+            done = subprocess.run(
+                [CLIENT, *args], capture_output=True, text=True, env=env(), check=False
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            first = min(r.received_at for r in server.chat_requests if r.received_at >= start)
+            times.append(first - start)
+    return times
+
+
+def sizes(text: str) -> list[int]:
+    return sorted({int(n) for n in text.split(",") if n.strip() and int(n) > 0})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pairs", default="1000,10000,60000", help="run sizes, comma-separated")
+    parser.add_argument("--input-lines", default="100000", help="input-run sizes; 0: none")
+    parser.add_argument("--concurrency", default="64", help="levels, comma-separated")
+    parser.add_argument("--per-batch", type=int, default=30, help="pairs asked per batch")
+    parser.add_argument("--startup", type=int, default=3, help="start-up runs timed; 0: none")
+    parser.add_argument("--label", default="now", help="names these rows in --save")
+    parser.add_argument("--save", type=Path, help="append the rows to this JSON-lines file")
+    parser.add_argument("--profile", type=Path, help="cProfile each client run into this dir")
+    args = parser.parse_args()
+    print(f"machine: {machine()}; load {load_average()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        if args.startup:
+            times = time_to_first_request(out, args.startup)
+            print(
+                f"start-up, process start to first chat request: median "
+                f"{statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})"
+            )
+        rows: list[Row] = []
+        with fake_server() as url:
+            for level in sizes(args.concurrency):
+                plan = [("pairs", n) for n in sizes(args.pairs)]
+                plan += [("input", n) for n in sizes(args.input_lines)]
+                for kind, size in plan:
+                    row = measure(url, out, args, kind, size, level)
+                    print(row.line(), flush=True)
+                    rows.append(row)
+    if args.save is not None:
+        with args.save.open("a", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(asdict(row)) + "\n")
+
+
+if __name__ == "__main__":
+    main()
