@@ -9,6 +9,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -79,22 +80,28 @@ def run_client(args: list[str], prefix: Sequence[str] = (), **env_extra: str) ->
     With a `prefix` (a profiler: `python -m cProfile -o FILE`), the client runs as
     `PREFIX -m client.cli.main ARGS` under it."""
     command = [*prefix, "-m", "client.cli.main"] if prefix else [CLIENT]
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [*command, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(**env_extra),
-    )
-    # wait4 gives this child's rusage alone (not its siblings', as RUSAGE_CHILDREN would).
-    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    return ClientRun(
-        proc.returncode, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, out, err
-    )
+    # Both streams go to files: reading one pipe to its end while the client fills the
+    # other (a log line per batch) would stall it.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [*command, *args], stdout=out, stderr=err, text=True, env=env(**env_extra)
+        )
+        # wait4 gives this child's rusage alone (not its siblings', as RUSAGE_CHILDREN would).
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return ClientRun(
+            proc.returncode,
+            wall,
+            usage.ru_utime,
+            usage.ru_stime,
+            usage.ru_maxrss / 1024,
+            out.read(),
+            err.read(),
+        )
 
 
 def generate_args(base_url: str, out: Path, run_id: str, *extra: str) -> list[str]:
