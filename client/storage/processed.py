@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -24,6 +24,9 @@ from client.pairs.neardup import NearDuplicates
 from client.storage.batch_record import BatchRecord
 from client.storage.layout import processed_datasets, processed_path
 from client.storage.runstore import RunStore
+
+if TYPE_CHECKING:
+    from client.pairs.neardup import Signatures
 
 log = structlog.get_logger("client.storage.processed")
 
@@ -175,6 +178,7 @@ def _is_new(
     earlier: set[bytes],
     deduper: Deduper,
     near: NearDuplicates | None,
+    signature: Signatures | None,
     stats: DatasetStats,
 ) -> bool:
     """Whether the pair goes into the dataset; counts it as a duplicate (of this run or
@@ -185,12 +189,18 @@ def _is_new(
     if not deduper.add_key(digest):
         stats.duplicates += 1
         return False
-    twin = None if near is None else near.add(pair["id"], pair["standard"], pair["gyaru"])
+    twin = None
+    if near is not None and signature is not None:
+        twin = near.add_signature(pair["id"], signature)
     if twin is not None:
         stats.near_duplicates += 1
         stats.near_duplicate_of[pair["id"]] = twin
         return False
     return True
+
+
+def _lines(pairs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(str(p.get("standard", "")), str(p.get("gyaru", ""))) for p in pairs]
 
 
 def build_dataset(
@@ -227,8 +237,12 @@ def build_dataset(
                 continue
             for hook in hooks:
                 hook.record(record)
-            for pair, digest in zip(record.accepted, record.dedup_keys(key), strict=True):
-                if not _is_new(pair, digest, earlier, deduper, near, stats):
+            pairs = record.accepted
+            # A batch's signatures at once: most of a pair's cost is per call.
+            signatures = None if near is None else near.signatures(_lines(pairs))
+            for n, (pair, digest) in enumerate(zip(pairs, record.dedup_keys(key), strict=True)):
+                signature = None if signatures is None else signatures[n]
+                if not _is_new(pair, digest, earlier, deduper, near, signature, stats):
                     continue
                 stats.pairs_unique += 1
                 stats.topics[pair["topic"]] += 1
