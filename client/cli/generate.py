@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,12 +105,10 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
 
         check_run_id(args.run_id)
 
-    import anyio
     from rich.console import Console
 
     from client.cli.run_table import print_summary
     from client.run.generate import generate
-    from client.run.looplag import probing
     from client.run.progress import LiveStats, ProgressObserver
 
     key = api_key()
@@ -124,22 +122,17 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
                 live, console=err, target_pairs=settings.generation.target_pairs
             )
 
-    async def probed() -> tuple[RunSummary, LagSummary]:
-        # How late the loop ran what was due: when it is busy checking pairs, no reply
-        # is read and no request sent (tests/bench/growth.py reads it from the log).
-        with probing() as lag:
-            summary = await generate(
-                settings,
-                api_key=key,
-                run_id=args.run_id,
-                argv=argv,
-                make_observer=make_observer,
-                # With a progress bar on screen a log line per batch is noise.
-                quiet_success=progress,
-            )
-        return summary, lag.summary()
-
-    summary, lag = anyio.run(probed)
+    summary, lag = _probed(
+        lambda: generate(
+            settings,
+            api_key=key,
+            run_id=args.run_id,
+            argv=argv,
+            make_observer=make_observer,
+            # With a progress bar on screen a log line per batch is noise.
+            quiet_success=progress,
+        )
+    )
     print_summary(summary, stdout_console())
     if summary.status == "complete" and summary.stats.pairs_unique == 0:
         log.error(
@@ -159,3 +152,19 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
         loop_lag_ms=lag.to_json(),
     )
     return summary.exit_code
+
+
+def _probed(run: Callable[[], Awaitable[RunSummary]]) -> tuple[RunSummary, LagSummary]:
+    """The run, and how late its event loop ran what was due: while the loop is busy
+    checking pairs, no reply is read and no request sent (tests/bench/growth.py reads
+    it from the "run finished" log line)."""
+    import anyio
+
+    from client.run.looplag import probing
+
+    async def probed() -> tuple[RunSummary, LagSummary]:
+        with probing() as lag:
+            summary = await run()
+        return summary, lag.summary()
+
+    return anyio.run(probed)
