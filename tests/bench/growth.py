@@ -20,7 +20,7 @@ times K tiny runs from process start to the first chat request the server sees.
 The machine's load average is printed beside each run: the CPU is shared, and wall
 time suffers first. `--save` appends the rows as JSON lines (for
 tests/bench/growth_plot.py); `--profile DIR` runs each client under cProfile and
-writes DIR/<run>.prof.
+writes DIR/<run>.prof; `--client-path DIR` runs another version of the client.
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ def measure(url: str, out: Path, args: argparse.Namespace, kind: str, size: int,
         # line per batch with it.
         [*generate_args(url, out, run_id, *extra), "--log-level", "info"],
         prefix=profiled(args.profile, run_id),
+        **client_env(args),
     )
     assert run.code == 0, run.stderr[-2000:]
     pairs = int(manifest_summary(out, run_id)["dataset"]["pairs_unique"])
@@ -149,7 +150,7 @@ def measure(url: str, out: Path, args: argparse.Namespace, kind: str, size: int,
     )
 
 
-def time_to_first_request(out: Path, runs: int) -> list[float]:
+def time_to_first_request(out: Path, runs: int, env_extra: dict[str, str]) -> list[float]:
     """Seconds from starting `client generate` to the server seeing its first chat
     request (the server in this process, so both times are on one clock)."""
     times = []
@@ -158,12 +159,16 @@ def time_to_first_request(out: Path, runs: int) -> list[float]:
             args = generate_args(server.base_url, out, f"start{i}", "--batches", "1", "--no-judge")
             start = time.monotonic()
             done = subprocess.run(
-                [CLIENT, *args], capture_output=True, text=True, env=env(), check=False
+                [CLIENT, *args], capture_output=True, text=True, env=env(**env_extra), check=False
             )
             assert done.returncode == 0, done.stderr[-2000:]
             first = min(r.received_at for r in server.chat_requests if r.received_at >= start)
             times.append(first - start)
     return times
+
+
+def client_env(args: argparse.Namespace) -> dict[str, str]:
+    return {"PYTHONPATH": str(args.client_path.resolve())} if args.client_path else {}
 
 
 def sizes(text: str) -> list[int]:
@@ -182,12 +187,18 @@ def main() -> None:
     parser.add_argument("--label", default="now", help="names these rows in --save")
     parser.add_argument("--save", type=Path, help="append the rows to this JSON-lines file")
     parser.add_argument("--profile", type=Path, help="cProfile each client run into this dir")
+    parser.add_argument(
+        "--client-path",
+        type=Path,
+        help="import the client from this source tree (PYTHONPATH), e.g. an earlier commit's "
+        "`git archive HEAD~3 client | tar -x -C DIR`, for before/after figures",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}; load {load_average()}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         if args.startup:
-            times = time_to_first_request(out, args.startup)
+            times = time_to_first_request(out, args.startup, client_env(args))
             print(
                 f"start-up, process start to first chat request: median "
                 f"{statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})"

@@ -1,0 +1,137 @@
+"""Where a run's time and memory go: one `client generate` in this process, profiled.
+
+    uv run python -m tests.bench.where [--pairs 6000] [--concurrency 64] [--cpu | --memory]
+
+The run is the real command (`client.cli.main.main`) against our zero-latency server
+in its own process, `--no-judge`, every check on. `--cpu` (the default) runs it under
+cProfile and prints the functions that took the most time, in microseconds per kept
+pair, by their own time and with what they call. `--memory` runs it under tracemalloc
+and prints what is still allocated, by source line, just before the dataset rebuild
+(when everything the run keeps for its whole length is at its largest) and the peak,
+in bytes per kept pair: what grows with a run shows up at the top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import math
+import pstats
+import tempfile
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from tests.bench.common import fake_server, generate_args, machine
+
+
+def run_args(url: str, out: Path, args: argparse.Namespace) -> list[str]:
+    batches = math.ceil(args.pairs / args.per_batch)
+    return generate_args(
+        url,
+        out,
+        "where",
+        "--batches",
+        str(batches),
+        "--pairs-per-batch",
+        str(args.per_batch),
+        "--concurrency",
+        str(args.concurrency),
+        "--no-judge",
+    )
+
+
+def kept_pairs(out: Path) -> int:
+    manifest = json.loads((out / "raw" / "where" / "manifest.json").read_text(encoding="utf-8"))
+    return int(manifest["summary"]["dataset"]["pairs_unique"])
+
+
+def profile_cpu(argv: list[str], out: Path, top: int) -> None:
+    from client.cli.main import main
+
+    profiler = cProfile.Profile()
+    code = profiler.runcall(main, argv)
+    assert code == 0, f"the run exited {code}"
+    pairs = kept_pairs(out)
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    print(f"{pairs} pairs kept; {total:.1f} s profiled = {total / pairs * 1e6:.0f} us a pair")
+    for key, title in (("tottime", "own time"), ("cumulative", "with callees")):
+        print(f"\nby {title} (us a kept pair):")
+        rows: list[Any] = sorted(
+            stats.stats.items(),  # type: ignore[attr-defined]
+            key=lambda kv: kv[1][2] if key == "tottime" else kv[1][3],
+            reverse=True,
+        )
+        for (path, line, name), (_, calls, own, cumulative, _) in rows[:top]:
+            spent = own if key == "tottime" else cumulative
+            where = f"{Path(path).name}:{line}" if line else path
+            print(f"  {spent / pairs * 1e6:8.1f}  {calls:9d} calls  {name}  ({where})")
+
+
+def profile_memory(argv: list[str], out: Path, top: int) -> None:
+    import client.run.finalise as finalise_module
+    from client.cli.main import main
+
+    snapshots: list[tracemalloc.Snapshot] = []
+    original = finalise_module.finalise
+
+    def finalise(state: Any) -> Any:
+        snapshots.append(tracemalloc.take_snapshot())
+        return original(state)
+
+    finalise_module.finalise = finalise
+    # generate imported the name before: patch where it is called from too.
+    import client.run.generate as generate_module
+
+    generate_module.finalise = finalise  # type: ignore[attr-defined]
+    tracemalloc.start(1)
+    code = main(argv)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert code == 0, f"the run exited {code}"
+    pairs = kept_pairs(out)
+    print(f"{pairs} pairs kept; traced peak {peak / 2**20:.1f} MB = {peak / pairs:.0f} B a pair")
+    if not snapshots:
+        return
+    stats = snapshots[0].statistics("lineno")
+    held = sum(s.size for s in stats)
+    print(
+        f"\nheld just before the rebuild: {held / 2**20:.1f} MB = {held / pairs:.0f} B a pair; "
+        "the largest sources:"
+    )
+    for stat in stats[:top]:
+        frame = stat.traceback[0]
+        print(
+            f"  {stat.size / 2**20:7.2f} MB {stat.size / pairs:7.0f} B/pair  "
+            f"{stat.count:8d} blocks  {Path(frame.filename).name}:{frame.lineno}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pairs", type=int, default=6000)
+    parser.add_argument("--per-batch", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--top", type=int, default=25, help="rows to print")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--cpu", action="store_true", help="cProfile (the default)")
+    mode.add_argument("--memory", action="store_true", help="tracemalloc")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    from client.log import configure
+
+    configure("warning", "json")
+    with fake_server() as url, tempfile.TemporaryDirectory() as tmp:
+        argv = run_args(url, Path(tmp), args)
+        if args.memory:
+            profile_memory(argv, Path(tmp), args.top)
+        else:
+            profile_cpu(argv, Path(tmp), args.top)
+
+
+if __name__ == "__main__":
+    main()
