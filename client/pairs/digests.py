@@ -10,14 +10,10 @@ Here a member is 8 bytes in an open-addressing table (`array('Q')`, linear probi
 at most 70% full), with a parallel `array('I')` for a map's values. Digests are the
 first 8 bytes of the callers' BLAKE2b digests, or a hash() made unsigned: two distinct
 members share one with probability about n^2 / 2^65, 3e-8 for a million.
-
-`DistinctCount` is for counts that need not stay exact past a budget (the diversity
-report's distinct n-grams): exact below it, a HyperLogLog sketch above.
 """
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Iterable, Iterator
 
@@ -157,65 +153,3 @@ class DigestMap(_Table):
         """Store `value` for a new digest and answer None; for a known one, answer its
         value and change nothing."""
         return self._put(digest, value)
-
-
-# HyperLogLog with 2^14 registers: 16 KB, a standard error of 1.04 / sqrt(2^14) = 0.8 %.
-_HLL_BITS = 14
-_HLL_REGISTERS = 1 << _HLL_BITS
-_HLL_REST = 64 - _HLL_BITS
-DISTINCT_BUDGET = 250_000
-
-
-def _mix64(value: int) -> int:
-    """SplitMix64's finalizer: every output bit depends on every input bit."""
-    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK
-    return value ^ (value >> 31)
-
-
-class DistinctCount:
-    """How many distinct 64-bit digests were added: exact (a `DigestSet`) up to
-    `budget` of them, estimated by a HyperLogLog sketch (16 KB, about 0.8 % standard
-    error) past it, so memory stops growing there. `exact` says which."""
-
-    def __init__(self, budget: int = DISTINCT_BUDGET) -> None:
-        self.budget = budget
-        self._exact: DigestSet | None = DigestSet()
-        self._registers = bytearray()
-
-    @property
-    def exact(self) -> bool:
-        return self._exact is not None
-
-    def add(self, digest: int) -> None:
-        if self._exact is not None:
-            self._exact.add(digest)
-            if len(self._exact) > self.budget:
-                self._to_sketch(self._exact)
-            return
-        self._register(digest)
-
-    def _to_sketch(self, members: DigestSet) -> None:
-        self._registers = bytearray(_HLL_REGISTERS)
-        self._exact = None
-        for member in members:
-            self._register(member)
-
-    def _register(self, digest: int) -> None:
-        _check(digest)
-        spread = _mix64(digest)  # members need not be uniform (small ints)
-        index, rest = spread >> _HLL_REST, spread & ((1 << _HLL_REST) - 1)
-        rank = _HLL_REST - rest.bit_length() + 1
-        if rank > self._registers[index]:
-            self._registers[index] = rank
-
-    def __len__(self) -> int:
-        if self._exact is not None:
-            return len(self._exact)
-        registers = self._registers
-        m = _HLL_REGISTERS
-        estimate = 0.7213 / (1 + 1.079 / m) * m * m / sum(2.0**-r for r in registers)
-        zeros = registers.count(0)
-        if estimate <= 2.5 * m and zeros:
-            estimate = m * math.log(m / zeros)  # linear counting: better for small counts
-        return round(estimate)

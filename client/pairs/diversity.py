@@ -9,13 +9,15 @@ markers: the share of lines holding each of `persona.style_markers`.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from client.pairs.analyzer import analyse, outside, spans_of
-from client.pairs.digests import DISTINCT_BUDGET, DistinctCount, hash64
+from client.pairs.digests import hash64
+from client.pairs.distinct import DISTINCT_BUDGET, DistinctCount
 from client.pairs.phrases import BoundedCounter
 
 Words = Callable[[str], list[str]]
@@ -26,10 +28,20 @@ EDGE_BUDGET = 20_000
 _WAVES = "〜～"
 
 
+@functools.lru_cache(maxsize=8)
 def words_without(first_person: str | None) -> Words:
-    """The line's words, without symbols, blanks or the first person."""
+    """The line's words, without symbols, blanks or the first person.
+
+    One function per first person, which remembers the last line it was asked: the
+    dataset rebuild's hooks (the diversity report, the deciles) ask for each line's
+    words one after the other, and the analysis is most of what they cost."""
+    last: tuple[str, list[str]] = ("", [])
 
     def words(text: str) -> list[str]:
+        nonlocal last
+        seen = last  # one read: another thread may replace it meanwhile
+        if seen[0] == text and text:
+            return list(seen[1])
         spans = spans_of(text, first_person)
         # The analyzer glues a trailing 〜 to the word (けど〜): it is style, not a word.
         surfaces = (
@@ -37,7 +49,9 @@ def words_without(first_person: str | None) -> Words:
             for t in analyse(text)
             if not t.pos.startswith(("補助記号", "空白")) and outside(t, spans)
         )
-        return [s for s in surfaces if s]
+        found = [s for s in surfaces if s]
+        last = (text, found)
+        return list(found)
 
     return words
 

@@ -9,14 +9,7 @@ import tracemalloc
 
 import pytest
 
-from client.pairs.digests import (
-    DigestMap,
-    DigestSet,
-    DistinctCount,
-    digest64,
-    hash64,
-    hex64,
-)
+from client.pairs.digests import DigestMap, DigestSet, digest64, hash64, hex64
 
 
 def _digests(n: int, seed: int = 7) -> list[int]:
@@ -99,27 +92,3 @@ def test_a_member_costs_a_fraction_of_a_python_set() -> None:
     # 8 bytes a slot, at most 70% full and at least 35% after a growth: under 24 a member.
     assert ours_bytes / len(members) < 24
     assert ours_bytes * 3 < theirs_bytes
-
-
-def test_distinct_count_is_exact_up_to_its_budget() -> None:
-    count = DistinctCount(budget=1000)
-    for n in range(900):
-        count.add(n)
-        count.add(n)  # seen twice, counted once
-    assert count.exact and len(count) == 900
-
-
-def test_past_its_budget_a_distinct_count_is_a_close_estimate_in_flat_memory() -> None:
-    count = DistinctCount(budget=1000)
-    rng = random.Random(5)
-    members = [rng.getrandbits(64) for _ in range(60_000)] + list(range(40_000))
-    for member in members:
-        count.add(member)
-    assert not count.exact
-    estimate = len(count)
-    assert abs(estimate - 100_000) / 100_000 < 0.03, estimate
-    for member in members[:20_000]:  # repeats change nothing
-        count.add(member)
-    assert len(count) == estimate
-    # The exact set is gone; what is left is the 16 KB sketch.
-    assert count._exact is None and len(count._registers) == 16384

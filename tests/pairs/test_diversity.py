@@ -99,3 +99,22 @@ def test_past_its_budgets_the_tally_estimates_and_says_so() -> None:
     assert len(want.top_openings) == 3
     for (_, low), (_, true) in zip(got.top_openings, want.top_openings, strict=True):
         assert true - len(lines) / 50 <= low <= true
+
+
+def test_words_are_worked_out_once_for_a_line_asked_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import client.pairs.diversity as diversity_module
+
+    calls: list[str] = []
+    real = diversity_module.analyse
+
+    def counting(text: str) -> object:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(diversity_module, "analyse", counting)
+    words = words_without("わたし")  # a first person no other test here uses: a fresh memo
+    assert words is words_without("わたし")
+    first = words("わたし、マジ眠いんだけど〜！")
+    first.append("changed by the caller")
+    assert words("わたし、マジ眠いんだけど〜！") == ["マジ", "眠い", "ん", "だ", "けど"]
+    assert words("てか雨じゃん") and calls == ["わたし、マジ眠いんだけど〜！", "てか雨じゃん"]
