@@ -163,15 +163,15 @@ class _Ids:
 
 
 class NearDuplicates:
+    """The run's index. Its permutations and bands (numpy) are made on first use: a
+    run builds its index before the first request, and numpy is not needed until the
+    first reply."""
+
     def __init__(self, rules: NearDuplicateRules) -> None:
         self._rules = rules
-        self.hasher = MinHasher(rules.num_perm, rules.ngram)
-        # Every candidate is checked against the threshold, so LSH is tuned to miss
-        # few true twins (false negatives weigh 4x false positives); with equal
-        # weights and 64 permutations it missed most pairs one word apart.
-        bands, rows = lsh_bands(rules.threshold, rules.num_perm, _LSH_WEIGHTS)
-        self._bands = BandKeys(bands, rows)
-        self._first = [DigestMap() for _ in range(bands)]  # band key -> first kept pair
+        self._hasher: MinHasher | None = None
+        self._band_keys: BandKeys | None = None
+        self._first: list[DigestMap] = []  # per band: band key -> first kept pair
         self._more: dict[tuple[int, int], list[int]] = {}  # (band, key) -> later ones
         self._rows: list[Any] = []  # blocks of _CHUNK_ROWS signatures
         self._ids = _Ids()
@@ -180,6 +180,24 @@ class NearDuplicates:
 
     def __len__(self) -> int:
         return self._count
+
+    @property
+    def hasher(self) -> MinHasher:
+        if self._hasher is None:
+            self._hasher = MinHasher(self._rules.num_perm, self._rules.ngram)
+        return self._hasher
+
+    @property
+    def _bands(self) -> BandKeys:
+        if self._band_keys is None:
+            # Every candidate is checked against the threshold, so LSH is tuned to miss
+            # few true twins (false negatives weigh 4x false positives); with equal
+            # weights and 64 permutations it missed most pairs one word apart.
+            rules = self._rules
+            bands, rows = lsh_bands(rules.threshold, rules.num_perm, _LSH_WEIGHTS)
+            self._band_keys = BandKeys(bands, rows)
+            self._first = [DigestMap() for _ in range(bands)]
+        return self._band_keys
 
     def signatures(self, pairs: Sequence[tuple[str, str]]) -> Signatures:
         return self.hasher.signatures(pairs)
