@@ -1,6 +1,7 @@
 """Where a run's time and memory go: one `client generate` in this process, profiled.
 
-    uv run python -m tests.bench.where [--pairs 6000] [--concurrency 64] [--cpu | --memory]
+    uv run python -m tests.bench.where [--pairs 6000 | --input-lines N] [--concurrency 64]
+        [--cpu | --memory]
 
 The run is the real command (`client.cli.main.main`) against our zero-latency server
 in its own process, `--no-judge`, every check on. `--cpu` (the default) runs it under
@@ -25,16 +26,21 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.common import fake_server, generate_args, machine
+from tests.bench.inputs import write_input
 
 
 def run_args(url: str, out: Path, args: argparse.Namespace) -> list[str]:
-    batches = math.ceil(args.pairs / args.per_batch)
+    if args.input_lines:
+        source = out / "input.txt"
+        write_input(source, args.input_lines)
+        size = ["--input", str(source)]
+    else:
+        size = ["--batches", str(math.ceil(args.pairs / args.per_batch))]
     return generate_args(
         url,
         out,
         "where",
-        "--batches",
-        str(batches),
+        *size,
         "--pairs-per-batch",
         str(args.per_batch),
         "--concurrency",
@@ -93,16 +99,43 @@ def patch_finalise(wrap: Callable[[Any, Callable[[Any], Any]], Any]) -> None:
     generate_module.finalise = lambda state: wrap(state, original)  # type: ignore[attr-defined]
 
 
+class _SnapshotAtEnd:
+    """A rebuild hook whose `finish` (after the last record, with every structure of
+    the rebuild still alive) takes a tracemalloc snapshot."""
+
+    def __init__(self, snapshots: dict[str, tracemalloc.Snapshot]) -> None:
+        self._snapshots = snapshots
+
+    def record(self, record: Any) -> None:
+        return None
+
+    def pair(self, batch: int, pair: dict[str, Any]) -> None:
+        return None
+
+    def finish(self, stats: Any) -> None:
+        self._snapshots[f"at the end of the rebuild (RSS {rss_mb()} MB)"] = (
+            tracemalloc.take_snapshot()
+        )
+
+
+def rss_mb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) // 1024
+
+
 def profile_memory(argv: list[str], out: Path, top: int) -> None:
+    import client.run.finalise as finalise_module
     from client.cli.main import main
 
-    snapshots: list[tracemalloc.Snapshot] = []
+    snapshots: dict[str, tracemalloc.Snapshot] = {}
 
     def before_rebuild(state: Any, original: Callable[[Any], Any]) -> Any:
-        snapshots.append(tracemalloc.take_snapshot())
+        snapshots[f"just before the rebuild (RSS {rss_mb()} MB)"] = tracemalloc.take_snapshot()
         return original(state)
 
     patch_finalise(before_rebuild)
+    hooks = finalise_module._hooks
+    finalise_module._hooks = lambda state: [*hooks(state), _SnapshotAtEnd(snapshots)]  # type: ignore[assignment]
     tracemalloc.start(1)
     code = main(argv)
     _, peak = tracemalloc.get_traced_memory()
@@ -110,20 +143,16 @@ def profile_memory(argv: list[str], out: Path, top: int) -> None:
     assert code == 0, f"the run exited {code}"
     pairs = kept_pairs(out)
     print(f"{pairs} pairs kept; traced peak {peak / 2**20:.1f} MB = {peak / pairs:.0f} B a pair")
-    if not snapshots:
-        return
-    stats = snapshots[0].statistics("lineno")
-    held = sum(s.size for s in stats)
-    print(
-        f"\nheld just before the rebuild: {held / 2**20:.1f} MB = {held / pairs:.0f} B a pair; "
-        "the largest sources:"
-    )
-    for stat in stats[:top]:
-        frame = stat.traceback[0]
-        print(
-            f"  {stat.size / 2**20:7.2f} MB {stat.size / pairs:7.0f} B/pair  "
-            f"{stat.count:8d} blocks  {Path(frame.filename).name}:{frame.lineno}"
-        )
+    for when, snapshot in snapshots.items():
+        stats = snapshot.statistics("lineno")
+        held = sum(s.size for s in stats)
+        print(f"\nheld {when}: {held / 2**20:.1f} MB = {held / pairs:.0f} B a pair; largest:")
+        for stat in stats[:top]:
+            frame = stat.traceback[0]
+            print(
+                f"  {stat.size / 2**20:7.2f} MB {stat.size / pairs:7.0f} B/pair  "
+                f"{stat.count:8d} blocks  {Path(frame.filename).name}:{frame.lineno}"
+            )
 
 
 def main() -> None:
@@ -131,6 +160,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pairs", type=int, default=6000)
+    parser.add_argument("--input-lines", type=int, help="an input run of this many lines instead")
     parser.add_argument("--per-batch", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--top", type=int, default=25, help="rows to print")
