@@ -66,6 +66,7 @@ def client_settings_args(concurrency: int, requests: int, max_tokens: int) -> li
         "--no-structured-output",
         "--max-attempts",
         "1",
+        "--no-judge",
     ]
 
 
@@ -267,6 +268,8 @@ def speedup(server: ServerInfo, out: Path) -> None:
                 "3",
                 "--concurrency",
                 str(level),
+                # The judge grades the random model's lines as the checks would.
+                "--no-judge",
             ),
             VLLM_API_KEY=KEY,
             **NO_PAIR_CHECKS,
