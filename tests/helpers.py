@@ -16,8 +16,8 @@ from tests.fakeserver import make_pairs
 from tests.judgefake import is_judge_request, judge_response
 
 REPO = Path(__file__).resolve().parent.parent
-PROMPT = REPO / "prompts" / "system_prompt.txt"
-JUDGE_PROMPT = REPO / "prompts" / "judge_prompt.txt"
+PROMPT = REPO / "personas" / "gyaru" / "system_prompt.txt"
+JUDGE_PROMPT = REPO / "personas" / "gyaru" / "judge_prompt.txt"
 BASE_URL = "http://vllm.test/v1"
 MODEL = "test-model"
 

@@ -51,7 +51,7 @@ COMPANIONS = (
     "クラスメイト", "バイト仲間", "配信仲間", "ゲーム仲間", "部活の仲間", "推し仲間", "ルームメイト",
     "同僚", "彼氏", "近所の子", "親友",
 )  # fmt: skip
-# The お嬢様's feelings (config/ojousama.yaml): polite, with her endings.
+# The お嬢様's feelings (personas/ojousama/): polite, with her endings.
 LADY_FEELINGS = (
     "とても素敵でしたわ", "心が躍りましたわ", "なんて優雅なのかしら", "満足ですわ", "おほほ、幸せですわ",
     "皆さまにもお見せしたいですわ", "またぜひ参りたいですわ", "格別でしたわね", "気品にあふれておりましたわ",

@@ -1,5 +1,7 @@
 """The shape of client/: which layer may import which, no import cycles, small modules
-and functions. Walks the source with ast, so imports inside functions count too.
+and functions, one module that retries (the only one importing tenacity), and a run
+with no phase-order asserts. Walks the source with ast, so imports inside functions
+count too.
 
     cli      -> anything below; nothing imports cli, and no command imports cli.main
     web      -> storage, pairs, root  (the review page's server; only cli imports it)
@@ -29,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "pairs": {"pairs", "root"},
     "root": {"root"},
 }
-MAX_MODULE_LINES = 300
+MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 
 
@@ -79,7 +81,7 @@ def test_the_walk_sees_the_layers() -> None:
     # A walk that finds nothing would pass every rule below.
     edges = graph()
     assert {layer(m) for m in edges} == {*LAYERS, "root"}
-    assert "client.run.job" in edges["client.run.generate"]
+    assert "client.run.prepare" in edges["client.run.generate"]
     assert "client.pairs.records" in edges["client.storage.batch_record"]
 
 
@@ -160,3 +162,37 @@ def test_modules_and_functions_are_small(path: Path) -> None:
         and node.end_lineno - node.lineno + 1 >= MAX_FUNCTION_LINES
     ]
     assert long == [], f"{path}: functions over {MAX_FUNCTION_LINES} lines"
+
+
+def third_party_importers(package: str) -> set[str]:
+    """The client modules that import `package`."""
+    found = set()
+    for module, path in sources().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            if any(name.split(".")[0] == package for name in names):
+                found.add(module)
+    return found
+
+
+def test_one_module_owns_retrying() -> None:
+    # Every request kind goes through the one attempt loop, over the one retry policy.
+    assert third_party_importers("tenacity") == {"client.server.retry"}
+
+
+def test_the_run_is_whole_from_the_start() -> None:
+    """No step of a run waits for another to fill a field in (run.prepare returns a
+    whole `Prepared`), so no `assert x is not None` holds the order together."""
+    waiting = [
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
+        for path in sorted((PACKAGE / "run").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Assert)
+        and isinstance(node.test, ast.Compare)
+        and any(isinstance(op, ast.IsNot) for op in node.test.ops)
+    ]
+    assert waiting == []

@@ -13,7 +13,7 @@ from client.errors import EXIT_USAGE
 from client.log import LEVELS
 
 if TYPE_CHECKING:
-    from client.config import Settings
+    from client.config import Settings, Sources
 
 # flag dest -> (config section, key, flag as the user writes it)
 OVERRIDES: dict[str, tuple[str, str, str]] = {
@@ -23,6 +23,7 @@ OVERRIDES: dict[str, tuple[str, str, str]] = {
     "request_timeout": ("server", "request_timeout_s", "--request-timeout"),
     "concurrency": ("generation", "concurrency", "--concurrency"),
     "max_concurrency": ("generation", "max_concurrency", "--max-concurrency"),
+    "metrics_url": ("server", "metrics_urls", "--metrics-url"),
     "batches": ("generation", "total_batches", "--batches"),
     "pairs_per_batch": ("generation", "num_pairs_per_batch", "--pairs-per-batch"),
     "temperature": ("generation", "temperature", "--temperature"),
@@ -83,14 +84,27 @@ def add_logging(p: argparse.ArgumentParser) -> None:
     )
 
 
+PERSONA_HELP = (
+    "the persona: a name `client personas` lists, or a persona folder (./my-persona); "
+    "default: persona in the config, else gyaru"
+)
+
+
+def add_persona(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup, help: str = PERSONA_HELP
+) -> None:
+    p.add_argument("--persona", metavar="NAME|DIR", help=help)
+
+
 def add_server(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("server")
     g.add_argument(
         "--config",
         type=Path,
         default=None,
-        help="YAML config (default: config/generation_config.yaml when it exists)",
+        help="YAML file layered over config/generation_config.yaml and the persona",
     )
+    add_persona(g)
     g.add_argument(
         "--base-url",
         action="append",
@@ -139,6 +153,13 @@ def add_batches(p: argparse.ArgumentParser, *, lists: bool = False) -> argparse.
         type=int,
         metavar="N",
         help="the most requests in flight per endpoint --concurrency auto may reach (default 256)",
+    )
+    g.add_argument(
+        "--metrics-url",
+        action="append",
+        metavar="URL",
+        help="a Prometheus /metrics for --concurrency auto to read instead of the endpoint's "
+        "own, e.g. each server's behind a router (give it once per server)",
     )
     g.add_argument("--batches", type=int, metavar="N", help="number of batches (default 4)")
     if not lists:
@@ -196,9 +217,15 @@ def overrides_from(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     return dict(nested), names
 
 
-def load_settings_from(args: argparse.Namespace) -> Settings:
+def sources_and_settings(args: argparse.Namespace) -> tuple[Sources, Settings]:
+    """The files the settings come from (the persona's folder among them) and the settings."""
     # Imported here: `client --help` and usage errors do not pay for pydantic.
-    from client.config import load_settings
+    from client.config import build_settings, resolve
 
+    sources = resolve(getattr(args, "config", None), getattr(args, "persona", None))
     overrides, names = overrides_from(args)
-    return load_settings(getattr(args, "config", None), overrides, flag_names=names)
+    return sources, build_settings(sources, overrides, flag_names=names)
+
+
+def load_settings_from(args: argparse.Namespace) -> Settings:
+    return sources_and_settings(args)[1]

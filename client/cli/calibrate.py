@@ -10,19 +10,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from client.cli.args import add_judge, add_logging, formatter, load_settings_from
+from client.cli.args import add_judge, add_logging, add_persona, formatter, sources_and_settings
 from client.cli.shared import api_key, stdout_console
-from client.errors import EXIT_OK, GyaruError
+from client.errors import EXIT_OK, GyaruError, UsageError
 
 if TYPE_CHECKING:
-    from client.config import Settings
+    from client.config import Persona, Settings
     from client.pairs.calibration import LabelledItem
     from client.pairs.verdicts import Source
 
 EXAMPLES = """\
 examples:
+  client calibrate                                   # the default persona's labels.jsonl
+  client calibrate --persona ojousama                # personas/ojousama/labels.jsonl
   client calibrate tests/data/labels_gyaru.jsonl
-  client calibrate tests/data/labels_ojousama.jsonl --config config/ojousama.yaml
   client calibrate labels.jsonl --min-quality 0.7 --json
   client calibrate tests/data/labels_gyaru.jsonl --base-url http://localhost:8000/v1   # with the LLM judge
 
@@ -38,8 +39,16 @@ def register(sub: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=formatter,
     )
-    p.add_argument("labels", type=Path, help="a JSON Lines file of labelled pairs")
-    p.add_argument("--config", type=Path, default=None, help="the persona's config file")
+    p.add_argument(
+        "labels",
+        type=Path,
+        nargs="?",
+        help="a JSON Lines file of labelled pairs (default: the persona's labels.jsonl)",
+    )
+    p.add_argument(
+        "--config", type=Path, default=None, help="YAML file layered over the base config"
+    )
+    add_persona(p)
     p.add_argument(
         "--min-quality",
         type=float,
@@ -71,6 +80,18 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
+def _labels_path(given: Path | None, persona: Persona) -> Path:
+    """The LABELS argument, else the persona folder's labels.jsonl."""
+    if given is not None:
+        return given
+    if persona.labels is None:
+        raise UsageError(
+            f"no LABELS file given, and the persona {persona.name!r} has no labels.jsonl "
+            f"in {persona.folder}"
+        )
+    return persona.labels
+
+
 def read_labels(path: Path, settings: Settings) -> list[LabelledItem]:
     from client.pairs.calibration import LabelsError, parse_labels
 
@@ -86,7 +107,7 @@ def read_labels(path: Path, settings: Settings) -> list[LabelledItem]:
         if item.persona is not None and item.persona != persona:
             raise LabelsError(
                 f"{path}:{item.line}: persona {item.persona!r}, but the config's persona is"
-                f" {persona!r} (name its config with --config)"
+                f" {persona!r} (pick the labels' persona with --persona NAME)"
             )
     return items
 
@@ -134,7 +155,8 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     from client.pairs.verdicts import scores
     from client.run.job import pair_rules, validation_context
 
-    settings = load_settings_from(args)
+    read_from, settings = sources_and_settings(args)
+    args.labels = _labels_path(args.labels, read_from.persona)
     items = read_labels(args.labels, settings)
     found = sources(args, settings, items)
     score_auc = auc(items, scores(items, validation_context(settings, pair_rules(settings))))

@@ -11,7 +11,7 @@ from rich.table import Table
 from client.cli.args import add_logging, add_server, formatter, load_settings_from
 from client.cli.shared import api_key, stdout_console
 from client.errors import EXIT_FAILED, EXIT_OK
-from client.server.version import TESTED_VLLM_VERSION, untested_version
+from client.server.readiness import TESTED_VLLM_VERSION, untested_version
 
 if TYPE_CHECKING:
     from client.run.check import EndpointCheck

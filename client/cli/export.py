@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from client.cli.args import add_logging, formatter
+from client.cli.args import add_logging, add_persona, formatter
 from client.cli.reviewed import add_ignore_review, apply_review, review_fields
 from client.cli.shared import dataset_settings, output_dir_and_settings
 from client.errors import EXIT_OK, UsageError
-
-if TYPE_CHECKING:
-    from client.pairs.review import Reviewed
+from client.storage.exports import EXPORTS, reversible_formats
 
 log = structlog.get_logger("client.cli")
 
@@ -27,23 +25,23 @@ examples:
   client export 20261128-101500-a1b2 --format dpo --out dpo.jsonl --val-fraction 0.1
   client export 20261128-101500-a1b2 --format hf --out data/gyaru-hf --val-fraction 0.1
 """
-JSONL_FORMATS = ("openai-chat", "alpaca", "sharegpt")
-FORMATS = (*JSONL_FORMATS, "dpo", "hf")
 
 
 def register(sub: Any) -> None:
     export = sub.add_parser(
         "export",
-        help="write a dataset for training (openai-chat, alpaca, sharegpt, dpo, hf)",
-        description="One training example per pair: the user turn holds the standard line, "
-        "the assistant turn the gyaru line (or the other way round with --reverse). "
-        "dpo: TRL's preference rows (rejected: a line the run rejected, else the standard "
-        "line). hf: a Hugging Face dataset folder with parquet files and a dataset card.",
+        help=f"write a dataset for training ({', '.join(EXPORTS)})",
+        description=_description(),
         epilog=EXPORT_EXAMPLES,
         formatter_class=formatter,
     )
     export.add_argument("source", help="a processed dataset file, or a run id")
-    export.add_argument("--format", choices=FORMATS, required=True)
+    export.add_argument(
+        "--format",
+        choices=list(EXPORTS),
+        required=True,
+        help="; ".join(f"{f.name}: {f.summary}" for f in EXPORTS.values()),
+    )
     export.add_argument(
         "--out", type=Path, required=True, metavar="PATH", help="FILE.jsonl, or DIR for hf"
     )
@@ -51,7 +49,11 @@ def register(sub: Any) -> None:
         "--system", help="system text (default: export.system_prompt in the config)"
     )
     export.add_argument("--no-system", action="store_true", help="no system turn / instruction")
-    export.add_argument("--reverse", action="store_true", help="gyaru in, standard out")
+    export.add_argument(
+        "--reverse",
+        action="store_true",
+        help=f"persona line in, standard line out ({', '.join(reversible_formats())})",
+    )
     export.add_argument(
         "--val-fraction",
         type=float,
@@ -66,6 +68,7 @@ def register(sub: Any) -> None:
         default=None,
         help="config whose export.system_prompt to use (default: the one the dataset was made with)",
     )
+    add_persona(export, "the persona whose export.system_prompt to use (default: the dataset's)")
     export.add_argument(
         "--output-dir", type=Path, metavar="DIR", help="where run ids are looked up"
     )
@@ -83,25 +86,42 @@ def _system(args: argparse.Namespace, settings: Any) -> str | None:
     return str(export.reverse_system_prompt if args.reverse else export.system_prompt)
 
 
+def _description() -> str:
+    folder = [f.name for f in EXPORTS.values() if f.folder]
+    return (
+        "One training example per pair: the user turn holds the standard line, the "
+        "assistant turn the persona's line (or the other way round with --reverse). "
+        f"--out is a FILE.jsonl, or a folder for {', '.join(folder)}."
+    )
+
+
 def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     from client.storage.dataset import load_dataset
+    from client.storage.exports import ExportJob, export
 
     if not 0 <= args.val_fraction < 1:
         raise UsageError(f"--val-fraction {args.val_fraction}: must be in [0, 1)")
-    if args.reverse and args.format in ("dpo", "hf"):
-        raise UsageError(f"--reverse applies to {', '.join(JSONL_FORMATS)} only")
     output_dir, settings = output_dir_and_settings(args)
     dataset, review = apply_review(args, load_dataset(args.source, output_dir))
     settings = dataset_settings(args, dataset, settings)
-    if not dataset.pairs and args.format == "hf":
-        raise UsageError(f"{dataset.path}: no pairs to export")
-    system = _system(args, settings)
-    out: Path = args.out
+    job = ExportJob(
+        dataset=dataset,
+        out=args.out,
+        system=_system(args, settings),
+        reverse=args.reverse,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        review_rejected=review.rejected if review is not None else (),
+    )
     try:
-        written = _write(args, dataset, out, system, review)
+        written = export(args.format, job)
     except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
-    for path, count in written.items():
+        raise UsageError(
+            f"cannot write {exc.filename or args.out}: {exc.strerror or exc}"
+        ) from None
+    if "rejected_sources" in written.details:
+        log.info("dpo rejected lines", **written.details["rejected_sources"])
+    for path, count in written.files.items():
         log.info(
             "exported",
             path=path,
@@ -111,36 +131,3 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
             **review_fields(args, review),
         )
     return EXIT_OK
-
-
-def _write(
-    args: argparse.Namespace,
-    dataset: Any,
-    out: Path,
-    system: str | None,
-    review: Reviewed | None,
-) -> dict[str, int]:
-    from client.pairs.export import example, split
-    from client.storage.exports import export_dpo, export_hf, val_path
-    from client.storage.jsonl import write_jsonl
-
-    options = {"system": system, "val_fraction": args.val_fraction, "seed": args.seed}
-    if args.format == "hf":
-        counts = export_hf(dataset, out, **options)
-        return {
-            str(out / "data" / f"{name}-00000-of-00001.parquet"): n for name, n in counts.items()
-        }
-    if args.format == "dpo":
-        rejected = review.rejected if review is not None else ()
-        written, sources = export_dpo(dataset, out, **options, review_rejected=rejected)
-        log.info("dpo rejected lines", **sources.to_json())
-        return written
-    train, val = split(dataset.pairs, args.val_fraction, seed=args.seed)
-    rows = {out: train, val_path(out): val}
-    return {
-        str(path): write_jsonl(
-            path, (example(p, args.format, system=system, reverse=args.reverse) for p in pairs)
-        )
-        for path, pairs in rows.items()
-        if pairs or path == out
-    }

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from client.cli.args import add_judge, add_logging, add_server, formatter, load_settings_from
-from client.cli.shared import api_key, stdout_console
+from client.cli.shared import api_key, names_settings, stdout_console
 from client.errors import UsageError
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ JUDGE_EXAMPLES = """\
 examples:
   client judge 20261128-101500-a1b2                  # writes gyaru_dataset_20261128-101500-a1b2-judged.json
   client judge outputs/processed/old.json --out graded.json --concurrency 8
-  client judge ojousama-001 --config config/ojousama.yaml
+  client judge ojousama-001 --persona ojousama
   GYARU_JUDGE__MIN_MEANING=5 client judge 20261128-101500-a1b2
 """
 
@@ -37,7 +37,8 @@ def register(sub: Any) -> None:
         "(as many at once as --concurrency allows), keep those at or above the judge.* "
         "thresholds with their grades, and write the rejected ones with the judge's "
         "reason beside the new dataset (NAME.rejected.jsonl). The persona and judge "
-        "prompt are those the dataset was made with, unless --config names a config.",
+        "prompt are those the dataset was made with, unless --persona or --config names "
+        "another.",
         epilog=JUDGE_EXAMPLES,
         formatter_class=formatter,
     )
@@ -56,11 +57,11 @@ def register(sub: Any) -> None:
 
 
 def judge_settings(args: argparse.Namespace, dataset: Dataset, settings: Settings) -> Settings:
-    """The persona the dataset was made with (its config snapshot) unless --config is
-    given, and that persona's judge prompt; refuses to judge one persona's pairs with
-    another persona's prompt."""
+    """The persona the dataset was made with (its config snapshot) unless --persona or
+    --config is given, and that persona's judge prompt; refuses to judge one persona's
+    pairs with another persona's prompt."""
     snapshot = dataset.metadata.get("config")
-    if args.config is not None or not isinstance(snapshot, dict):
+    if names_settings(args) or not isinstance(snapshot, dict):
         return settings
     from pydantic import ValidationError
 
@@ -75,10 +76,17 @@ def judge_settings(args: argparse.Namespace, dataset: Dataset, settings: Setting
     prompt = settings.judge.prompt_path
     if args.judge_prompt is None and judge is not None:
         prompt = judge.prompt_path
+        if not prompt.is_file():
+            # Datasets made before personas were folders name prompts/<...>.txt.
+            raise UsageError(
+                f"{dataset.path} was judged with {prompt}, which is not there any more: "
+                "pass its persona with --persona NAME (or --judge-prompt FILE)"
+            )
     elif args.judge_prompt is None and persona.name != settings.persona.name:
         raise UsageError(
             f"{dataset.path} was made for the persona {persona.name!r}, and its metadata does "
-            "not say which judge prompt fits it: pass that persona's --config (or --judge-prompt)"
+            "not say which judge prompt fits it: pass that persona with --persona NAME "
+            "(or --judge-prompt FILE)"
         )
     return settings.model_copy(
         update={

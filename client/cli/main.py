@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import structlog
 
 from client import __version__
-from client.cli import bench, calibrate, check, export, generate, judge, review, stats
+from client.cli import bench, calibrate, check, export, generate, judge, personas, review, stats
 from client.cli.args import Parser, formatter
 from client.errors import EXIT_FAILED, EXIT_SIGINT, GyaruError
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for command in (generate, check, export, stats, review, bench, judge, calibrate):
+    for command in (generate, check, export, stats, review, bench, judge, calibrate, personas):
         command.register(sub)
     return parser
 

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from client.cli.args import add_logging, formatter
-from client.cli.shared import output_dir_and_settings
+from client.cli.args import add_logging, add_persona, formatter
+from client.cli.shared import dataset_settings, output_dir_and_settings
 from client.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from client.config import Settings
     from client.storage.dataset import Dataset
 
 log = structlog.get_logger("client.cli")
@@ -43,8 +44,8 @@ def register(sub: Any) -> None:
         help="review a dataset in the browser: accept, reject, edit; charts",
         description="Serve a review page for a dataset on 127.0.0.1 and print its address "
         "(with the access token) on stdout. Decisions are saved at once to a review file "
-        "beside the dataset; export and stats then leave rejected pairs out and use edited "
-        "lines. Ctrl-C stops the server.",
+        "beside the dataset; export and stats then leave rejected pairs out, use edited "
+        "lines and add the items rescued from the run's rejections. Ctrl-C stops the server.",
         epilog=REVIEW_EXAMPLES,
         formatter_class=formatter,
     )
@@ -57,11 +58,17 @@ def register(sub: Any) -> None:
         "--export-labels",
         type=Path,
         metavar="FILE.jsonl",
-        help="write the reviewed pairs as labelled examples (for client calibrate) and exit",
+        help="write the reviewed lines as labelled examples (for client calibrate), with what "
+        "the run decided about each, and exit",
     )
     review.add_argument(
-        "--config", type=Path, default=None, help="config for output.output_dir and output.fsync"
+        "--config",
+        type=Path,
+        default=None,
+        help="config for output.output_dir and output.fsync, and the persona the page names "
+        "and marks (default: the config the dataset was made with)",
     )
+    add_persona(review)
     review.add_argument(
         "--output-dir", type=Path, metavar="DIR", help="where run ids are looked up"
     )
@@ -76,12 +83,17 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     dataset = load_dataset(args.source, output_dir)
     if args.export_labels is not None:
         return _export_labels(dataset, args.export_labels)
-    return _serve(dataset, port=args.port, browser=not args.no_browser, fsync=settings.output.fsync)
+    # The persona's name and words come from the config the dataset was made with
+    # (or --config); fsync from the config in use.
+    persona = dataset_settings(args, dataset, settings)
+    return _serve(
+        dataset, persona, port=args.port, browser=not args.no_browser, fsync=settings.output.fsync
+    )
 
 
 def _export_labels(dataset: Dataset, out: Path) -> int:
     from client.pairs.review import label_rows
-    from client.storage.jsonl import write_jsonl
+    from client.storage.atomic import write_jsonl
     from client.storage.review import ReviewFile
 
     review = ReviewFile.beside(dataset.path)
@@ -98,16 +110,25 @@ def _export_labels(dataset: Dataset, out: Path) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     good = sum(1 for row in rows if row["label"] == "good")
-    log.info("labels written", path=str(out), rows=len(rows), good=good, bad=len(rows) - good)
+    # Good lines the run turned down: where the checks and the person disagree most.
+    rescued = sum(1 for row in rows if row["label"] == "good" and row.get("run") == "rejected")
+    log.info(
+        "labels written",
+        path=str(out),
+        rows=len(rows),
+        good=good,
+        bad=len(rows) - good,
+        good_rejected_by_run=rescued,
+    )
     return EXIT_OK
 
 
-def _serve(dataset: Dataset, *, port: int, browser: bool, fsync: bool) -> int:
+def _serve(dataset: Dataset, settings: Settings, *, port: int, browser: bool, fsync: bool) -> int:
     from client.clock import utc_now
     from client.web.server import bind, open_browser, serve
     from client.web.session import open_session
 
-    session = open_session(dataset, clock=utc_now, fsync=fsync)
+    session = open_session(dataset, clock=utc_now, settings=settings, fsync=fsync)
     bound = bind(port)
 
     def started() -> None:
@@ -120,7 +141,8 @@ def _serve(dataset: Dataset, *, port: int, browser: bool, fsync: bool) -> int:
             dataset=str(dataset.path),
             review_file=str(session.review.path),
             pairs=len(session.pairs),
-            decisions=len(session.decisions),
+            run_rejected=len(session.rejected),
+            decisions=len(session.saved),
         )
         if browser:
             open_browser(bound.url)

@@ -1,5 +1,6 @@
 """What a review (`client review`) does to the commands that read a dataset: export and
-stats use the dataset as its review file left it, unless --ignore-review."""
+stats use the dataset as its review file left it (rejected pairs out, edited lines in,
+rescued run-rejected items added), unless --ignore-review."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def review_fields(args: argparse.Namespace, review: Reviewed | None) -> dict[str
         "reviewed": review.reviewed,
         "review_rejected": review.counts["rejected"],
         "edited": review.counts["edited"],
+        "rescued": review.rescued,
         "stale_decisions": review.stale,
     }
 
@@ -55,4 +57,6 @@ def review_line(args: argparse.Namespace, review: Reviewed | None) -> str | None
         f"{review.reviewed} reviewed: {counts['rejected']} rejected (left out), "
         f"{counts['edited']} edited, {counts['accepted']} accepted"
     )
+    if review.rescued:
+        line += f"; {review.rescued} rescued from the run's rejections (added)"
     return line + (f"; {review.stale} stale decisions ignored" if review.stale else "")

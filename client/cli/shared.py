@@ -46,19 +46,24 @@ def api_key() -> SecretStr | None:
 def output_dir_and_settings(args: argparse.Namespace) -> tuple[Path, Settings]:
     from client.config import load_settings
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, persona=args.persona)
     return (args.output_dir or settings.output.output_dir), settings
+
+
+def names_settings(args: argparse.Namespace) -> bool:
+    """Whether the user named a config or a persona (over a dataset's own snapshot)."""
+    return args.config is not None or getattr(args, "persona", None) is not None
 
 
 def dataset_settings(args: argparse.Namespace, dataset: Dataset, fallback: Settings) -> Settings:
     """The settings a dataset was made with (its metadata keeps a snapshot), unless the
-    user named a config: an お嬢様 dataset exports with the お嬢様 system prompt."""
+    user named a config or a persona: an お嬢様 dataset exports with the お嬢様 system prompt."""
     from pydantic import ValidationError
 
     from client.config import Settings
 
     snapshot = dataset.metadata.get("config")
-    if args.config is not None or not isinstance(snapshot, dict):
+    if names_settings(args) or not isinstance(snapshot, dict):
         return fallback
     try:
         return Settings.model_validate(snapshot)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from client.cli.args import add_logging, formatter
+from client.cli.args import add_logging, add_persona, formatter
 from client.cli.reviewed import add_ignore_review, apply_review, review_line
 from client.cli.run_table import diversity_line
 from client.cli.shared import dataset_settings, output_dir_and_settings, stdout_console
@@ -42,6 +42,9 @@ def register(sub: Any) -> None:
         type=Path,
         default=None,
         help="config whose persona to count (default: the one the dataset was made with)",
+    )
+    add_persona(
+        stats, "the persona whose first person and markers to count (default: the dataset's)"
     )
     stats.add_argument("--output-dir", type=Path, metavar="DIR", help="where run ids are looked up")
     add_ignore_review(stats)

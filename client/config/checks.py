@@ -1,11 +1,15 @@
-"""The persona's rules for the Japanese-aware pair checks (`checks:` in the config file).
+"""The rules of the Japanese-aware pair checks (`checks:` in the config).
 
 Every rule is data: what counts as the wrong register, a cut-off ending, a negation,
-an insult. The defaults are the あーし系ギャル persona's; config/ojousama.yaml shows a
-persona whose register is the opposite (polite ですわ speech). Words are matched
-against the analyzer's tokens (surface, normalised or dictionary form), so 買いました,
-買います and 買いません all match the auxiliary ます; phrases are plain substrings.
-See docs/dataset.md for each reason code.
+an insult. The defaults here are about Japanese, not about a persona (grammar that
+leaves a line cut off, negations, insults, opposites); a persona's own rules (the
+register it must or must not speak in, its slang, its words for standard ones) have
+empty defaults and come from its folder: personas/gyaru/persona.yaml for the
+あーし系ギャル, personas/ojousama/persona.yaml for a persona whose register is the
+opposite (polite ですわ speech). Words are matched against the analyzer's tokens
+(surface, normalised or dictionary form), so 買いました, 買います and 買いません all
+match the auxiliary ます; phrases are plain substrings. See docs/dataset.md for each
+reason code.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from client.config import checks_defaults as gyaru
+from client.config import checks_defaults as japanese
 
 CHECK_CODES = (
     "unsafe",
@@ -57,23 +61,18 @@ class TokenPattern(_Section):
         return self
 
 
-def _words(*forms: str) -> tuple[TokenPattern, ...]:
-    return tuple(TokenPattern(form=f) for f in forms)
-
-
 class RegisterRules(_Section):
-    # In the persona line: polite or humble speech is not the gyaru's voice.
-    persona_forbidden: tuple[TokenPattern, ...] = (
-        TokenPattern(form="です", pos="助動詞", except_surfaces=("でしょ", "っしょ")),
-        TokenPattern(form="ます", pos="助動詞"),
-        *_words("御座る", "致す", "申す", "存じる", "御覧", "頂く"),
-    )
-    persona_forbidden_phrases: tuple[str, ...] = ("誠に", "させていただ")
+    """All persona data (empty: no rule); the persona's persona.yaml fills them in."""
+
+    # In the persona line: words of a register that is not the persona's (the gyaru
+    # forbids polite です/ます, the お嬢様 forbids slang).
+    persona_forbidden: tuple[TokenPattern, ...] = ()
+    persona_forbidden_phrases: tuple[str, ...] = ()
     # At least one of these in the persona line (empty: no requirement).
     persona_required: tuple[TokenPattern, ...] = ()
     # In the standard line: the persona's slang (its first person always counts too).
-    standard_forbidden: tuple[TokenPattern, ...] = _words(*gyaru.STANDARD_SLANG)
-    standard_forbidden_phrases: tuple[str, ...] = gyaru.STANDARD_SLANG_PHRASES
+    standard_forbidden: tuple[TokenPattern, ...] = ()
+    standard_forbidden_phrases: tuple[str, ...] = ()
 
 
 class TruncationRules(_Section):
@@ -122,7 +121,7 @@ class ScriptRules(_Section):
     max_latin_share: float = Field(default=0.5, ge=0.0, le=1.0)
     max_latin_words: int = Field(default=3, ge=1)
     # junk: placeholder text a model leaves in (regular expressions, case-insensitive).
-    placeholders: tuple[str, ...] = gyaru.PLACEHOLDERS
+    placeholders: tuple[str, ...] = japanese.PLACEHOLDERS
     # junk: fewer words than this once the first person and symbols are set aside.
     min_content_tokens: int = Field(default=1, ge=0)
 
@@ -154,11 +153,12 @@ class MeaningRules(_Section):
         "形状詞-一般",
     )
     max_missing_share: float = Field(default=0.5, ge=0.0, le=1.0)
-    # Standard word -> the persona's words for it (スマートフォン -> スマホ).
-    equivalents: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(gyaru.EQUIVALENTS))
+    # Standard word -> the persona's words for it (スマートフォン -> スマホ): persona
+    # data, empty unless the persona's persona.yaml lists them.
+    equivalents: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # Pairs of opposites: one in the standard line and the other in its place in the
     # persona line is the meaning reversed (三連勝 -> 三連敗).
-    opposites: tuple[tuple[str, str], ...] = gyaru.OPPOSITES
+    opposites: tuple[tuple[str, str], ...] = japanese.OPPOSITES
 
 
 class NearDuplicateRules(_Section):
@@ -184,7 +184,7 @@ class ChecksConfig(_Section):
     meaning: MeaningRules = MeaningRules()
     near_duplicate: NearDuplicateRules = NearDuplicateRules()
     # Insults and slurs: a line holding one (as a word or a substring) is rejected.
-    unsafe_words: tuple[str, ...] = gyaru.UNSAFE_WORDS
+    unsafe_words: tuple[str, ...] = japanese.UNSAFE_WORDS
 
     @model_validator(mode="after")
     def _known_codes(self) -> ChecksConfig:

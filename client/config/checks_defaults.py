@@ -1,5 +1,9 @@
-"""The default persona's (あーし系ギャル) check data: the defaults of `checks:`, the same
-as config/generation_config.yaml ships (a test holds the two equal)."""
+"""Check data about the Japanese language, not about one persona: insults, the
+placeholders a model leaves in, words of opposite meaning. The defaults of `checks:`,
+the same as config/generation_config.yaml ships (a test holds the two equal).
+
+What belongs to a persona (its slang, the register it must or must not use, its words
+for standard ones) is in its folder, personas/<name>/persona.yaml."""
 
 from __future__ import annotations
 
@@ -8,19 +12,6 @@ UNSAFE_WORDS = (
     "キモい", "きもい", "キモ", "ウザい", "うざい", "死ね", "氏ね", "殺す", "ころす", "消えろ",
     "ガイジ", "池沼", "ゴミ", "雑魚", "ザコ",
 )  # fmt: skip
-
-STANDARD_SLANG = (
-    "まじ",
-    "じゃん",
-    "っしょ",
-    "やばい",
-    "ヤバ",
-    "ガチ",
-    "ウケる",
-    "エモい",
-    "めっちゃ",
-)
-STANDARD_SLANG_PHRASES = ("しか勝たん", "じゃね")
 
 PLACEHOLDERS = (
     r"[〇○◯]{2,}",
@@ -31,30 +22,6 @@ PLACEHOLDERS = (
     r"\{[^}]*\}|\[[^\]]*\]",
     r"lorem|ipsum|placeholder|sample text",
 )
-
-# Standard word -> the gyaru's words for it.
-EQUIVALENTS: dict[str, tuple[str, ...]] = {
-    "スマートフォン": ("スマホ",),
-    "アップデート": ("アプデ",),
-    "ランクマッチ": ("ランクマ",),
-    "誕生日プレゼント": ("誕プレ",),
-    "ノートパソコン": ("ノーパソ", "ノートPC"),
-    "パソコン": ("PC", "パソ"),
-    "サムネイル": ("サムネ",),
-    "ホラーゲーム": ("ホラゲ",),
-    "アプリケーション": ("アプリ",),
-    "無料": ("タダ", "ただ"),
-    "友達": ("友だち", "ダチ", "ツレ"),
-    "母": ("ママ", "おかん", "母ちゃん"),
-    "父": ("パパ", "おとん", "父ちゃん"),
-    "難しい": ("ムズい", "ムズ", "むずい"),
-    "恥ずかしい": ("恥ずい", "はずい"),
-    "美味しい": ("うまい", "うまっ", "おいしい"),
-    "暖かい": ("あったかい", "あったか"),
-    "面白い": ("おもろい", "ウケる"),
-    "眠る": ("寝る", "寝れる"),
-    "ゆっくり": ("まったり",),
-}
 
 OPPOSITES = (
     ("勝", "敗"), ("勝", "負"), ("無料", "有料"), ("好き", "嫌い"), ("得意", "苦手"),

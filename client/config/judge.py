@@ -7,7 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-DEFAULT_JUDGE_PROMPT = Path("prompts/judge_prompt.txt")
+from client.config.defaults import DEFAULT_PERSONA_DIR, JUDGE_PROMPT_FILE
+
+# The loader sets judge.prompt_path to the picked persona folder's judge_prompt.txt.
+DEFAULT_JUDGE_PROMPT = DEFAULT_PERSONA_DIR / JUDGE_PROMPT_FILE
 
 
 class JudgeConfig(BaseModel):

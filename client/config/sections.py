@@ -11,11 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from client.config.checks import ChecksConfig
 from client.config.defaults import (
-    DEFAULT_SCENES,
-    DEFAULT_STYLE_MARKERS,
-    DEFAULT_TOPICS,
+    DEFAULT_PERSONA_DIR,
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
+    REWRITE_PROMPT_FILE,
+    SYSTEM_PROMPT_FILE,
 )
 from client.config.judge import JudgeConfig
 
@@ -37,6 +37,9 @@ class ServerConfig(_Section):
     wait_s: float = Field(default=0.0, ge=0)
     # An endpoint that fails is taken out of rotation for this long (doubling per failure).
     endpoint_cooldown_s: float = Field(default=2.0, ge=0)
+    # Prometheus /metrics to read for --concurrency auto instead of the endpoint's own:
+    # the servers behind a router (and/or the router's own metrics port). One endpoint.
+    metrics_urls: tuple[str, ...] = ()
 
     @property
     def endpoints(self) -> tuple[str, ...]:
@@ -56,6 +59,23 @@ class ServerConfig(_Section):
         for url in urls:
             cls._check_url(url)
         return urls
+
+    @field_validator("metrics_urls")
+    @classmethod
+    def _check_metrics_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"metrics URL must start with http:// or https://, got {url!r}")
+        return urls
+
+    @model_validator(mode="after")
+    def _metrics_urls_need_one_endpoint(self) -> ServerConfig:
+        if self.metrics_urls and len(self.endpoints) > 1:
+            raise ValueError(
+                "metrics_urls (--metrics-url) are read for one endpoint, a router; with "
+                "several base URLs each server's own /metrics is read"
+            )
+        return self
 
     @field_validator("model")
     @classmethod
@@ -142,8 +162,9 @@ class OutputConfig(_Section):
 
 
 class ValidationConfig(_Section):
-    # The gyaru line must contain the persona's first person (あーし for the default persona).
-    require_ash: bool = True
+    # The persona line must contain the persona's first person (persona.first_person),
+    # both in the JSON schema sent to the server and in validation.
+    require_first_person: bool = True
     min_quality: float = Field(default=0.0, ge=0.0, le=1.0)
     standard_min_chars: int = Field(default=2, ge=1)
     standard_max_chars: int = Field(default=120, ge=1)
@@ -160,14 +181,28 @@ class ValidationConfig(_Section):
             raise ValueError("gyaru_min_chars is greater than gyaru_max_chars")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name(cls, data: Any) -> Any:
+        # require_ash is the key's name before personas were folders; config snapshots
+        # of older datasets still hold it. The loader renames it in each file (and
+        # warns), so here it only comes from a snapshot, where it is the value that
+        # was set (Settings.model_validate fills in the section's defaults beside it).
+        if isinstance(data, dict) and "require_ash" in data:
+            data = dict(data)
+            data["require_first_person"] = data.pop("require_ash")
+        return data
+
 
 class PromptConfig(_Section):
-    system_prompt_path: Path = Path("prompts/system_prompt.txt")
+    # The persona's prompts: the loader sets both paths to the files of the persona
+    # folder it picked (personas/<name>/system_prompt.txt, rewrite_prompt.txt).
+    system_prompt_path: Path = DEFAULT_PERSONA_DIR / SYSTEM_PROMPT_FILE
     # The per-batch user message; None: the built-in Japanese one (see prompts.py).
     user_template: str | None = None
     # generate --input: the persona's rewrite prompt, and the user message listing
     # a batch's inputs (None: the built-in one, see pairs/rewrite.py).
-    rewrite_prompt_path: Path = Path("prompts/rewrite_prompt.txt")
+    rewrite_prompt_path: Path = DEFAULT_PERSONA_DIR / REWRITE_PROMPT_FILE
     rewrite_user_template: str | None = None
 
 
@@ -180,14 +215,16 @@ class InputConfig(_Section):
 
 
 class PersonaConfig(_Section):
-    name: str = "あーし系ギャル"
-    first_person: str = Field(default="あーし", min_length=1)
-    topics: tuple[str, ...] = Field(default=DEFAULT_TOPICS, min_length=1)
+    """Who the persona is. No defaults for who: the persona folder's persona.yaml says."""
+
+    name: str = Field(min_length=1)
+    first_person: str = Field(min_length=1)
+    topics: tuple[str, ...] = Field(min_length=1)
     # Words that make a line sound like the persona; they feed the quality score.
-    style_markers: tuple[str, ...] = DEFAULT_STYLE_MARKERS
+    style_markers: tuple[str, ...] = ()
     # Situations a batch is nudged towards (two per batch, drawn from its seed), so
     # concurrent batches on the same topic still write about different things.
-    scenes: tuple[str, ...] = DEFAULT_SCENES
+    scenes: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check_topics(self) -> PersonaConfig:
@@ -199,13 +236,10 @@ class PersonaConfig(_Section):
 
 
 class ExportConfig(_Section):
-    system_prompt: str = (
-        "あなたは一人称が「あーし」のギャル系AITuberです。"
-        "ユーザーの標準的な日本語の文を、意味を変えずにあなたの口調で言い換えてください。"
-    )
-    reverse_system_prompt: str = (
-        "ギャル口調の日本語の文を、意味を変えずに標準的で丁寧な日本語に言い換えてください。"
-    )
+    """The system turn `client export` writes: the persona's own words, from its folder."""
+
+    system_prompt: str = Field(min_length=1)
+    reverse_system_prompt: str = Field(min_length=1)
 
 
 class Settings(BaseSettings):
@@ -223,11 +257,16 @@ class Settings(BaseSettings):
     output: OutputConfig = OutputConfig()
     validation: ValidationConfig = ValidationConfig()
     prompt: PromptConfig = PromptConfig()
-    persona: PersonaConfig = PersonaConfig()
-    export: ExportConfig = ExportConfig()
+    # Persona data has no default: the loader layers the persona folder over the base
+    # config (client/config/loading.py), so a Settings always belongs to one persona.
+    persona: PersonaConfig
+    export: ExportConfig
     judge: JudgeConfig = JudgeConfig()
     input: InputConfig = InputConfig()
     checks: ChecksConfig = ChecksConfig()
+    # Folders to look for personas in (`--persona NAME`), before personas/ of the
+    # working directory; read by the loader before the persona is layered in.
+    personas_dirs: tuple[Path, ...] = ()
 
     @model_validator(mode="after")
     def _check_input_mode(self) -> Settings:

@@ -191,6 +191,7 @@ def _review_section(review: Mapping[str, Any]) -> list[str]:
         ("accepted", review.get("accepted")),
         ("rejected (left out)", review.get("rejected")),
         ("edited (the reviewer's persona line)", review.get("edited")),
+        ("rescued from the run's rejections (added)", review.get("rescued")),
     ]
     return [
         "## Human review",

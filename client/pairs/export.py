@@ -1,4 +1,4 @@
-"""Processed pairs to the JSONL formats fine-tuning tools read. Pure (storage.jsonl writes them).
+"""Processed pairs to the JSONL formats fine-tuning tools read. Pure (storage.exports writes them).
 
 | format | one line |
 | --- | --- |

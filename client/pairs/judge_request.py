@@ -1,4 +1,4 @@
-"""The LLM judge's request: its system prompt (a file in prompts/, per persona), the
+"""The LLM judge's request: its system prompt (judge_prompt.txt in the persona folder), the
 pairs as the user message, and the JSON schema its reply must follow. Pure.
 
 The system prompt is a template like the generation prompt (`${name}` placeholders:

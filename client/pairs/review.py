@@ -3,12 +3,16 @@
 A decision names a pair by id and carries a fingerprint of the two lines it was
 made on: pair ids are positions in a run (`<run>-b0003-012`), so a dataset rebuilt
 with other lines under the same id must not inherit a verdict about different text.
+A decision about an item the run rejected (client.pairs.rescue) keeps the item too.
 
-| decision | export and stats | labels file |
-| --- | --- | --- |
-| accepted | the pair as it is | the pair, good |
-| rejected | left out | the pair, bad |
-| edited | the pair with the person's persona line | the edited line good, the original bad |
+| decision | on a dataset pair: export and stats | on a run-rejected item | labels file |
+| --- | --- | --- | --- |
+| accepted | the pair as it is | added to the dataset (rescued) | the line, good |
+| rejected | left out | stays out | the line, bad |
+| edited | the pair with the person's persona line | added with the person's line | the edited line good, the original bad |
+
+Label rows say what the run decided (`run`: accepted or rejected, with `run_reason`),
+so a good label on a line the checks rejected is plain to see.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from client.pairs.rescue import RunItem, rescued_pair
 
 Verdict = Literal["accepted", "rejected", "edited"]
 VERDICTS: tuple[Verdict, ...] = ("accepted", "rejected", "edited")
@@ -74,22 +80,66 @@ class Decision:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RunDecision:
+    """A decision about an item the run rejected, with the item as it was decided on
+    (the review file keeps it: export needs no raw file to add a rescued pair)."""
+
+    decision: Decision
+    item: RunItem
+
+    @property
+    def rescued(self) -> bool:
+        return self.decision.verdict != "rejected"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.decision.to_json(), "item": self.item.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunDecision:
+        item = data["item"]
+        if not isinstance(item, Mapping):
+            raise ValueError("the decision keeps no item")
+        return cls(Decision.from_json(data), RunItem.from_json(item))
+
+
+@dataclass(frozen=True)
+class Review:
+    """Everything a review file holds: decisions about the dataset's pairs (by pair id)
+    and about the items the run rejected (by item id)."""
+
+    decisions: Mapping[str, Decision] = field(default_factory=dict)
+    run_items: Mapping[str, RunDecision] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.decisions) + len(self.run_items)
+
+
 @dataclass(frozen=True)
 class Reviewed:
     """A dataset's pairs after the decisions: what export writes and stats counts."""
 
     pairs: list[dict[str, Any]]
     counts: dict[str, int] = field(default_factory=dict)  # verdict -> pairs it applied to
-    # The pairs a person rejected: left out of `pairs`, and worse answers for DPO.
+    # The lines a person rejected (dataset pairs left out, run items they agreed the
+    # run was right about): worse answers for DPO.
     rejected: list[dict[str, Any]] = field(default_factory=list)
     stale: int = 0  # decisions about lines that are no longer in the dataset
+    rescued: int = 0  # run-rejected items added to the pairs
+    confirmed: int = 0  # run-rejected items the person rejected too
 
     @property
     def reviewed(self) -> int:
         return sum(self.counts.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"reviewed": self.reviewed, **self.counts, "stale": self.stale}
+        return {
+            "reviewed": self.reviewed,
+            **self.counts,
+            "rescued": self.rescued,
+            "rejection_confirmed": self.confirmed,
+            "stale": self.stale,
+        }
 
 
 def _current(
@@ -100,13 +150,19 @@ def _current(
         yield pair, decision if decision is not None and decision.applies_to(pair) else None
 
 
-def apply_review(pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Decision]) -> Reviewed:
-    """Rejected pairs left out, edited ones with the person's line; order kept."""
+def _run_decisions(review: Review) -> list[RunDecision]:
+    # By id: a run's items in batch order, wherever the page put them in the file.
+    return [review.run_items[key] for key in sorted(review.run_items)]
+
+
+def apply_review(pairs: Sequence[Mapping[str, Any]], review: Review) -> Reviewed:
+    """Rejected pairs left out, edited ones with the person's line, order kept; then
+    the run-rejected items the person rescued."""
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
     matched = 0
-    for pair, decision in _current(pairs, decisions):
+    for pair, decision in _current(pairs, review.decisions):
         if decision is None:
             kept.append(dict(pair))
             continue
@@ -118,34 +174,53 @@ def apply_review(pairs: Sequence[Mapping[str, Any]], decisions: Mapping[str, Dec
             kept.append({**pair, "gyaru": decision.gyaru, "edited_from": pair["gyaru"]})
         else:
             rejected.append(dict(pair))
+    runs = _run_decisions(review)
+    for run in runs:
+        if run.rescued:
+            kept.append(rescued_pair(run.item, run.decision.gyaru))
+        else:
+            rejected.append(
+                {"id": run.item.id, "standard": run.item.standard, "gyaru": run.item.gyaru}
+            )
+    rescued = sum(run.rescued for run in runs)
     return Reviewed(
         pairs=kept,
         rejected=rejected,
         counts={v: counts[v] for v in VERDICTS},
-        stale=len(decisions) - matched,
+        stale=len(review.decisions) - matched,
+        rescued=rescued,
+        confirmed=len(runs) - rescued,
     )
 
 
 def label_rows(
-    pairs: Sequence[Mapping[str, Any]],
-    decisions: Mapping[str, Decision],
-    *,
-    persona: str | None = None,
+    pairs: Sequence[Mapping[str, Any]], review: Review, *, persona: str | None = None
 ) -> list[dict[str, str]]:
-    """Every reviewed pair as labelled examples for calibrating the checks; `persona`
-    (the dataset's) lets calibration refuse a config of another persona."""
+    """Every reviewed line as a labelled example for calibrating the checks; `persona`
+    (the dataset's) lets calibration refuse a config of another persona. A row says
+    what the run decided about a line it saw (`run`, and `run_reason` when it
+    rejected it); a person's own line was never seen by the run."""
     rows: list[dict[str, str]] = []
+    tail = {"persona": persona} if persona else {}
 
-    def label(pair: Mapping[str, Any], gyaru: str, verdict: str) -> None:
-        row = {"standard": pair["standard"], "gyaru": gyaru, "topic": str(pair.get("topic", ""))}
-        rows.append(row | {"label": verdict} | ({"persona": persona} if persona else {}))
+    def label(standard: str, gyaru: str, topic: str, verdict: str, run: dict[str, str]) -> None:
+        rows.append(
+            {"standard": standard, "gyaru": gyaru, "topic": topic, "label": verdict} | tail | run
+        )
 
-    for pair, decision in _current(pairs, decisions):
-        if decision is None:
-            continue
-        if decision.verdict == "edited" and decision.gyaru is not None:
-            label(pair, pair["gyaru"], "bad")
-            label(pair, decision.gyaru, "good")
+    def decided(standard: str, gyaru: str, topic: str, d: Decision, run: dict[str, str]) -> None:
+        if d.verdict == "edited" and d.gyaru is not None:
+            label(standard, gyaru, topic, "bad", run)
+            label(standard, d.gyaru, topic, "good", {})
         else:
-            label(pair, pair["gyaru"], "good" if decision.verdict == "accepted" else "bad")
+            label(standard, gyaru, topic, "good" if d.verdict == "accepted" else "bad", run)
+
+    for pair, decision in _current(pairs, review.decisions):
+        if decision is not None:
+            topic = str(pair.get("topic", ""))
+            decided(pair["standard"], pair["gyaru"], topic, decision, {"run": "accepted"})
+    for run in _run_decisions(review):
+        item = run.item
+        verdict = {"run": "rejected", "run_reason": item.reason}
+        decided(item.standard, item.gyaru, item.topic, run.decision, verdict)
     return rows

@@ -1,7 +1,7 @@
 """The prompts of a rewrite run (`generate --input`): the persona's rewrite prompt as the
 system message, and one user message per batch listing its inputs.
 
-The rewrite prompt is a file per persona under prompts/ (`prompt.rewrite_prompt_path`),
+The rewrite prompt is the persona folder's rewrite_prompt.txt (`prompt.rewrite_prompt_path`),
 a template with ${persona_name}, ${first_person} and ${topics}; it is the same for
 every batch, so the server's prefix cache serves it once. The user message
 (`prompt.rewrite_user_template`) takes ${count}, ${inputs} (one JSON object a line:

@@ -183,9 +183,7 @@ async def _level(
                 pool, job, api_key, template.model, runner.run, on_result, plan
             )
         else:
-            await schedule(
-                plan.specs(), workers=pool.total_capacity, run_batch=runner.run, on_result=on_result
-            )
+            await schedule(plan.specs(), pool=pool, run_batch=runner.run, on_result=on_result)
     finally:
         await pool.aclose()
     result.wall_s = time.perf_counter() - start
@@ -203,14 +201,14 @@ async def _auto(
 ) -> dict[str, int]:
     """The plan under --concurrency auto, as generate runs it; the levels it ended at."""
     max_level = job.settings.generation.max_concurrency
-    levels = AutoLevels.over(pool, tuning=Tuning(max_level=max_level), api_key=api_key, model=model)
+    levels = AutoLevels.over(
+        pool,
+        tuning=Tuning(max_level=max_level),
+        api_key=api_key,
+        model=model,
+        metrics_urls=job.settings.server.metrics_urls,
+    )
     await levels.running(
-        lambda: schedule(
-            plan.specs(),
-            workers=max_level * len(pool.endpoints),
-            run_batch=run_batch,
-            on_result=on_result,
-            admission=levels.admission,
-        )
+        lambda: schedule(plan.specs(), pool=pool, run_batch=run_batch, on_result=on_result)
     )
     return levels.levels

@@ -1,95 +1,164 @@
-"""The last phase of a run: rebuild the dataset from every raw file, decide the run's
-status, close the manifest's session and build the `RunSummary`."""
+"""The last step of a run: rebuild the dataset from every raw file, decide the run's
+status, close the manifest's session and build the `RunSummary`.
+
+The rebuild's hooks learn, in its one pass, what the summary says beyond the counts:
+`DiversitySummary` (the dataset's diversity), `DecileSummary` (how it evolves over
+the run's batches, free generation) and run.inputs' `InputSummary` (how every input
+line ended, an input run).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from client.clock import utc_now
-from client.run.deciles import DecileSummary
-from client.run.diversity import DiversitySummary
+from client.pairs.digests import DigestMap, hash64
+from client.pairs.diversity import words_without
+from client.pairs.evolution import DecileTally
 from client.run.inputs import InputSummary
-from client.run.state import RunState
+from client.run.job import Job
+from client.run.progress import LiveStats
+from client.run.session import Session
+from client.run.sink import BatchSink
 from client.run.summary import RunStatus, RunSummary, resume_command
+from client.storage.batch_record import BatchRecord
 from client.storage.processed import DatasetStats, RebuildHook, build_dataset, dataset_metadata
 
 
-def finalise(state: RunState) -> RunSummary:
-    settings, store = state.job.settings, state.store
-    signum = state.interrupts.signum
-    endpoints = list(settings.server.endpoints)
-    stats = DatasetStats()
-    files: dict[str, str] = {}
-    status: RunStatus = "interrupted" if signum is not None else "incomplete"
-    # The rebuild keeps its own de-duplication: the run's keys can go before it starts.
-    state.deduper = None
-    state.near = None
-    if state.manifest is not None:
-        stats, path = build_dataset(
-            store,
-            key=settings.validation.dedup_key,
-            earlier=state.earlier,
-            near=state.job.near_duplicates(state.earlier_pairs),
-            metadata=dataset_metadata(
-                run_id=store.run_id,
-                created_at=utc_now(),
-                model=state.model,
-                persona=settings.persona.name,
-                topics=list(settings.persona.topics),
-                prompt_sha=state.manifest.manifest.prompt_sha,
-                endpoints=endpoints,
-                config=settings.snapshot(),
-            ),
-            hooks=_hooks(state),
-            require_judge=settings.judge.enabled,
-        )
-        if signum is None:
-            status = _status(state, stats)
-        files = {
-            "raw_dir": str(store.raw_dir),
-            "manifest": str(store.manifest_path),
-            "processed": str(path),
-        }
-    summary = RunSummary(
-        run_id=store.run_id,
-        status=status,
-        model=state.model,
-        endpoints=endpoints,
-        stats=stats,
-        wall_s=state.clock() - state.started,
-        batches_planned=state.live.batches_planned,
-        batches_skipped=state.skipped,
-        live=state.live,
-        target_pairs=settings.generation.target_pairs,
-        files=files,
-        endpoint_served={s.url: s.served for s in state.pool.states},
-        interrupted_by=signum,
-        concurrency=_concurrency(state),
-    )
-    if state.manifest is not None:
-        if status != "complete":
-            summary.resume_command = resume_command(state.argv, store.run_id)
-        state.manifest.manifest.finish(status, summary.to_json(), now=utc_now())
-        state.manifest.write()
+class DiversitySummary:
+    """Tallies the persona lines that go into the dataset, one at a time; sets `stats.diversity`."""
+
+    def __init__(self, job: Job) -> None:
+        self._tally = job.diversity_tally()
+
+    def record(self, record: BatchRecord) -> None:
+        return None
+
+    def pair(self, batch: int, pair: dict[str, Any]) -> None:
+        self._tally.add(str(pair.get("gyaru", "")))
+
+    def finish(self, stats: DatasetStats) -> None:
+        stats.diversity = self._tally.report(stats.near_duplicates).to_json()
+
+
+class DecileSummary:
+    """How a run's diversity evolves, decile by decile of its batches: the
+    near-duplicate rate of its pairs and the distinct-2 of its persona lines, with the
+    dataset's own near-duplicate index (the rebuild records in `near_duplicate_of`
+    which pairs it left out) and each line's words (client.pairs.diversity). Free generation
+    only: an input run's lines are the user's, not the model's repetition.
+
+    Sets `stats.extra["deciles"]`: one row per decile of `batches` that has pairs."""
+
+    def __init__(self, batches: int, first_person: str | None) -> None:
+        self.tally = DecileTally(batches=batches, words=words_without(first_person))
+        # Pair id (hashed) -> batch, for telling near duplicates (known by id) to their
+        # decile: 20-odd bytes a pair instead of an id string and a dict entry.
+        self._batch_of = DigestMap()
+
+    def record(self, record: BatchRecord) -> None:
+        batch = int(record.data.get("batch") or 0)
+        for pair in record.accepted:
+            self._batch_of.setdefault(hash64(hash(str(pair.get("id")))), batch)
+
+    def pair(self, batch: int, pair: dict[str, Any]) -> None:
+        self.tally.kept(batch, str(pair.get("gyaru", "")))
+
+    def finish(self, stats: DatasetStats) -> None:
+        for pair_id in stats.near_duplicate_of:
+            batch = self._batch_of.get(hash64(hash(pair_id)))
+            if batch is not None:
+                self.tally.near_duplicate(batch)
+        stats.extra["deciles"] = [row.to_json() for row in self.tally.close()]
+
+
+def finalise(session: Session, sink: BatchSink | None) -> RunSummary:
+    """The summary of this session; `sink` is None when it was interrupted before its
+    batches could start (nothing to rebuild)."""
+    if sink is None:
+        return _summary(session, None, DatasetStats(), {})
+    prepared, store = sink.prepared, session.store
+    # The rebuild keeps its own de-duplication: the run's index can go before it starts.
+    prepared.seen.release()
+    stats, path = _rebuild(sink)
+    files = {
+        "raw_dir": str(store.raw_dir),
+        "manifest": str(store.manifest_path),
+        "processed": str(path),
+    }
+    summary = _summary(session, sink, stats, files)
+    if summary.status != "complete":
+        summary.resume_command = resume_command(session.argv, store.run_id)
+    sink.manifest.manifest.finish(summary.status, summary.to_json(), now=utc_now())
+    sink.manifest.write()
     return summary
 
 
-def _hooks(state: RunState) -> list[RebuildHook]:
-    hooks: list[RebuildHook] = [DiversitySummary(state.job)]
-    if state.input_counts is not None:
-        hooks.append(InputSummary(state.input_counts))
+def _rebuild(sink: BatchSink) -> tuple[DatasetStats, Path]:
+    prepared = sink.prepared
+    settings, store = prepared.settings, prepared.store
+    return build_dataset(
+        store,
+        key=settings.validation.dedup_key,
+        earlier=prepared.seen.earlier_keys,
+        near=prepared.job.near_duplicates(prepared.seen.earlier_pairs),
+        metadata=dataset_metadata(
+            run_id=store.run_id,
+            created_at=utc_now(),
+            model=prepared.model,
+            persona=settings.persona.name,
+            topics=list(settings.persona.topics),
+            prompt_sha=sink.manifest.manifest.prompt_sha,
+            endpoints=list(settings.server.endpoints),
+            config=settings.snapshot(),
+        ),
+        hooks=_hooks(sink),
+        require_judge=settings.judge.enabled,
+    )
+
+
+def _summary(
+    session: Session, sink: BatchSink | None, stats: DatasetStats, files: dict[str, str]
+) -> RunSummary:
+    settings, signum = session.settings, session.interrupts.signum
+    status: RunStatus = "interrupted" if signum is not None else "incomplete"
+    if signum is None and sink is not None:
+        status = _status(session.job, stats)
+    return RunSummary(
+        run_id=session.run_id,
+        status=status,
+        model=sink.prepared.model if sink is not None else None,
+        endpoints=list(settings.server.endpoints),
+        stats=stats,
+        wall_s=session.wall_s,
+        batches_planned=sink.prepared.batches_planned if sink else session.job.limit,
+        batches_skipped=len(sink.prepared.resumed.done) if sink else 0,
+        live=sink.live if sink else LiveStats(batches_planned=session.job.limit),
+        target_pairs=settings.generation.target_pairs,
+        files=files,
+        endpoint_served={s.url: s.served for s in session.pool.states},
+        interrupted_by=signum,
+        concurrency=_concurrency(session, sink),
+    )
+
+
+def _hooks(sink: BatchSink) -> list[RebuildHook]:
+    prepared = sink.prepared
+    hooks: list[RebuildHook] = [DiversitySummary(prepared.job)]
+    if prepared.inputs is not None:
+        hooks.append(InputSummary(prepared.inputs.counts))
     else:
         # Deciles of the batches the run actually has (a target run may stop early).
-        last = max((index for index, _ in state.store.batch_files()), default=1)
-        first_person = state.job.settings.persona.first_person
-        hooks.append(DecileSummary(last, first_person))
+        last = max((index for index, _ in prepared.store.batch_files()), default=1)
+        hooks.append(DecileSummary(last, prepared.settings.persona.first_person))
     return hooks
 
 
-def _status(state: RunState, stats: DatasetStats) -> RunStatus:
+def _status(job: Job, stats: DatasetStats) -> RunStatus:
     """Complete: no batch failed, unreadable or waiting for the judge, and the plan (or
     the target, or every input line) is met."""
-    target = state.job.settings.generation.target_pairs
+    target = job.settings.generation.target_pairs
     all_done = (
         stats.batches_failed == 0
         and stats.batches_unreadable == 0
@@ -100,15 +169,16 @@ def _status(state: RunState, stats: DatasetStats) -> RunStatus:
     elif target:
         enough = stats.pairs_unique >= target
     else:
-        enough = stats.batches_finished >= state.job.limit
+        enough = stats.batches_finished >= job.limit
     return "complete" if all_done and enough else "incomplete"
 
 
-def _concurrency(state: RunState) -> dict[str, Any]:
+def _concurrency(session: Session, sink: BatchSink | None) -> dict[str, Any]:
     """The level used: fixed, or what auto did on each endpoint."""
-    gen = state.job.settings.generation
-    if state.levels is not None:
-        return state.levels.to_json()
+    gen = session.settings.generation
+    levels = sink.prepared.levels if sink is not None else None
+    if levels is not None:
+        return levels.to_json()
     if gen.auto_concurrency:
         return {"mode": "auto", "max_concurrency": gen.max_concurrency, "endpoints": {}}
     return {"mode": "fixed", "level": gen.concurrency}

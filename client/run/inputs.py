@@ -1,10 +1,12 @@
-"""The phases an input run (`generate --input FILE`) adds to generate's own.
+"""What an input run (`generate --input FILE`) adds to generate's setup and its batches.
 
     check_inputs            before the server is asked anything: read and screen the
-                            whole file; a bad record stops the run (exit 2), nothing sent
+                            whole file (an `InputFile`); a bad record stops the run
+                            (exit 2), nothing sent
     write_input_rejections  once the run's folder exists: the lines never sent, and why
-    plan_inputs             after earlier sessions' records are read: what is left to send
-    input_specs             the batches, streamed from the file as workers take them
+    InputFile.left          after earlier sessions' records are read: what is left to
+                            send (an `InputRun`)
+    InputFile.specs         the batches, streamed from the file as workers take them
 
 The file is never held in memory: each pass reads it line by line, and what a pass
 keeps is two 12-byte digests per unique line (the screen) and the keys of the
@@ -14,67 +16,99 @@ inputs earlier sessions settled.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from client.pairs.align import MISSING
+from client.pairs.digests import DigestSet
 from client.pairs.inputs import InputCounts, InputItem, InputScreen, batches_of
 from client.pairs.records import BatchSpec
+from client.pairs.rewrite import RewritePlan, RewritePrompts
 from client.pairs.rewrites import PAIRED, InputTally
-from client.run.state import RunState
+from client.pairs.schema import PairRules
+from client.run.job import Job
 from client.storage.batch_record import BatchRecord
-from client.storage.inputs import items, read_input, survey
+from client.storage.inputs import InputSource, items, read_input, survey
 from client.storage.processed import DatasetStats
+from client.storage.runstore import RunStore
 
 log = structlog.get_logger("client.run")
 
 
-def check_inputs(state: RunState) -> None:
-    job = state.job
-    if job.inputs is None:
-        return
+@dataclass(frozen=True)
+class InputFile:
+    """An input run's file, screened once: where it is, how its lines are checked and
+    rewritten, and what it holds."""
+
+    source: InputSource
+    rules: PairRules
+    prompts: RewritePrompts
+    batch_size: int
+    counts: InputCounts
+
+    def plan(self, base_seed: int) -> RewritePlan:
+        return RewritePlan(prompts=self.prompts, batch_size=self.batch_size, base_seed=base_seed)
+
+    def items(self) -> Iterator[InputItem]:
+        return items(self.source, InputScreen(self.rules))
+
+    def first_spec(self, base_seed: int) -> BatchSpec:
+        """The first batch this session would send (for the prompt-length check)."""
+        plan = self.plan(base_seed)
+        first = next(batches_of(self.items(), plan.batch_size), None)
+        return plan.spec(1, first or [InputItem(1, 1, "確認です。", "")])
+
+    def specs(
+        self, base_seed: int, *, settled: DigestSet, done: Collection[int]
+    ) -> Iterator[BatchSpec]:
+        """The batches, streamed from the file as workers take them."""
+        return self.plan(base_seed).specs(self.items(), settled=settled, taken=done)
+
+    def left(self, *, done: Collection[int], settled: DigestSet) -> InputRun:
+        """What is left once earlier sessions' batches are read."""
+        pending = max(self.counts.sent - len(settled), 0)
+        return InputRun(self, pending, len(done) + math.ceil(pending / self.batch_size))
+
+
+@dataclass(frozen=True)
+class InputRun:
+    """An input run as this session takes it up: the file, and what is left of it."""
+
+    file: InputFile
+    # Lines to send that no earlier session settled.
+    pending: int
+    # Batches the run has in all: earlier sessions' and those left.
+    batches: int
+
+    @property
+    def counts(self) -> InputCounts:
+        return self.file.counts
+
+    @property
+    def lines_done(self) -> int:
+        """Lines settled or set aside (blank, duplicate, rejected without a request)."""
+        return self.counts.lines - self.pending
+
+
+def check_inputs(job: Job) -> InputFile | None:
+    """Read and screen the whole file before the server is asked anything (None in free
+    generation); a bad record stops the run (UsageError, exit 2)."""
+    if job.inputs is None or job.rewrite is None:
+        return None
     screen = InputScreen(job.rules)
     for record in read_input(job.inputs):
         screen.screen(record)
-    state.input_counts = screen.counts
     log.info("input file read", file=str(job.inputs.path), **screen.counts.to_json())
+    batch_size = job.settings.generation.num_pairs_per_batch
+    return InputFile(job.inputs, job.rules, job.rewrite, batch_size, screen.counts)
 
 
-def write_input_rejections(state: RunState) -> None:
-    job, store = state.job, state.store
-    if job.inputs is not None:
-        survey(job.inputs, InputScreen(job.rules), store.input_rejections_path, fsync=store.fsync)
-
-
-def _items(state: RunState) -> Iterator[InputItem]:
-    assert state.job.inputs is not None
-    return items(state.job.inputs, InputScreen(state.job.rules))
-
-
-def first_spec(state: RunState) -> BatchSpec:
-    """The first batch this session would send (for the prompt-length check)."""
-    plan = state.job.rewrite_plan(state.base_seed)
-    first = next(batches_of(_items(state), plan.batch_size), None)
-    return plan.spec(1, first or [InputItem(1, 1, "確認です。", "")])
-
-
-def plan_inputs(state: RunState) -> None:
-    """How many batches and input lines are left, for the progress display and the summary."""
-    counts = state.input_counts
-    if counts is None:
-        return
-    pending = max(counts.sent - len(state.settled), 0)
-    batch_size = state.job.settings.generation.num_pairs_per_batch
-    state.live.batches_planned = len(state.done) + math.ceil(pending / batch_size)
-    state.live.input_lines = counts.lines
-    state.live.input_lines_done = counts.lines - pending
-
-
-def input_specs(state: RunState) -> Iterator[BatchSpec]:
-    plan = state.job.rewrite_plan(state.base_seed)
-    return plan.specs(_items(state), settled=state.settled, taken=state.done)
+def write_input_rejections(inputs: InputFile, store: RunStore) -> None:
+    """Once the run's folder exists: the lines never sent, and why."""
+    survey(inputs.source, InputScreen(inputs.rules), store.input_rejections_path, fsync=store.fsync)
 
 
 class InputSummary:

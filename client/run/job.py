@@ -15,9 +15,10 @@ from client.pairs.diversity import DiversityTally
 from client.pairs.judge_request import JudgePrompt
 from client.pairs.neardup import NearDuplicates
 from client.pairs.prompts import BatchPlan, PromptSet
-from client.pairs.rewrite import RewritePlan, RewritePrompts
+from client.pairs.rewrite import RewritePrompts
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext
+from client.run.attempts import AttemptLoop
 from client.run.judge import JudgeStage
 from client.run.runner import BatchRunner, RequestTemplate, RunObserver
 from client.server.pool import EndpointPool
@@ -29,7 +30,7 @@ def pair_rules(settings: Settings) -> PairRules:
     val, persona = settings.validation, settings.persona
     return PairRules(
         topics=persona.topics,
-        first_person=persona.first_person if val.require_ash else None,
+        first_person=persona.first_person if val.require_first_person else None,
         standard_min_chars=val.standard_min_chars,
         standard_max_chars=val.standard_max_chars,
         gyaru_min_chars=val.gyaru_min_chars,
@@ -166,11 +167,6 @@ class Job:
     def system_prompt(self) -> str:
         return self.rewrite.system if self.rewrite is not None else self.prompts.system
 
-    def rewrite_plan(self, base_seed: int) -> RewritePlan:
-        assert self.rewrite is not None
-        batch_size = self.settings.generation.num_pairs_per_batch
-        return RewritePlan(prompts=self.rewrite, batch_size=batch_size, base_seed=base_seed)
-
     @property
     def limit(self) -> int:
         return batch_limit(self.settings)
@@ -241,17 +237,19 @@ class Job:
             cooldown_s=settings.server.endpoint_cooldown_s,
         )
 
+    def attempts(self, pool: EndpointPool, *, run_id: str) -> AttemptLoop:
+        """The attempt loop every request of the run goes through on `pool`."""
+        return AttemptLoop(pool=pool, policy=self.policy, run_id=run_id)
+
     def judge_stage(self, pool: EndpointPool, model: str, *, run_id: str) -> JudgeStage | None:
         if self.judge_prompt is None:
             return None
         return JudgeStage(
-            pool=pool,
-            policy=self.policy,
+            attempts=self.attempts(pool, run_id=run_id),
             model=model,
             prompt=self.judge_prompt,
             config=self.settings.judge,
             structured_output=self.settings.generation.structured_output,
-            run_id=run_id,
         )
 
     def runner(
@@ -264,11 +262,9 @@ class Job:
         quiet_success: bool = False,
     ) -> BatchRunner:
         return BatchRunner(
-            pool=pool,
-            policy=self.policy,
+            attempts=self.attempts(pool, run_id=run_id),
             template=template,
             validation=self.validation,
-            run_id=run_id,
             observer=observer,
             quiet_success=quiet_success,
         )

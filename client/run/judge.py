@@ -1,26 +1,24 @@
 """The judge step of a batch: one request grading every pair the checks kept.
 
-It goes through the same endpoint pool (so the same concurrency bound) and the
-same retry policy as generation. A reply that does not grade every pair is a
-content failure and is retried (sampling instead of greedy, or the retry would
-repeat it); when those retries run out, what could be read decides and the rest
-of the pairs are rejected as `judge_unreadable`. A judge that cannot be reached
-fails only this step: the outcome says "failed", the generated pairs stay on
-disk, and a resumed run judges them.
+It goes through the same attempt loop as generation (run.attempts): the same endpoint
+pool and concurrency bound, the same retry policy, the same tuner feed and logs. A
+reply that does not grade every pair is a content failure and is retried (sampling
+instead of greedy, or the retry would repeat it); when those retries run out, what
+could be read decides and the rest of the pairs are rejected as `judge_unreadable`
+(`JudgeStage._reading`, the one place that says so). A judge that cannot be reached
+fails only this step: the outcome says "failed", the generated pairs stay on disk,
+and a resumed run judges them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from tenacity import RetryCallState
 
-from client.clock import utc_now
 from client.config import JudgeConfig
-from client.errors import ContentError, FatalRequestError, RequestError, TransientError
+from client.errors import ContentError, FatalRequestError
 from client.pairs.judge import RETRY_TEMPERATURE, Reading, Thresholds, read_reply, verdicts
 from client.pairs.judge_outcome import JudgeOutcome
 from client.pairs.judge_request import (
@@ -30,52 +28,85 @@ from client.pairs.judge_request import (
     max_tokens,
     response_format,
 )
-from client.pairs.records import AttemptFailure, Completion
+from client.pairs.records import Completion
+from client.run.attempts import AttemptLoop, Call, RequestOutcome
 from client.server.api import Endpoint
-from client.server.pool import EndpointPool
-from client.server.retry import RetryPolicy
 
 log = structlog.get_logger("client.run.judge")
 
 
-@dataclass
-class _Judging:
-    """What one judge request's attempts have gathered so far."""
+class JudgeCall(Call[Reading]):
+    """One batch's judge request. Before the first one it asks the server how long the
+    prompt is: a batch of long lines leaves less than the budget asks for, and vLLM
+    refuses such a request outright, so the request asks only for what fits; one whose
+    prompt alone does not fit is not sent."""
 
-    batch: int
-    num_pairs: int
-    messages: list[dict[str, str]]
-    started_at: str
-    failures: list[AttemptFailure] = field(default_factory=list)
-    attempts: int = 0
-    content_retries: int = 0
-    last_url: str | None = None
-    completion: Completion | None = None
-    reading: Reading | None = None
-    # Room left in the context for the reply, once the server has counted the prompt.
-    room: int | None = None
+    kind = "judge"
+
+    def __init__(self, stage: JudgeStage, batch: int, pairs: Sequence[JudgedItem]) -> None:
+        self.stage = stage
+        self.index = batch
+        self.num_pairs = len(pairs)
+        self.model = stage.model
+        self.messages = stage.prompt.messages(pairs)
+        # Tokens the context leaves for the reply (0: unknown); None: not asked yet.
+        self.room: int | None = None
+
+    async def prepare(self, endpoint: Endpoint) -> None:
+        if self.room is None:
+            self.room = await self._room(endpoint)
+
+    async def _room(self, endpoint: Endpoint) -> int:
+        counted = await endpoint.prompt_tokens(model=self.model, messages=self.messages)
+        if counted is None:
+            return 0
+        tokens, context = counted
+        if tokens >= context - REPLY_OVERHEAD_TOKENS:
+            raise FatalRequestError(
+                f"{endpoint.base_url}: the judge's prompt with these {self.num_pairs} pairs is "
+                f"{tokens} tokens and the model's max_model_len is {context}: judge fewer "
+                "pairs at once (--pairs-per-batch) or serve a longer context",
+                status=None,
+            )
+        return context - tokens
+
+    def params(self, content_retries: int) -> dict[str, Any]:
+        params = self.stage.params(self.num_pairs, content_retries=content_retries)
+        if self.room:
+            params["max_tokens"] = min(params["max_tokens"], self.room)
+        return params
+
+    def read(self, completion: Completion) -> Reading:
+        reading = read_reply(completion.text, self.num_pairs)
+        if not reading.complete:
+            raise ContentError(
+                f"judge reply (finish_reason={completion.finish_reason}): " + reading.summary(),
+                raw_text=completion.text,
+                finish_reason=completion.finish_reason,
+            )
+        return reading
 
 
 class JudgeStage:
     def __init__(
         self,
         *,
-        pool: EndpointPool,
-        policy: RetryPolicy,
+        attempts: AttemptLoop,
         model: str,
         prompt: JudgePrompt,
         config: JudgeConfig,
         structured_output: bool,
-        run_id: str,
     ) -> None:
-        self.pool = pool
-        self.policy = policy
+        self.attempts = attempts
         self.model = model
         self.prompt = prompt
         self.config = config
         self.thresholds = Thresholds.from_config(config)
         self.structured_output = structured_output
-        self.run_id = run_id
+
+    @property
+    def run_id(self) -> str:
+        return self.attempts.run_id
 
     def params(self, num_pairs: int, *, content_retries: int) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -91,148 +122,72 @@ class JudgeStage:
     async def judge(self, batch: int, pairs: Sequence[JudgedItem]) -> JudgeOutcome:
         """Grades and a verdict for every pair, or a failed outcome; never raises a
         RequestError."""
-        state = _Judging(
-            batch=batch,
-            num_pairs=len(pairs),
-            messages=self.prompt.messages(pairs),
-            started_at=utc_now(),
-        )
-        retrying = self.policy.retrying(
-            before_sleep=lambda rs: self._before_sleep(state, rs),
-            failover=lambda exc: self.pool.can_failover(exc, state.last_url),
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    await self._attempt(state)
-        except ContentError as exc:
-            # Out of content retries: what could be read still decides.
-            state.failures.append(self._failure(state, exc, wait_s=None))
+        outcome = await self.attempts.run(JudgeCall(self, batch, pairs))
+        reading = self._reading(batch, outcome, len(pairs))
+        if reading is None:
+            return self._failed(batch, outcome)
+        return self._judged(batch, outcome, reading)
+
+    def _reading(
+        self, batch: int, outcome: RequestOutcome[Reading], num_pairs: int
+    ) -> Reading | None:
+        """What decides the pairs: the reading of a reply that graded them all, or, once
+        the content retries ran out, what could be read of the last reply (the pairs it
+        left ungraded become `judge_unreadable`). None: no verdicts at all (the judge
+        could not be reached, or refused the request)."""
+        if outcome.value is not None:
+            return outcome.value
+        if outcome.out_of_content_retries and outcome.completion is not None:
             log.warning(
                 "judge reply incomplete after retries",
                 run_id=self.run_id,
                 batch=batch,
-                error=exc.message,
+                error=outcome.error_message,
             )
-        except RequestError as exc:
-            return self._failed(state, exc)
-        return self._judged(state)
+            return read_reply(outcome.completion.text, num_pairs)
+        return None
 
-    async def _attempt(self, state: _Judging) -> None:
-        state.attempts += 1
-        params = self.params(state.num_pairs, content_retries=state.content_retries)
-        async with self.pool.slot(avoid=state.last_url) as endpoint:
-            state.last_url = endpoint.base_url
-            if state.room is None:
-                state.room = await self._room(endpoint, state)
-            if state.room > 0:
-                params["max_tokens"] = min(params["max_tokens"], state.room)
-            try:
-                completion = await endpoint.chat(
-                    model=self.model, messages=state.messages, params=params
-                )
-            except TransientError as exc:
-                self.pool.report_failure(endpoint, exc)
-                raise
-            self.pool.report_success(endpoint)
-        state.completion = completion
-        state.reading = read_reply(completion.text, state.num_pairs)
-        if not state.reading.complete:
-            state.content_retries += 1
-            raise ContentError(
-                f"judge reply (finish_reason={completion.finish_reason}): "
-                + state.reading.summary(),
-                raw_text=completion.text,
-                finish_reason=completion.finish_reason,
-            )
-
-    async def _room(self, endpoint: Endpoint, state: _Judging) -> int:
-        """Tokens the context leaves for the reply (0: unknown). A batch of long lines
-        leaves less than the budget asks for, and vLLM refuses such a request outright,
-        so the request asks only for what fits; one whose prompt alone does not fit is
-        not sent."""
-        counted = await endpoint.prompt_tokens(model=self.model, messages=state.messages)
-        if counted is None:
-            return 0
-        tokens, context = counted
-        if tokens >= context - REPLY_OVERHEAD_TOKENS:
-            raise FatalRequestError(
-                f"{endpoint.base_url}: the judge's prompt with these {state.num_pairs} pairs is "
-                f"{tokens} tokens and the model's max_model_len is {context}: judge fewer "
-                "pairs at once (--pairs-per-batch) or serve a longer context",
-                status=None,
-            )
-        return context - tokens
-
-    def _failure(
-        self, state: _Judging, exc: RequestError, *, wait_s: float | None
-    ) -> AttemptFailure:
-        return AttemptFailure(
-            attempt=state.attempts,
-            reason=exc.reason,
-            message=exc.message,
-            endpoint=state.last_url,
-            wait_s=wait_s,
-        )
-
-    def _before_sleep(self, state: _Judging, retry_state: RetryCallState) -> None:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if not isinstance(exc, RequestError):
-            return
-        failure = self._failure(state, exc, wait_s=round(retry_state.upcoming_sleep, 3))
-        state.failures.append(failure)
-        log.warning(
-            "retrying judge",
-            run_id=self.run_id,
-            batch=state.batch,
-            attempt=state.attempts,
-            reason=exc.reason,
-            wait_s=failure.wait_s,
-            error=exc.message,
-        )
-
-    def _failed(self, state: _Judging, exc: RequestError) -> JudgeOutcome:
-        state.failures.append(self._failure(state, exc, wait_s=None))
+    def _failed(self, batch: int, outcome: RequestOutcome[Reading]) -> JudgeOutcome:
         log.error(
             "judge failed for this batch",
             run_id=self.run_id,
-            batch=state.batch,
-            reason=exc.reason,
-            attempts=state.attempts,
-            error=exc.message,
+            batch=batch,
+            reason=outcome.error_reason,
+            attempts=outcome.attempts,
+            error=outcome.error_message,
         )
         return JudgeOutcome(
             status="failed",
             model=self.model,
-            attempts=state.attempts,
-            started_at=state.started_at,
-            finished_at=utc_now(),
-            completion=state.completion,
-            failures=state.failures,
-            error_reason=exc.reason,
-            error_message=exc.message,
-            error_status=exc.status if isinstance(exc, FatalRequestError) else None,
+            attempts=outcome.attempts,
+            started_at=outcome.started_at,
+            finished_at=outcome.finished_at,
+            completion=outcome.completion,
+            failures=outcome.failures,
+            error_reason=outcome.error_reason,
+            error_message=outcome.error_message,
+            error_status=outcome.error_status,
         )
 
-    def _judged(self, state: _Judging) -> JudgeOutcome:
-        assert state.reading is not None  # a reply arrived, or the step failed
-        found = verdicts(state.reading, self.thresholds)
-        outcome = JudgeOutcome(
-            status="judged",
-            model=self.model,
-            attempts=state.attempts,
-            started_at=state.started_at,
-            finished_at=utc_now(),
-            completion=state.completion,
-            failures=state.failures,
-            verdicts=found,
-        )
+    def _judged(
+        self, batch: int, outcome: RequestOutcome[Reading], reading: Reading
+    ) -> JudgeOutcome:
+        found = verdicts(reading, self.thresholds)
         log.debug(
             "batch judged",
             run_id=self.run_id,
-            batch=state.batch,
+            batch=batch,
             kept=sum(v.kept for v in found),
             rejected=sum(not v.kept for v in found),
-            attempts=state.attempts,
+            attempts=outcome.attempts,
         )
-        return outcome
+        return JudgeOutcome(
+            status="judged",
+            model=self.model,
+            attempts=outcome.attempts,
+            started_at=outcome.started_at,
+            finished_at=outcome.finished_at,
+            completion=outcome.completion,
+            failures=outcome.failures,
+            verdicts=found,
+        )

@@ -26,6 +26,7 @@ from client.errors import EXIT_FAILED, EXIT_OK
 from client.pairs.judge import Verdict
 from client.pairs.judge_outcome import JudgeOutcome
 from client.pairs.judge_request import DictPair, JudgedItem, JudgePrompt
+from client.run.attempts import AttemptLoop
 from client.run.job import endpoint_pool, retry_policy
 from client.run.judge import JudgeStage
 from client.server.pool import EndpointPool
@@ -131,13 +132,13 @@ def judged_dataset(
             result.unjudged += 1
             continue
         grades = verdict.grades.to_json() if verdict.grades is not None else None
-        if verdict.kept:
+        reason = verdict.reason
+        if reason is None:  # kept
             result.kept.append({**pair, "judge": grades})
             continue
-        assert verdict.reason is not None
-        result.reasons[verdict.reason] += 1
+        result.reasons[reason] += 1
         result.rejected.append(
-            {"reason": verdict.reason, "detail": verdict.detail, "judge": grades, "pair": pair}
+            {"reason": reason, "detail": verdict.detail, "judge": grades, "pair": pair}
         )
     return result
 
@@ -197,13 +198,11 @@ async def judge_items(
         default = "auto" if config.base_url else settings.server.model
         model = resolve_model(config.model or default, statuses)
         stage = JudgeStage(
-            pool=pool,
-            policy=retry_policy(settings),
+            attempts=AttemptLoop(pool=pool, policy=retry_policy(settings), run_id=label),
             model=model,
             prompt=prompt,
             config=config,
             structured_output=settings.generation.structured_output,
-            run_id=label,
         )
         verdicts, failures = await judge_in_chunks(
             stage, items, size=settings.generation.num_pairs_per_batch, workers=pool.total_capacity

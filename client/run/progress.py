@@ -6,6 +6,7 @@ The display is for people at a terminal; when stderr is not a terminal (or with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -14,15 +15,22 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from client.clock import Clock, monotonic
 from client.pairs.records import AttemptFailure, BatchResult, BatchSpec
+
+
+def _none_in_flight() -> int:
+    return 0
 
 
 @dataclass
@@ -32,7 +40,8 @@ class LiveStats:
     batches_planned: int
     clock: Clock = field(default=monotonic, repr=False)
     started: float = field(default_factory=monotonic)
-    in_flight: int = 0
+    # The batches in flight, read from their one owner (the endpoint pool's admitted work).
+    count_in_flight: Callable[[], int] = field(default=_none_in_flight, repr=False)
     # With --concurrency auto, the levels in use ("auto 16"); empty for a fixed level.
     concurrency: str = ""
     batches_done: int = 0
@@ -51,6 +60,10 @@ class LiveStats:
     # finalising excluded): what scheduling efficiency is measured on.
     batches_started_at: float | None = None
     batches_ended_at: float | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return self.count_in_flight()
 
     @property
     def batch_phase_s(self) -> float:
@@ -74,14 +87,13 @@ class QuietObserver:
         self.stats = stats
 
     def batch_started(self, spec: BatchSpec) -> None:
-        self.stats.in_flight += 1
+        return None
 
     def batch_retrying(self, spec: BatchSpec, failure: AttemptFailure) -> None:
         self.stats.retries += 1
 
     def batch_finished(self, result: BatchResult, new_unique: int) -> None:
         stats = self.stats
-        stats.in_flight -= 1
         stats.batches_done += 1
         stats.batches_failed += result.status == "failed"
         stats.unique_pairs += new_unique
@@ -105,6 +117,29 @@ class QuietObserver:
         return None
 
 
+def describe(s: LiveStats) -> str:
+    """The counters of the progress line (rich markup)."""
+    return (
+        f"[green]{s.unique_pairs} ok[/] [red]{s.rejected} rejected[/] "
+        f"{s.duplicates} dup · {s.in_flight} in flight"
+        f"{f' ({s.concurrency})' if s.concurrency else ''} · {s.retries} retries"
+        f"{f' · [red]{s.batches_failed} failed[/]' if s.batches_failed else ''}"
+        f" · {s.tokens_per_s:,.0f} tok/s"
+    )
+
+
+class _StatsColumn(ProgressColumn):
+    """The counters, read at every refresh of the display: what is in flight is the
+    pool's count, which changes between the observer's events."""
+
+    def __init__(self, stats: LiveStats) -> None:
+        super().__init__()
+        self.stats = stats
+
+    def render(self, task: Task) -> Text:
+        return Text.from_markup(describe(self.stats))
+
+
 class ProgressObserver(QuietObserver):
     """A rich progress bar over batches (over pairs in target mode, over input lines in
     an input run)."""
@@ -117,7 +152,7 @@ class ProgressObserver(QuietObserver):
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
+            _StatsColumn(stats),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -131,24 +166,17 @@ class ProgressObserver(QuietObserver):
             unit, total = "pairs", target_pairs
         elif stats.input_lines is not None:
             unit, total = "input lines", stats.input_lines
-        self.task: TaskID = self.progress.add_task(unit, total=total, detail="")
+        self.task: TaskID = self.progress.add_task(unit, total=total)
         self._refresh()
 
     def _refresh(self) -> None:
         s = self.stats
-        detail = (
-            f"[green]{s.unique_pairs} ok[/] [red]{s.rejected} rejected[/] "
-            f"{s.duplicates} dup · {s.in_flight} in flight"
-            f"{f' ({s.concurrency})' if s.concurrency else ''} · {s.retries} retries"
-            f"{f' · [red]{s.batches_failed} failed[/]' if s.batches_failed else ''}"
-            f" · {s.tokens_per_s:,.0f} tok/s"
-        )
         completed = s.batches_done
         if self.target_pairs:
             completed = min(s.unique_pairs, self.target_pairs)
         elif s.input_lines is not None:
             completed = s.input_lines_done
-        self.progress.update(self.task, completed=completed, detail=detail)
+        self.progress.update(self.task, completed=completed)
 
     def batch_started(self, spec: BatchSpec) -> None:
         super().batch_started(spec)

@@ -1,36 +1,39 @@
-"""Run one batch: request, retry, extract, validate, each batch on its own.
+"""Run one batch: request (through the one attempt loop), extract, validate, each batch
+on its own.
 
 A batch's failure becomes a `BatchResult` with status "failed", never an
 exception that cancels its siblings. Only cancellation (an interrupt) and errors
 that make the run pointless (the output disk failing) leave `schedule`.
+
+The checks of a reply's items are one pure function, `check_items` (plain data in,
+pairs and rejections out), so they can run anywhere, a worker process included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
 import structlog
-from tenacity import RetryCallState
 
-from client.clock import utc_now
-from client.errors import (
-    ContentError,
-    FatalRequestError,
-    RequestError,
-    TransientError,
-)
+from client.errors import ContentError
 from client.pairs.align import rewrite_response_format
 from client.pairs.extract import Extracted, extract_items
 from client.pairs.prompts import retry_seed
-from client.pairs.records import AttemptFailure, BatchResult, BatchSpec, Completion
+from client.pairs.records import (
+    AttemptFailure,
+    BatchResult,
+    BatchSpec,
+    Completion,
+    Pair,
+    Rejection,
+)
 from client.pairs.rewrites import check_rewrites
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext, validate_items
-from client.server.pool import EndpointPool
-from client.server.retry import RetryPolicy
+from client.run.attempts import AttemptLoop, Call, RequestOutcome
 
 log = structlog.get_logger("client.run.runner")
 
@@ -75,192 +78,144 @@ def _no_json_message(completion: Completion) -> str:
     return f"reply holds no JSON pairs (finish_reason={completion.finish_reason}): {preview!r}"
 
 
-@dataclass
-class _Batch:
-    """What one batch's attempts have gathered so far."""
+class GenerationCall(Call[Extracted]):
+    """A batch's request: pairs to write (free generation) or input lines to rewrite
+    (an input run). A reply with no JSON item in it is a content failure, retried with
+    the next seed of the batch (when seeds are sent)."""
 
-    spec: BatchSpec
-    started_at: str
-    messages: list[dict[str, str]]
-    failures: list[AttemptFailure] = field(default_factory=list)
-    attempts: int = 0
-    content_retries: int = 0
-    last_url: str | None = None
-    sampling_seed: int | None = None
-    completion: Completion | None = None
-    extracted: Extracted | None = None
+    kind = "batch"
 
-
-class BatchRunner:
-    """One batch, start to finish: `run` -> `_attempt_loop` (retries) -> `_attempt` (one
-    request) -> `_succeeded` / `_failed` (the result)."""
-
-    def __init__(
-        self,
-        *,
-        pool: EndpointPool,
-        policy: RetryPolicy,
-        template: RequestTemplate,
-        validation: ValidationContext,
-        run_id: str,
-        observer: RunObserver,
-        quiet_success: bool = False,
-    ) -> None:
-        # The caller decides: with a progress bar on screen a line per batch is noise.
-        self.quiet_success = quiet_success
-        self.pool = pool
-        self.policy = policy
+    def __init__(self, template: RequestTemplate, spec: BatchSpec) -> None:
         self.template = template
-        self.validation = validation
-        self.run_id = run_id
-        self.observer = observer
+        self.spec = spec
+        self.index = spec.index
+        self.model = template.model
+        self.messages = template.messages(spec)
 
-    async def run(self, spec: BatchSpec) -> BatchResult:
-        batch = _Batch(spec=spec, started_at=utc_now(), messages=self.template.messages(spec))
-        self.observer.batch_started(spec)
-        try:
-            await self._attempt_loop(batch)
-        except RequestError as exc:
-            return self._failed(batch, exc)
-        return self._succeeded(batch)
-
-    async def _attempt_loop(self, batch: _Batch) -> None:
-        retrying = self.policy.retrying(
-            before_sleep=lambda state: self._before_sleep(batch, state),
-            failover=lambda exc: self.pool.can_failover(exc, batch.last_url),
-        )
-        async for attempt in retrying:
-            with attempt:
-                await self._attempt(batch)
-
-    def _before_sleep(self, batch: _Batch, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        if not isinstance(exc, RequestError):
-            return
-        failure = AttemptFailure(
-            attempt=state.attempt_number,
-            reason=exc.reason,
-            message=exc.message,
-            endpoint=batch.last_url,
-            wait_s=round(state.upcoming_sleep, 3),
-        )
-        batch.failures.append(failure)
-        log.warning(
-            "retrying batch",
-            run_id=self.run_id,
-            batch=batch.spec.index,
-            attempt=state.attempt_number,
-            reason=exc.reason,
-            wait_s=failure.wait_s,
-            error=exc.message,
-        )
-        self.observer.batch_retrying(batch.spec, failure)
-
-    async def _attempt(self, batch: _Batch) -> None:
-        """One request; raises what the retry loop decides on."""
-        batch.attempts += 1
-        params = self.template.params_for(batch.spec)
+    def params(self, content_retries: int) -> dict[str, Any]:
+        params = self.template.params_for(self.spec)
         if self.template.send_seed:
-            batch.sampling_seed = retry_seed(batch.spec.seed, batch.content_retries)
-            params["seed"] = batch.sampling_seed
-        async with self.pool.slot(avoid=batch.last_url) as endpoint:
-            batch.last_url = endpoint.base_url
-            try:
-                completion = await endpoint.chat(
-                    model=self.template.model, messages=batch.messages, params=params
-                )
-            except TransientError as exc:
-                if self.pool.report_failure(endpoint, exc):
-                    log.warning(
-                        "endpoint taken out of rotation",
-                        run_id=self.run_id,
-                        batch=batch.spec.index,
-                        endpoint=endpoint.base_url,
-                        reason=exc.reason,
-                    )
-                raise
-            self.pool.report_success(endpoint, completion)
-        batch.completion = completion
-        batch.extracted = extract_items(completion.text)
-        if not batch.extracted.found:
-            batch.content_retries += 1
+            params["seed"] = retry_seed(self.spec.seed, content_retries)
+        return params
+
+    def read(self, completion: Completion) -> Extracted:
+        extracted = extract_items(completion.text)
+        if not extracted.found:
             raise ContentError(
                 _no_json_message(completion),
                 raw_text=completion.text,
                 finish_reason=completion.finish_reason,
             )
+        return extracted
 
-    def _failed(self, batch: _Batch, exc: RequestError) -> BatchResult:
-        batch.failures.append(
-            AttemptFailure(
-                attempt=batch.attempts,
-                reason=exc.reason,
-                message=exc.message,
-                endpoint=batch.last_url,
-                wait_s=None,
-            )
+
+def check_items(
+    spec: BatchSpec,
+    items: Sequence[Any],
+    *,
+    ctx: ValidationContext,
+    run_id: str,
+    generated_at: str,
+) -> tuple[list[Pair], list[Rejection]]:
+    """Every item of a reply validated and scored (a rewrite batch ties each item to its
+    input first, pairs.rewrites): pure, and the CPU-heavy part of a batch."""
+    check = partial(check_rewrites, spec.inputs) if spec.inputs else validate_items
+    return check(items, ctx=ctx, run_id=run_id, batch=spec.index, generated_at=generated_at)
+
+
+class BatchRunner:
+    """One batch, start to finish: `run` -> the attempt loop -> `_succeeded` (the reply's
+    items checked) or `_failed`."""
+
+    def __init__(
+        self,
+        *,
+        attempts: AttemptLoop,
+        template: RequestTemplate,
+        validation: ValidationContext,
+        observer: RunObserver,
+        quiet_success: bool = False,
+    ) -> None:
+        # The caller decides: with a progress bar on screen a line per batch is noise.
+        self.quiet_success = quiet_success
+        self.attempts = attempts
+        self.template = template
+        self.validation = validation
+        self.observer = observer
+
+    @property
+    def run_id(self) -> str:
+        return self.attempts.run_id
+
+    async def run(self, spec: BatchSpec) -> BatchResult:
+        self.observer.batch_started(spec)
+        outcome = await self.attempts.run(
+            GenerationCall(self.template, spec),
+            on_retry=partial(self.observer.batch_retrying, spec),
         )
+        extracted = outcome.value
+        if extracted is None:
+            return self._failed(spec, outcome)
+        return self._succeeded(spec, outcome, extracted)
+
+    def _failed(self, spec: BatchSpec, outcome: RequestOutcome[Extracted]) -> BatchResult:
         log.error(
             "batch failed",
             run_id=self.run_id,
-            batch=batch.spec.index,
-            reason=exc.reason,
-            attempts=batch.attempts,
-            error=exc.message,
+            batch=spec.index,
+            reason=outcome.error_reason,
+            attempts=outcome.attempts,
+            error=outcome.error_message,
         )
         return BatchResult(
-            spec=batch.spec,
+            spec=spec,
             status="failed",
-            attempts=batch.attempts,
-            started_at=batch.started_at,
-            finished_at=utc_now(),
-            completion=batch.completion,
-            failures=batch.failures,
-            sampling_seed=batch.sampling_seed,
-            error_reason=exc.reason,
-            error_message=exc.message,
-            error_status=exc.status if isinstance(exc, FatalRequestError) else None,
+            attempts=outcome.attempts,
+            started_at=outcome.started_at,
+            finished_at=outcome.finished_at,
+            completion=outcome.completion,
+            failures=outcome.failures,
+            sampling_seed=outcome.params.get("seed"),
+            error_reason=outcome.error_reason,
+            error_message=outcome.error_message,
+            error_status=outcome.error_status,
         )
 
-    def _succeeded(self, batch: _Batch) -> BatchResult:
-        completion, extracted = batch.completion, batch.extracted
-        # The loop only ends without raising after a reply with JSON in it.
-        assert completion is not None
-        assert extracted is not None
-        finished_at = utc_now()
-        # A rewrite batch ties each item to its input first (pairs.rewrites).
-        check = partial(check_rewrites, batch.spec.inputs) if batch.spec.inputs else validate_items
-        accepted, rejected = check(
+    def _succeeded(
+        self, spec: BatchSpec, outcome: RequestOutcome[Extracted], extracted: Extracted
+    ) -> BatchResult:
+        completion = outcome.completion
+        accepted, rejected = check_items(
+            spec,
             extracted.items,
             ctx=self.validation,
             run_id=self.run_id,
-            batch=batch.spec.index,
-            generated_at=finished_at,
+            generated_at=outcome.finished_at,
         )
-        truncated = completion.finish_reason == "length" or extracted.broken
+        cut = completion is not None and completion.finish_reason == "length"
         result = BatchResult(
-            spec=batch.spec,
-            status="truncated" if truncated else "ok",
-            attempts=batch.attempts,
-            started_at=batch.started_at,
-            finished_at=finished_at,
+            spec=spec,
+            status="truncated" if cut or extracted.broken else "ok",
+            attempts=outcome.attempts,
+            started_at=outcome.started_at,
+            finished_at=outcome.finished_at,
             completion=completion,
             accepted=accepted,
             rejected=rejected,
             extraction=extracted.method,
-            failures=batch.failures,
-            sampling_seed=batch.sampling_seed,
+            failures=outcome.failures,
+            sampling_seed=outcome.params.get("seed"),
         )
         done = log.debug if self.quiet_success else log.info
         done(
             "batch done",
             run_id=self.run_id,
-            batch=batch.spec.index,
+            batch=spec.index,
             status=result.status,
             accepted=len(accepted),
             rejected=len(rejected),
-            attempts=batch.attempts,
-            latency_s=round(completion.latency_s, 3),
-            endpoint=completion.endpoint,
+            attempts=outcome.attempts,
+            latency_s=round(completion.latency_s, 3) if completion else None,
+            endpoint=completion.endpoint if completion else None,
         )
         return result

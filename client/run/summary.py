@@ -106,6 +106,8 @@ def describe_concurrency(concurrency: dict[str, Any]) -> str:
     parts = []
     for url, e in endpoints.items():
         where = f" on {url}" if len(endpoints) > 1 else ""
-        source = "/metrics" if e["signals"] == "metrics" else "the client's own signals"
+        source = e.get("source") or (
+            "/metrics" if e["signals"] == "metrics" else "the client's own signals"
+        )
         parts.append(f"{e['level']}{where} (highest {e['highest']}, from {source})")
     return "auto, ended at " + "; ".join(parts)

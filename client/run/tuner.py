@@ -1,17 +1,19 @@
 """The loop around `AutoConcurrency` for one endpoint: signals in, a level out.
 
-Every `interval_s` it scrapes the server's /metrics (while they work), hands the
-controller that scrape and the requests that finished since, and applies the
-level it answers. A /metrics that is missing, slow, unauthorised or garbage on
-the first scrape, or that fails `FAILURES_BEFORE_FALLBACK` times in a row later,
-is given up for the rest of the run with one warning: from then on the client's
-own finished requests are the only signal. Nothing here stops a run.
+Every `interval_s` it reads the endpoint's load (while that works: the server's
+/metrics, or behind vLLM's router the metrics of the servers it routes to, or the
+URLs the user named; client/server/sources.py), hands the controller that reading
+and the requests that finished since, and applies the level it answers. Metrics
+that are missing, slow, unauthorised or garbage on the first reading, or that fail
+`FAILURES_BEFORE_FALLBACK` times in a row later, are given up for the rest of the
+run with one warning: from then on the client's own finished requests are the only
+signal. Nothing here stops a run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import anyio
 import httpx
@@ -19,7 +21,8 @@ import structlog
 
 from client.run.autoconc import AutoConcurrency, Change, Signals
 from client.run.window import RequestSample
-from client.server.metrics import EngineLoad, MetricsUnavailable, scrape
+from client.server.metrics import EngineLoad, MetricsUnavailable
+from client.server.sources import MetricsSources
 
 log = structlog.get_logger("client.run.tuner")
 
@@ -41,15 +44,16 @@ class EndpointTuner:
         model: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         interval_s: float = INTERVAL_S,
+        metrics_urls: Sequence[str] = (),
     ) -> None:
         self.endpoint = endpoint
         self.root_url = root_url
         self.controller = controller
-        self._http = http
         self._in_flight = in_flight
         self._apply = apply
-        self._api_key = api_key
-        self._model = model
+        self.sources = MetricsSources(
+            http, root_url, urls=metrics_urls, api_key=api_key, model=model
+        )
         self._clock = clock
         self.interval_s = interval_s
         self._finished: list[RequestSample] = []
@@ -66,6 +70,16 @@ class EndpointTuner:
     def history(self) -> list[Change]:
         return self.controller.history
 
+    @property
+    def source(self) -> str:
+        """What the level was found from, for the summary."""
+        if not self.controller.metrics:
+            why = f" ({self.fallback_reason})" if self.fallback_reason else ""
+            return f"the client's own signals{why}"
+        if not self._scraped:
+            return "its start level (the run ended before the first reading)"
+        return self.sources.describe()
+
     def finished(self, *, started: float, finished: float, tokens: int) -> None:
         """A request on this endpoint ended with a reply (monotonic times of the clock)."""
         self._finished.append(RequestSample(started, finished, tokens))
@@ -74,7 +88,7 @@ class EndpointTuner:
         if not self.controller.metrics:
             return None
         try:
-            load = await scrape(self._http, self.root_url, api_key=self._api_key, model=self._model)
+            load = await self.sources.read()
         except MetricsUnavailable as exc:
             self._failures += 1
             if not self._scraped or self._failures >= FAILURES_BEFORE_FALLBACK:
@@ -93,7 +107,16 @@ class EndpointTuner:
             endpoint=self.endpoint,
             reason=exc.reason,
             error=exc.message,
+            **self._hint(),
         )
+
+    def _hint(self) -> dict[str, str]:
+        if self.sources.named or not self.sources.behind_router:
+            return {}
+        return {
+            "hint": "the endpoint is vLLM's router: name its servers' /metrics "
+            "with --metrics-url where the client cannot reach them by the router's names"
+        }
 
     async def tick(self) -> int:
         load = await self._load(self._clock())

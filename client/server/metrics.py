@@ -6,6 +6,11 @@ only the few gauges and counters that say how loaded the engine is are kept,
 summed over engines and filtered to the model being used when the server labels
 it (vLLM labels every sample with `model_name` and `engine`).
 
+vLLM's router (vllm-router) exports other names (`vllm_router_*`, on its own
+`--prometheus-port`): what it knows of its servers (health, circuit breakers,
+requests it has running on each, retries), but nothing of an engine's queue.
+`scrape_url` reads either kind; `parse_router` reads the router's.
+
 Every way a scrape can fail (no such route, 401, a slow answer, a body that is
 not the exposition format or has none of vLLM's names) is one `MetricsUnavailable`
 with a short reason, so the caller can fall back to its own signals.
@@ -29,6 +34,14 @@ KV_CACHE = "vllm:kv_cache_usage_perc"
 PREEMPTIONS = "vllm:num_preemptions_total"
 GENERATION_TOKENS = "vllm:generation_tokens_total"
 KNOWN = (RUNNING, WAITING, KV_CACHE, PREEMPTIONS, GENERATION_TOKENS)
+
+# vllm-router's names, each labelled by `worker` (a server's URL).
+ROUTER_HEALTH = "vllm_router_worker_health"
+ROUTER_BREAKER = "vllm_router_cb_state"
+ROUTER_RUNNING = "vllm_router_running_requests"
+ROUTER_RETRIES = "vllm_router_retries_total"
+ROUTER_KNOWN = (ROUTER_HEALTH, ROUTER_BREAKER, ROUTER_RUNNING, ROUTER_RETRIES)
+BREAKER_OPEN = 1.0
 
 # A scrape is a few kilobytes served by the API process; one that takes longer
 # than this is a server too busy to be asked, not one to wait for.
@@ -58,6 +71,24 @@ class EngineLoad:
     kv_cache_usage: float | None
     preemptions_total: float | None
     generation_tokens_total: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RouterView:
+    """What one scrape of vllm-router's metrics says about the servers behind it."""
+
+    workers: int
+    healthy: int
+    # Servers whose circuit breaker is open: the router sends them nothing for now.
+    open_breakers: int
+    running: float
+    retries_total: float
+
+    def describe(self) -> str:
+        return (
+            f"{self.healthy}/{self.workers} servers healthy, {self.open_breakers} with an open "
+            f"circuit breaker, {self.retries_total:g} retries"
+        )
 
 
 def metrics_url(root_url: str) -> str:
@@ -107,6 +138,37 @@ def parse_load(text: str, *, model: str | None = None) -> EngineLoad:
     )
 
 
+def parse_router(text: str) -> RouterView:
+    """The router's view of its servers; MetricsUnavailable when `text` has none of it."""
+    samples = [s for s in _samples(text) if s.name in ROUTER_KNOWN]
+    if not samples:
+        raise MetricsUnavailable("no vllm_router_* names in the exposition", reason="not_router")
+    health = {s.labels.get("worker"): s.value for s in samples if s.name == ROUTER_HEALTH}
+    breakers = [s.value for s in samples if s.name == ROUTER_BREAKER]
+    return RouterView(
+        workers=len(health),
+        healthy=sum(1 for value in health.values() if value >= 1),
+        open_breakers=sum(1 for value in breakers if value == BREAKER_OPEN),
+        running=sum(s.value for s in samples if s.name == ROUTER_RUNNING),
+        retries_total=sum(s.value for s in samples if s.name == ROUTER_RETRIES),
+    )
+
+
+def parse_reading(text: str, *, model: str | None = None) -> EngineLoad | RouterView:
+    """A vLLM server's load, or else a router's view; MetricsUnavailable when neither."""
+    try:
+        return parse_load(text, model=model)
+    except MetricsUnavailable as exc:
+        if exc.reason != "not_vllm":
+            raise
+    try:
+        return parse_router(text)
+    except MetricsUnavailable:
+        raise MetricsUnavailable(
+            "neither vLLM's nor vllm-router's names in the exposition", reason="not_vllm"
+        ) from None
+
+
 async def scrape(
     http: httpx.AsyncClient,
     root_url: str,
@@ -117,6 +179,33 @@ async def scrape(
 ) -> EngineLoad:
     """GET /metrics once and parse it; raises MetricsUnavailable on any failure."""
     url = metrics_url(root_url)
+    text = await _fetch(http, url, api_key=api_key, timeout_s=timeout_s)
+    try:
+        return parse_load(text, model=model)
+    except MetricsUnavailable as exc:
+        raise MetricsUnavailable(f"{url}: {exc.message}", reason=exc.reason) from None
+
+
+async def scrape_url(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    api_key: str | None,
+    model: str | None,
+    timeout_s: float = SCRAPE_TIMEOUT_S,
+) -> EngineLoad | RouterView:
+    """GET one Prometheus exposition (a server's or a router's) and read it."""
+    text = await _fetch(http, url, api_key=api_key, timeout_s=timeout_s)
+    try:
+        return parse_reading(text, model=model)
+    except MetricsUnavailable as exc:
+        raise MetricsUnavailable(f"{url}: {exc.message}", reason=exc.reason) from None
+
+
+async def _fetch(
+    http: httpx.AsyncClient, url: str, *, api_key: str | None, timeout_s: float
+) -> str:
+    """The exposition's text; MetricsUnavailable when there is none to read."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
         response = await http.get(url, headers=headers, timeout=timeout_s)
@@ -136,10 +225,6 @@ async def scrape(
     if len(response.content) > MAX_BODY_BYTES:
         raise MetricsUnavailable(f"{url} answered {len(response.content)} bytes", reason="garbage")
     try:
-        text = response.content.decode("utf-8")
+        return response.content.decode("utf-8")
     except UnicodeDecodeError:
         raise MetricsUnavailable(f"{url} answered non-UTF-8 bytes", reason="garbage") from None
-    try:
-        return parse_load(text, model=model)
-    except MetricsUnavailable as exc:
-        raise MetricsUnavailable(f"{url}: {exc.message}", reason=exc.reason) from None

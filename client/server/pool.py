@@ -1,6 +1,18 @@
 """Routing over one or more endpoints: least in-flight first, a concurrency bound each,
 and endpoints that fail taken out of rotation for a while.
 
+The pool is the one owner of the work in flight, counted twice:
+
+- requests: each holds a `slot` on one endpoint, at most that endpoint's `limit`
+  at once (the fixed concurrency, or the level --concurrency auto set);
+- work admitted (a batch, from when it is taken from the plan until its result is
+  stored, judge and retries included): at most the endpoints' limits together
+  (`total_limit`), so when auto lowers or raises a level, admission follows it.
+  A rule may hold admission back further (target mode's gate).
+
+The tuners, the progress display and the target gate read these counts; none keeps
+its own.
+
 With one endpoint nothing is ever taken out: the retry policy alone decides how
 long to keep trying. With several, an endpoint that refuses connections (or
 answers 5xx twice in a row) sits out a cooldown that doubles with each failure
@@ -14,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 import anyio
 import httpx
@@ -25,6 +38,34 @@ from client.server.api import Endpoint, lanes_for, make_http_client
 
 MAX_COOLDOWN_S = 30.0
 FAULTS_BEFORE_OUT_5XX = 2
+# How long a waiter sleeps when nothing it waits for has a known time (it is woken
+# by any change first).
+IDLE_WAIT_S = 3600.0
+
+# What an admission rule answers, given the work in flight: start one more now, wait
+# for a change, or start no more at all.
+Admission = Literal["start", "wait", "stop"]
+AdmissionRule = Callable[[int], Admission]
+
+
+class _Changes:
+    """Wakes every waiter when something it may wait for changes: a slot or a unit of
+    work freed, a limit changed. Plain callbacks can tell it (no lock to hold), and a
+    waiter checks and takes what it waited for with no await in between."""
+
+    def __init__(self) -> None:
+        self._event: anyio.Event | None = None
+
+    def notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def wait(self, timeout_s: float | None) -> None:
+        if self._event is None:
+            self._event = anyio.Event()
+        with anyio.move_on_after(IDLE_WAIT_S if timeout_s is None else timeout_s):
+            await self._event.wait()
 
 
 @dataclass(slots=True)
@@ -66,7 +107,8 @@ class EndpointPool:
         self._on_reply: Callable[[str, Completion], None] | None = None
         self._cooldown_s = cooldown_s
         self._http = list(http_clients)
-        self._changed = anyio.Condition()
+        self._changes = _Changes()
+        self._admitted = 0
         self._clock = clock
 
     @classmethod
@@ -117,7 +159,18 @@ class EndpointPool:
 
     @property
     def total_capacity(self) -> int:
+        """The most requests (and units of work) the pool may ever have at once."""
         return self.capacity * len(self._states)
+
+    @property
+    def total_limit(self) -> int:
+        """The units of work admitted at once: the endpoints' limits together."""
+        return sum(s.limit for s in self._states)
+
+    @property
+    def admitted(self) -> int:
+        """Units of work admitted and not yet released (batches in flight)."""
+        return self._admitted
 
     def _pick(self, now: float, avoid: str | None) -> EndpointState | None:
         ready = [s for s in self._states if s.available(now) and s.in_flight < s.limit]
@@ -137,23 +190,38 @@ class EndpointPool:
     @asynccontextmanager
     async def slot(self, *, avoid: str | None = None) -> AsyncIterator[Endpoint]:
         """Hold one request slot on the best endpoint for the duration of the block."""
-        async with self._changed:
-            while True:
-                now = self._clock()
-                state = self._pick(now, avoid)
-                if state is not None:
-                    break
-                # Woken when a slot frees up, or when an endpoint's cooldown ends.
-                wake_in = self._next_return(now)
-                with anyio.move_on_after(wake_in if wake_in is not None else 3600):
-                    await self._changed.wait()
-            state.in_flight += 1
+        while True:
+            now = self._clock()
+            state = self._pick(now, avoid)
+            if state is not None:
+                break
+            # Woken when a slot frees up, or when an endpoint's cooldown ends.
+            await self._changes.wait(self._next_return(now))
+        state.in_flight += 1
         try:
             yield state.endpoint
         finally:
             state.in_flight -= 1
-            async with self._changed:
-                self._changed.notify_all()
+            self._changes.notify()
+
+    async def admit(self, rule: AdmissionRule | None = None) -> bool:
+        """Wait until one more unit of work may start and take it (True), or learn that
+        `rule` starts no more (False). Work is bounded by `total_limit`; `rule(n)` is
+        asked, with the `n` units in flight, each time that bound leaves room."""
+        while True:
+            if self._admitted < self.total_limit:
+                decision = rule(self._admitted) if rule is not None else "start"
+                if decision == "stop":
+                    return False
+                if decision == "start":
+                    self._admitted += 1
+                    return True
+            await self._changes.wait(None)
+
+    def release(self) -> None:
+        """A unit of work taken by `admit` is done (its result stored, or nothing to do)."""
+        self._admitted -= 1
+        self._changes.notify()
 
     def _state(self, endpoint: Endpoint) -> EndpointState:
         for state in self._states:
@@ -168,25 +236,32 @@ class EndpointPool:
         raise KeyError(url)
 
     def in_flight(self, url: str) -> int:
+        """Requests `url` has now (every kind: generation, judge, rewrite)."""
         return self._by_url(url).in_flight
 
-    def set_limit(self, url: str, level: int) -> None:
-        """Change how many requests `url` may have at once (for --concurrency auto).
+    def limit(self, url: str) -> int:
+        return self._by_url(url).limit
 
-        Lowering takes nothing away from requests already running. A request waiting
-        for a slot sees a raised limit when the next request anywhere ends; with
-        auto the run's admission bound rises with it, so new batches do not wait."""
+    def set_limit(self, url: str, level: int) -> None:
+        """Change how many requests `url` may have at once (for --concurrency auto),
+        and with it `total_limit`, the bound on work admitted.
+
+        Lowering takes nothing away from requests or work already running: new ones
+        wait until the count has dropped below it. Raising wakes whatever waits."""
         self._by_url(url).limit = max(1, min(level, self.capacity))
+        self._changes.notify()
 
     def watch_replies(self, callback: Callable[[str, Completion], None]) -> None:
         """Have `callback(url, completion)` called for every answered request."""
         self._on_reply = callback
 
-    def report_success(self, endpoint: Endpoint, completion: Completion | None = None) -> None:
+    def report_success(self, endpoint: Endpoint, completion: Completion) -> None:
+        """A request to `endpoint` was answered with `completion` (whatever its kind:
+        the reply watcher, auto's tuner, counts every one)."""
         state = self._state(endpoint)
         state.served += 1
         state.consecutive_faults = 0
-        if completion is not None and self._on_reply is not None:
+        if self._on_reply is not None:
             self._on_reply(state.url, completion)
 
     def report_failure(self, endpoint: Endpoint, exc: TransientError) -> bool:

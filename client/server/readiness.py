@@ -1,7 +1,8 @@
 """Is the server there, ready, and serving the model? Used before any batch is sent.
 
 Fails fast and clearly by default; with a wait budget (`--wait SECONDS`) it polls
-/health and /v1/models until the model has loaded, saying what it waits for.
+/health and /v1/models until the model has loaded, saying what it waits for. And
+which vLLM it runs, against the one this project is tested with (`client check`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ from client.server.api import Endpoint, ModelInfo
 
 log = structlog.get_logger("client.server.readiness")
 
+# The vLLM release the test tier and the compose file pin; another one may well
+# work, but its behaviour (structured output, errors, /tokenize) is unchecked.
+TESTED_VLLM_VERSION = "0.32.0"
 POLL_INTERVAL_S = 2.0
 REPORT_EVERY_S = 10.0
 START_HINT = "start it with `docker compose up -d vllm`, or wait for it with --wait SECONDS"
+
+
+def untested_version(version: str | None) -> bool:
+    """True for a vLLM version other than the tested one (None: not vLLM, or unknown)."""
+    return version is not None and version != TESTED_VLLM_VERSION
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,22 @@ def atomic_write_text(path: Path, chunks: Iterable[str], *, fsync: bool) -> None
 
 def atomic_write_json(path: Path, obj: Any, *, fsync: bool, indent: int | None = 2) -> None:
     atomic_write_text(path, [*dump_chunks(obj, indent=indent), "\n"], fsync=fsync)
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """One JSON object a line, atomically and fsynced, its folder made; answers how many
+    were written. The records are streamed, never held as one text."""
+    count = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal count
+        for record in records:
+            count += 1
+            yield json.dumps(record, ensure_ascii=False) + "\n"
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, lines(), fsync=True)
+    return count
 
 
 def read_json(path: Path) -> Any:

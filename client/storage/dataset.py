@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from client.errors import UsageError
-from client.storage.atomic import atomic_write_text, dumps
-from client.storage.jsonl import write_jsonl
+from client.storage.atomic import atomic_write_text, dumps, write_jsonl
 from client.storage.layout import RUN_ID_RE, processed_path, rejected_path
 
 

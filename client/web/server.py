@@ -48,6 +48,8 @@ def bind(port: int) -> Bound:
 
 def make_server(session: ReviewSession, bound: Bound) -> uvicorn.Server:
     app = create_app(session, token=bound.token, port=bound.port)
+    # The first page's word diff is ready by the time a browser asks for it.
+    threading.Thread(target=session.warm, daemon=True).start()
     # log_config None: uvicorn leaves the logging set up by client.log alone.
     config = uvicorn.Config(
         app, log_config=None, log_level="warning", access_log=False, lifespan="off"

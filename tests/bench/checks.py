@@ -23,8 +23,8 @@ from tests.bench.common import machine
 from tests.helpers import REPO
 
 SETS = (
-    ("labels_gyaru.jsonl", "generation_config.yaml"),
-    ("labels_ojousama.jsonl", "ojousama.yaml"),
+    ("labels_gyaru.jsonl", "gyaru"),
+    ("labels_ojousama.jsonl", "ojousama"),
 )
 
 
@@ -35,8 +35,8 @@ def _load(name: str) -> list[LabelledItem]:
 
 def checks_ms(rounds: int) -> tuple[float, int]:
     jobs = []
-    for labels, config in SETS:
-        settings = load_settings(REPO / "config" / config)
+    for labels, persona in SETS:
+        settings = load_settings(persona=persona)
         checker = PairChecker(settings.checks, settings.persona.first_person)
         jobs.append((checker, _load(labels)))
     analyse("辞書を読み込む")  # load the dictionary outside the timing
@@ -52,7 +52,7 @@ def checks_ms(rounds: int) -> tuple[float, int]:
 
 
 def neardup_ms(rounds: int) -> tuple[float, int]:
-    settings = load_settings(REPO / "config" / "generation_config.yaml")
+    settings = load_settings()
     items = _load("labels_gyaru.jsonl")
     times, kept = [], 0
     for _ in range(rounds):

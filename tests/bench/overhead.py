@@ -26,7 +26,7 @@ from tests.fakeserver import make_pairs
 
 def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]:
     """Milliseconds of CPU per batch for each stage, measured in this process."""
-    from client.config import Settings
+    from client.config import load_settings
     from client.pairs.dedup import Deduper, key_of_normalised
     from client.pairs.extract import extract_items
     from client.pairs.prompts import PromptSet
@@ -35,7 +35,7 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
     from client.server.api import LANE_SIZE
     from tests.helpers import PROMPT
 
-    settings = Settings()
+    settings = load_settings()
     rules = job.pair_rules(settings)
     ctx = job.validation_context(settings, rules)
     text = json.dumps({"pairs": make_pairs(pairs, "bench")}, ensure_ascii=False)

@@ -6,13 +6,16 @@ A demo run of N pairs (tests/web/demo.py) is served by the real review server in
 this process; Debian's chromium loads the page through Playwright. Printed, in
 milliseconds (median of --repeat page loads / filter changes):
 
-- server: loading the dataset and building the session; answering /api/data
-- first paint: navigation start to the first page of rows painted (a mark the page
-  sets a task after the frame that shows them), with the steps on the way: Chromium's
-  first-contentful-paint (the page's frame), the data fetched and parsed, the items
-  built, the first page of rows built
+- server: loading the dataset and building the session; answering /api/data; the
+  word diff of one page of 100 rows (/api/words, the analyser run on 200 lines), cold
+- first paint: navigation start to the first page of rows painted with their word
+  diff (a mark the page sets a task after the frame that shows them), with the steps
+  on the way: Chromium's first-contentful-paint (the page's frame), the data fetched
+  and parsed, the items built, the first page of rows built, those rows on screen as
+  plain text, their words fetched
 - each interaction (text search, topic, decision filter, sort, next page, charts):
-  the event dispatched to the result painted
+  the event dispatched to the new rows painted, and to their word diff painted (the
+  same when the page already had the words)
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from playwright.sync_api import Page, sync_playwright
 
 from client.clock import utc_now
 from client.storage.dataset import load_dataset
-from client.web.server import bind, serving_in_thread
-from client.web.session import open_session
+from client.web.server import Bound, bind, serving_in_thread
+from client.web.session import ReviewSession, open_session
 from tests.bench.common import machine
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.web.demo import write_demo
@@ -59,14 +62,22 @@ RESET = ("pairs tab", "tab-pairs", None, "click")
 
 TIMED = """async ([name, id, value, type]) => {
   const el = document.getElementById(id);
+  const list = document.getElementById('list');
+  const painted = () => new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
   const start = performance.now();
   if (type === 'click') el.click();
   else {
     if (typeof value === 'boolean') el.checked = value; else el.value = value;
     el.dispatchEvent(new Event(type, {bubbles: true}));
   }
-  await new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
-  return performance.now() - start;
+  await painted();
+  const rows = performance.now() - start;
+  // Then the rows' word diff, when the change needs words the page does not have yet.
+  if (list.dataset.words === 'pending') {
+    while (list.dataset.words === 'pending') await new Promise((done) => setTimeout(done, 2));
+    await painted();
+  }
+  return [rows, performance.now() - start];
 }"""
 
 
@@ -75,6 +86,8 @@ MARKS = (
     "review-fetched",
     "review-loaded",
     "review-rendered",
+    "review-rows",
+    "review-words",
     "review-painted",
 )
 
@@ -89,6 +102,21 @@ def first_paint(page: Page, url: str) -> dict[str, float]:
         list(MARKS),
     )
     return found
+
+
+def words_ms(session: ReviewSession, bound: Bound, pairs: list[dict[str, Any]]) -> float:
+    """One page's word diff, analysed afresh (median of 5): the demo's lines repeat, so
+    the server's cache of diffs would otherwise answer most of them."""
+    url = f"http://127.0.0.1:{bound.port}/api/words"
+    timings = []
+    with httpx.Client(trust_env=False, headers={"X-Review-Token": bound.token}) as http:
+        for page in range(5):
+            ids = [p["id"] for p in pairs[1000 + page * 100 : 1100 + page * 100]]
+            session.clear_words()
+            t = time.perf_counter()
+            http.post(url, json={"ids": ids}).raise_for_status()
+            timings.append((time.perf_counter() - t) * 1000)
+    return statistics.median(timings)
 
 
 def measure(pairs: int, repeat: int) -> dict[str, Any]:
@@ -113,6 +141,8 @@ def measure(pairs: int, repeat: int) -> dict[str, Any]:
                     timings.append((time.perf_counter() - t) * 1000)
             results["/api/data ms"] = statistics.median(timings)
             results["/api/data MB"] = size / 1e6
+            results["/api/words 100 rows ms"] = words_ms(session, bound, demo.pairs)
+            session.clear_words()
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             loads = [first_paint(page, bound.url) for _ in range(repeat)]
@@ -124,7 +154,9 @@ def measure(pairs: int, repeat: int) -> dict[str, Any]:
                 for _ in range(repeat):
                     runs.append(page.evaluate(TIMED, list(action)))
                     page.evaluate(TIMED, list(RESET))
-                results[action[0] + " ms"] = statistics.median(runs)
+                rows = statistics.median(r[0] for r in runs)
+                words = statistics.median(r[1] for r in runs)
+                results[action[0] + " ms (rows / words)"] = f"{rows:.0f} / {words:.0f}"
             browser.close()
     return results
 
@@ -136,7 +168,7 @@ def main() -> None:
     args = parser.parse_args()
     print(machine())
     for name, value in measure(args.pairs, args.repeat).items():
-        print(f"{name:32} {value:10.1f}" if isinstance(value, float) else f"{name:32} {value:>10}")
+        print(f"{name:40} {value:10.1f}" if isinstance(value, float) else f"{name:40} {value:>10}")
 
 
 if __name__ == "__main__":

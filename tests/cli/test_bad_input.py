@@ -2,7 +2,7 @@
 names the file, key or value, and never a traceback.
 
 The same cases make the table in docs/bad-input.md:
-`uv run python -m tests.test_bad_input > docs/bad-input.md` rewrites it, and
+`uv run python -m tests.cli.test_bad_input > docs/bad-input.md` rewrites it, and
 `test_docs_table_is_current` fails when the docs and the real messages drift apart.
 """
 
@@ -23,9 +23,20 @@ from tests.cli_helpers import CLIENT, Result, env
 from tests.fakeserver import FakeServer
 from tests.helpers import JUDGE_PROMPT, PROMPT, REPO
 
-REWRITE_PROMPT = REPO / "prompts" / "rewrite_prompt.txt"
+REWRITE_PROMPT = REPO / "personas" / "gyaru" / "rewrite_prompt.txt"
 
 DOCS = REPO / "docs" / "bad-input.md"
+# A persona folder of the user's own (judge_prompt.txt "" is left out by run_case).
+PERSONA_YAML = (
+    "export: {system_prompt: 言い換えて, reverse_system_prompt: 戻して}\n"
+    "persona:\n  name: 執事\n  first_person: 私め\n  topics: [Daily]\n"
+)
+PERSONA_FILES = {
+    "p/persona.yaml": PERSONA_YAML,
+    "p/system_prompt.txt": "${num_pairs}組",
+    "p/rewrite_prompt.txt": "${first_person}",
+    "p/judge_prompt.txt": "${persona_name}",
+}
 SERVER = "http://127.0.0.1:{port}/v1"
 
 
@@ -167,6 +178,27 @@ CASES = [
     Case("unknown flag", ["--concurency", "4"], 2, "unrecognized arguments: --concurency 4"),
     Case("missing config file", ["--config", "nope.yaml"], 2, "config file not found: nope.yaml"),
     Case(
+        "unknown persona",
+        ["--persona", "nobody"],
+        2,
+        "--persona: unknown persona 'nobody'; available: gyaru, ojousama (in ",
+    ),
+    Case(
+        "persona folder missing a prompt",
+        ["--persona", "./p"],
+        2,
+        "persona folder p lacks judge_prompt.txt (a persona folder holds persona.yaml, "
+        "system_prompt.txt, rewrite_prompt.txt and judge_prompt.txt)",
+        {**PERSONA_FILES, "p/judge_prompt.txt": ""},
+    ),
+    Case(
+        "unknown key in a persona",
+        ["--persona", "./p"],
+        2,
+        "p/persona.yaml: unknown key 'persona.frist_person'",
+        {**PERSONA_FILES, "p/persona.yaml": PERSONA_YAML + "  frist_person: 私\n"},
+    ),
+    Case(
         "missing prompt file",
         ["--system-prompt", "nope.txt"],
         2,
@@ -252,7 +284,9 @@ CASES = [
 def run_case(case: Case, port: int) -> tuple[int, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in case.files.items():
-            (Path(tmp) / name).write_text(text, encoding="utf-8")
+            if text:
+                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(tmp) / name).write_text(text, encoding="utf-8")
         base = ["--base-url", SERVER.format(port=port)] if "--base-url" not in case.args else []
         prompt = ["--system-prompt", str(PROMPT)] if "--system-prompt" not in case.args else []
         if "--input" in case.args:
@@ -309,7 +343,7 @@ def markdown(port: int, results: dict[str, tuple[int, list[str]]]) -> str:
         "Each prints one error line on stderr (the message column; with",
         "`--log-format json` it is the `event` of one JSON object), no traceback, and",
         "sends no generation request. Exit code 2 means the input is wrong, 1 that the",
-        "server is. The table is produced by `uv run python -m tests.test_bad_input` and",
+        "server is. The table is produced by `uv run python -m tests.cli.test_bad_input` and",
         "the test suite checks it against the real messages.",
         "",
         "| bad input | command | exit | message |",
@@ -318,7 +352,8 @@ def markdown(port: int, results: dict[str, tuple[int, list[str]]]) -> str:
     for case in CASES:
         code, lines = results[case.name]
         message = error_line(lines).replace(f":{port}", ":PORT").replace("|", "\\|")
-        files = "; ".join(f"{n}: `{t.strip()!r}`" for n, t in case.files.items())
+        message = message.replace(str(REPO), "<repo>")
+        files = "; ".join(f"{n}: `{t.strip()!r}`" for n, t in case.files.items() if t)
         envs = " ".join(f"{k}={v}" for k, v in case.environ.items())
         command = " ".join(filter(None, [envs, "client generate", shlex.join(case.args)]))
         where = f"`{command}`" + (f" with {files}" if files else "")
@@ -332,7 +367,7 @@ def test_docs_table_is_current(
 ) -> None:
     server, results = outcomes
     assert DOCS.read_text(encoding="utf-8") == markdown(server.port, results), (
-        "docs/bad-input.md is stale: run `uv run python -m tests.test_bad_input > docs/bad-input.md`"
+        "docs/bad-input.md is stale: run `uv run python -m tests.cli.test_bad_input > docs/bad-input.md`"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,16 +33,9 @@ def test_shipped_gyaru_set_before_and_after_the_checks() -> None:
     assert any(name.startswith("quality score >= ") for name in by_name)
 
 
-def test_ojousama_set_with_her_config_prints_the_tables() -> None:
+def test_ojousama_set_with_her_persona_prints_the_tables() -> None:
     result = run_client(
-        [
-            "calibrate",
-            str(OJOUSAMA_LABELS),
-            "--config",
-            "config/ojousama.yaml",
-            "--min-quality",
-            "0.5",
-        ],
+        ["calibrate", str(OJOUSAMA_LABELS), "--persona", "ojousama", "--min-quality", "0.5"],
         cwd=REPO,
     )
     assert result.code == 0, result.stderr
@@ -55,7 +49,27 @@ def test_a_labels_file_of_another_persona_names_the_line() -> None:
     result = run_client(["calibrate", str(OJOUSAMA_LABELS), "--log-format", "json"], cwd=REPO)
     assert result.code == 2
     assert result.error.startswith(f"{OJOUSAMA_LABELS}:1: persona 'お嬢様'")
-    assert "--config" in result.error
+    assert "--persona" in result.error
+
+
+def test_without_labels_the_personas_own_set_is_read(tmp_path: Path) -> None:
+    """A persona folder's labels.jsonl is what `client calibrate --persona` reads."""
+    folder = shutil.copytree(REPO / "personas" / "ojousama", tmp_path / "lady")
+    shutil.copy(OJOUSAMA_LABELS, folder / "labels.jsonl")
+    result = run_client(["calibrate", "--persona", str(folder), "--json"], cwd=REPO)
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["labels"] == str(folder / "labels.jsonl")
+    assert report["items"] == sum(
+        1 for line in OJOUSAMA_LABELS.open(encoding="utf-8") if line.strip()
+    )
+
+    (folder / "labels.jsonl").unlink()
+    result = run_client(["calibrate", "--persona", str(folder), "--log-format", "json"], cwd=REPO)
+    assert result.code == 2
+    assert result.error == (
+        f"no LABELS file given, and the persona 'lady' has no labels.jsonl in {folder}"
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from client.run.bench import Level, LevelResult, recommend, recommend_combination
-from client.server.version import TESTED_VLLM_VERSION
+from client.server.readiness import TESTED_VLLM_VERSION
 from tests.cli_helpers import run_client
 from tests.fakeserver import FakeServer
 from tests.gpusim import GpuSim

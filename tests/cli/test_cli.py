@@ -121,7 +121,7 @@ def test_config_file_and_environment_are_read(tmp_path: Path) -> None:
                 "--run-id",
                 "e",
                 "--system-prompt",
-                str(Path(__file__).parents[2] / "prompts/system_prompt.txt"),
+                str(Path(__file__).parents[2] / "personas/gyaru/system_prompt.txt"),
                 "--log-format",
                 "json",
             ],

@@ -11,7 +11,7 @@ import pytest
 from client.config import Settings, load_settings
 from tests.cli_helpers import gen_args, run_client
 from tests.fakeserver import FakeServer
-from tests.helpers import JUDGE_PROMPT, REPO
+from tests.helpers import JUDGE_PROMPT
 from tests.judgefake import grade_pair, grade_when
 
 pytestmark = pytest.mark.loopback
@@ -64,7 +64,7 @@ def read(path: Path) -> Any:
 
 
 def test_an_old_dataset_is_graded_into_a_new_one(tmp_path: Path) -> None:
-    source = old_dataset(tmp_path, Settings())
+    source = old_dataset(tmp_path, load_settings())
     with FakeServer(judge_grader=grade_when("4番目", voice=1, reason="丁寧語のまま")) as server:
         result = judge(server, tmp_path, "old", "--judge-prompt", str(JUDGE_PROMPT))
         assert len(server.judge_requests) == 3 and not server.chat_requests
@@ -91,7 +91,7 @@ def test_an_old_dataset_is_graded_into_a_new_one(tmp_path: Path) -> None:
 
 
 def test_a_judge_that_is_down_leaves_the_result_incomplete(tmp_path: Path) -> None:
-    old_dataset(tmp_path, Settings())
+    old_dataset(tmp_path, load_settings())
     out = tmp_path / "graded.json"
     with FakeServer(judge_script=["503"] * 4) as server:
         result = judge(
@@ -117,7 +117,7 @@ def test_a_judge_that_is_down_leaves_the_result_incomplete(tmp_path: Path) -> No
 
 
 def test_one_personas_pairs_are_not_judged_with_anothers_prompt(tmp_path: Path) -> None:
-    ojousama = load_settings(REPO / "config" / "ojousama.yaml")
+    ojousama = load_settings(persona="ojousama")
     old_dataset(tmp_path, ojousama, run_id="ojo")
     with FakeServer() as server:
         refused = judge(server, tmp_path, "ojo")
@@ -127,10 +127,8 @@ def test_one_personas_pairs_are_not_judged_with_anothers_prompt(tmp_path: Path) 
             [
                 "judge",
                 "ojo",
-                "--config",
-                str(REPO / "config" / "ojousama.yaml"),
-                "--judge-prompt",
-                str(REPO / "prompts" / "ojousama_judge_prompt.txt"),
+                "--persona",
+                "ojousama",
                 "--base-url",
                 server.base_url,
                 "--output-dir",
@@ -144,8 +142,28 @@ def test_one_personas_pairs_are_not_judged_with_anothers_prompt(tmp_path: Path) 
     assert "お嬢様" in request.body["messages"][0]["content"]
 
 
+def test_a_judge_prompt_that_moved_asks_for_the_persona(tmp_path: Path) -> None:
+    """Datasets made before personas were folders name prompts/ojousama_judge_prompt.txt."""
+    path = old_dataset(tmp_path, load_settings(persona="ojousama"), run_id="moved")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["metadata"]["config"]["judge"] = {"prompt_path": "prompts/ojousama_judge_prompt.txt"}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with FakeServer() as server:
+        refused = judge(server, tmp_path, "moved")
+        assert refused.code == 2
+        assert refused.error.endswith(
+            "was judged with prompts/ojousama_judge_prompt.txt, which is not there any more: "
+            "pass its persona with --persona NAME (or --judge-prompt FILE)"
+        )
+        fine = judge(server, tmp_path, "moved", "--persona", "ojousama")
+        requests = server.judge_requests
+    assert fine.code == 0, fine.stderr
+    assert len(requests) == 3  # 7 pairs, 3 a request
+    assert all("「わたくし」" in r.body["messages"][0]["content"] for r in requests)
+
+
 def test_the_source_is_never_overwritten(tmp_path: Path) -> None:
-    source = old_dataset(tmp_path, Settings())
+    source = old_dataset(tmp_path, load_settings())
     with FakeServer() as server:
         result = judge(server, tmp_path, str(source), "--out", str(source))
     assert result.code == 2 and "that is the source dataset" in result.error

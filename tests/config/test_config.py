@@ -1,4 +1,5 @@
-"""config: precedence, the contract keys, and one-line errors for bad input."""
+"""config: precedence, the contract keys, the base config, and one-line errors for bad
+input. Persona folders and the layering with them: tests/config/test_personas.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from client.config import Settings, api_key_from_env, load_settings
+from client.config import DEFAULT_PERSONA, Settings, api_key_from_env, load_settings, read_yaml
 from client.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,7 +21,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_defaults_are_the_contract() -> None:
-    s = Settings()
+    s = load_settings()
     assert s.server.base_url == "http://localhost:8000/v1"
     assert s.server.model == "auto"
     assert (
@@ -35,14 +36,41 @@ def test_defaults_are_the_contract() -> None:
     )
     assert s.generation.seed is None
     assert s.output.output_dir == Path("outputs")
-    assert s.validation.require_ash is True
-    assert s.prompt.system_prompt_path == Path("prompts/system_prompt.txt")
+    assert s.validation.require_first_person is True
+    assert s.prompt.system_prompt_path == Path("personas/gyaru/system_prompt.txt")
+    assert s.judge.prompt_path == Path("personas/gyaru/judge_prompt.txt")
+    assert s.persona.first_person == "あーし"
+    assert s.personas_dirs == ()
     assert s.retry.max_attempts >= 1
 
 
-def test_shipped_config_loads_and_matches_defaults() -> None:
-    shipped = load_settings(REPO / "config" / "generation_config.yaml")
-    assert shipped.snapshot() == Settings().snapshot()
+def test_shipped_base_config_documents_the_defaults() -> None:
+    """Every section the base config sets equals its defaults: the file is the defaults,
+    written out with comments, and picks the default persona."""
+    base = read_yaml(REPO / "config" / "generation_config.yaml")
+    assert base.pop("persona") == DEFAULT_PERSONA
+    assert base.pop("personas_dirs") == []
+    for section, values in base.items():
+        default = Settings.model_fields[section].default
+        assert type(default).model_validate(values) == default, section
+
+
+def test_the_base_config_holds_no_persona_data() -> None:
+    """Who the persona is lives in its folder only, so no persona inherits another's."""
+    base = read_yaml(REPO / "config" / "generation_config.yaml")
+    assert "export" not in base
+    assert not isinstance(base["persona"], dict)
+    assert "voice" not in base["checks"]
+    assert "equivalents" not in base["checks"]["meaning"]
+    assert "rewrite_markers" not in base["checks"]["near_copy"]
+    assert {"system_prompt_path", "rewrite_prompt_path"}.isdisjoint(base["prompt"])
+    assert "prompt_path" not in base["judge"]
+
+
+def test_settings_need_a_persona() -> None:
+    with pytest.raises(ValidationError, match="persona") as info:
+        Settings()
+    assert "export" in str(info.value)
 
 
 def test_precedence_flags_over_env_over_yaml(
@@ -60,7 +88,7 @@ def test_precedence_flags_over_env_over_yaml(
 
 
 def test_settings_are_frozen() -> None:
-    s = Settings()
+    s = load_settings()
     with pytest.raises(ValidationError, match="frozen"):
         s.generation = s.generation  # type: ignore[misc]
 
@@ -68,7 +96,7 @@ def test_settings_are_frozen() -> None:
 def test_several_base_urls(tmp_path: Path) -> None:
     s = load_settings(write(tmp_path, "server:\n  base_urls: [http://a:1/v1, http://b:2/v1/]\n"))
     assert s.server.endpoints == ("http://a:1/v1", "http://b:2/v1")
-    assert Settings().server.endpoints == ("http://localhost:8000/v1",)
+    assert load_settings().server.endpoints == ("http://localhost:8000/v1",)
 
 
 @pytest.mark.parametrize(
@@ -132,4 +160,4 @@ def test_api_key_only_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     key = api_key_from_env()
     assert key is not None and key.get_secret_value() == "sk-secret-123"
     assert "sk-secret" not in repr(key)
-    assert "sk-secret" not in str(Settings().snapshot())
+    assert "sk-secret" not in str(load_settings().snapshot())

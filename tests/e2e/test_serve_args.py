@@ -81,6 +81,10 @@ def run_check(
         pytest.param(
             'VLLM_EXTRA_ARGS="--max-num-seqs 64 --enable-prefix-caching"\n', id="extra-args"
         ),
+        # One server over two GPUs, docs/multi-node.md's alternative to the router.
+        pytest.param(
+            'VLLM_GPU_COUNT=2\nVLLM_EXTRA_ARGS="--data-parallel-size 2"\n', id="data-parallel"
+        ),
     ],
 )
 def test_pinned_vllm_accepts_the_resolved_gpu_command(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from client.config import Settings
+from client.config import load_settings
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext, validate_item
 from tests.cli_helpers import gen_args, run_client
@@ -44,7 +44,7 @@ def records(out: Path, run_id: str = "r1") -> list[dict[str, Any]]:
 
 
 def rules() -> ValidationContext:
-    s = Settings()
+    s = load_settings()
     v = s.validation
     pair_rules = PairRules(
         s.persona.topics,

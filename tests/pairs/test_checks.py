@@ -13,19 +13,19 @@ from client.pairs.checks import PairChecker
 REPO = Path(__file__).resolve().parents[2]
 
 
-def checker(config: str) -> PairChecker:
-    settings = load_settings(REPO / "config" / config)
+def checker(persona: str) -> PairChecker:
+    settings = load_settings(persona=persona)
     return PairChecker(settings.checks, settings.persona.first_person)
 
 
 @pytest.fixture(scope="module")
 def gyaru() -> PairChecker:
-    return checker("generation_config.yaml")
+    return checker("gyaru")
 
 
 @pytest.fixture(scope="module")
 def ojousama() -> PairChecker:
-    return checker("ojousama.yaml")
+    return checker("ojousama")
 
 
 GYARU = [
@@ -130,7 +130,7 @@ def test_failure_detail_names_the_word(gyaru: PairChecker) -> None:
 
 
 def test_checks_can_be_switched_off_by_code_or_all() -> None:
-    settings = load_settings(REPO / "config" / "generation_config.yaml")
+    settings = load_settings()
     pair = ("イヤホンを買いました。", "あーしイヤホンを買いました。")
     some = settings.checks.model_copy(update={"disabled": ("near_copy", "register")})
     assert PairChecker(some, "あーし").check(*pair) is None

@@ -135,9 +135,9 @@ def test_cli_export_missing_source_is_exit_2(tmp_path: Path) -> None:
 def test_export_uses_the_system_prompt_of_the_config_the_dataset_was_made_with(
     tmp_path: Path,
 ) -> None:
-    from client.config import Settings
+    from client.config import load_settings
 
-    snapshot = Settings().snapshot()
+    snapshot = load_settings().snapshot()
     snapshot["export"]["system_prompt"] = "データセット自身のシステム文"
     source = dataset(tmp_path / "d.json")
     data = json.loads(source.read_text(encoding="utf-8"))

@@ -24,7 +24,7 @@ from tests.helpers import REPO
 from tests.judgefake import good_grades, judge_content, judged_pairs
 
 GYARU_TOPICS = ("Tech", "Streaming", "Daily", "Gaming")
-OJOUSAMA_PROMPT = REPO / "prompts" / "ojousama_judge_prompt.txt"
+OJOUSAMA_PROMPT = REPO / "personas" / "ojousama" / "judge_prompt.txt"
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def test_the_gyaru_judge_prompt_renders_with_the_persona() -> None:
 
 
 def test_the_ojousama_judge_prompt_holds_her_opposite_rule() -> None:
-    settings = load_settings(REPO / "config" / "ojousama.yaml")
+    settings = load_settings(persona="ojousama")
     persona = settings.persona
     system = JudgePrompt.load(
         OJOUSAMA_PROMPT,

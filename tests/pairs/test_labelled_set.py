@@ -20,8 +20,8 @@ from client.run.job import pair_rules, validation_context
 REPO = Path(__file__).resolve().parents[2]
 JUDGE_ONLY_KINDS = {"wrong_topic"}
 SETS = [
-    ("labels_gyaru.jsonl", "generation_config.yaml"),
-    ("labels_ojousama.jsonl", "ojousama.yaml"),
+    ("labels_gyaru.jsonl", "gyaru"),
+    ("labels_ojousama.jsonl", "ojousama"),
 ]
 
 
@@ -30,9 +30,9 @@ def load(name: str) -> list[LabelledItem]:
     return parse_labels(path.read_text(encoding="utf-8"), str(path))
 
 
-def acceptor(config: str) -> Callable[[LabelledItem], bool]:
+def acceptor(persona: str) -> Callable[[LabelledItem], bool]:
     """Validation as a run applies it: the schema rules, then the pair checks."""
-    settings = load_settings(REPO / "config" / config)
+    settings = load_settings(persona=persona)
     ctx = validation_context(settings, pair_rules(settings))
 
     def accepts(item: LabelledItem) -> bool:

@@ -1,11 +1,14 @@
-"""A persona is data: the お嬢様 example is a prompt file and a config file, no code change.
+"""A persona is one folder: the お嬢様 (personas/ojousama/) is a persona.yaml and her
+prompts, no code change.
 
-What is checked: config/ojousama.yaml loads and its prompt renders; the prompt's
-few-shot examples pass this persona's own rules; the JSON schema the client sends
-requires わたくし and lists this persona's topics; and the real CLI, run against the
-loopback fake server with nothing but `--config config/ojousama.yaml`, writes an
-お嬢様 dataset and exports it with the お嬢様 system prompt. The default persona's
-config is checked to be untouched by all this.
+What is checked: her folder loads and her prompt renders; the prompt's few-shot
+examples pass her own rules; the JSON schema the client sends requires わたくし and
+lists her topics; and the real CLI, run against the loopback fake server with nothing
+but `--persona ojousama`, writes an お嬢様 dataset and exports it with her system
+prompt, and turns down a server that writes gyaru pairs: for their first person, and
+for their voice when the schema made them use hers. The default persona is checked to
+be untouched by all this. A third persona made from a folder alone:
+tests/cli/test_personas.py.
 """
 
 from __future__ import annotations
@@ -20,14 +23,7 @@ from typing import Any
 
 import pytest
 
-from client.config import (
-    DEFAULT_TOPICS,
-    ExportConfig,
-    PersonaConfig,
-    Settings,
-    load_settings,
-    read_yaml,
-)
+from client.config import Settings, load_settings, read_yaml
 from client.pairs.extract import extract_items
 from client.pairs.prompts import BatchPlan
 from client.pairs.records import Pair
@@ -38,10 +34,10 @@ from tests.cli_helpers import Result, run_client
 from tests.fakeserver import FakeServer
 
 REPO = Path(__file__).resolve().parents[2]
-# Relative, as a user would write them: the CLI tests run the client from the repo root.
-OJOUSAMA_CONFIG = Path("config/ojousama.yaml")
-DEFAULT_CONFIG = Path("config/generation_config.yaml")
-OJOUSAMA_PROMPT = Path("prompts/ojousama_system_prompt.txt")
+# Relative, as the loader finds them: the CLI tests run the client from the repo root.
+OJOUSAMA = "ojousama"
+OJOUSAMA_PROMPT = Path("personas/ojousama/system_prompt.txt")
+GYARU_TOPICS = ("Tech", "Streaming", "Daily", "Gaming")
 
 NAME = "お嬢様"
 FIRST_PERSON = "わたくし"
@@ -51,12 +47,12 @@ PLACEHOLDER_RE = re.compile(r"\$\{?\w")
 
 @pytest.fixture(autouse=True)
 def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Paths in the config files are relative to the working directory.
+    # The paths the loader finds are relative to the working directory.
     monkeypatch.chdir(REPO)
 
 
 def ojousama(**overrides: dict[str, Any]) -> Settings:
-    return load_settings(OJOUSAMA_CONFIG, overrides or None)
+    return load_settings(None, overrides or None, persona=OJOUSAMA)
 
 
 def few_shot_items(system: str) -> list[Any]:
@@ -70,15 +66,15 @@ def validate(settings: Settings, items: list[Any]) -> tuple[list[Pair], list[Any
     return validate_items(items, ctx=ctx, run_id="persona", batch=1, generated_at="t")
 
 
-# -- (a) the config loads and the prompt renders ---------------------------------------
+# -- (a) the folder loads and the prompt renders ---------------------------------------
 
 
-def test_ojousama_config_loads_with_its_own_persona() -> None:
+def test_ojousama_folder_loads_with_its_own_persona() -> None:
     settings = ojousama()
     persona = settings.persona
     assert (persona.name, persona.first_person, persona.topics) == (NAME, FIRST_PERSON, TOPICS)
     assert settings.prompt.system_prompt_path == OJOUSAMA_PROMPT
-    assert settings.validation.require_ash is True
+    assert settings.validation.require_first_person is True
     for marker in ("ですわ", "ですの", "ますわ", "かしら", "おほほ", "ごきげんよう", "まあ"):
         assert marker in persona.style_markers, marker
     assert len(persona.scenes) >= 8
@@ -86,23 +82,34 @@ def test_ojousama_config_loads_with_its_own_persona() -> None:
     assert "お嬢様" in settings.export.reverse_system_prompt
 
 
-def test_nothing_of_the_default_persona_leaks_in_through_a_default() -> None:
-    """Every persona and export setting is set by the file, none left at the gyaru default."""
-    settings = ojousama()
-    for section, defaults in (("persona", PersonaConfig()), ("export", ExportConfig())):
-        ours = getattr(settings, section)
-        for name in type(defaults).model_fields:
-            assert getattr(ours, name) != getattr(defaults, name), f"{section}.{name}"
+def test_nothing_of_the_default_persona_leaks_in() -> None:
+    """Every persona, export and register setting is hers, none the gyaru's."""
+    settings, gyaru = ojousama(), load_settings()
+    for section in ("persona", "export"):
+        ours, theirs = getattr(settings, section), getattr(gyaru, section)
+        for name in type(ours).model_fields:
+            assert getattr(ours, name) != getattr(theirs, name), f"{section}.{name}"
+    voice, gyaru_voice = settings.checks.voice, gyaru.checks.voice
+    for name in type(voice).model_fields:
+        assert getattr(voice, name) != getattr(gyaru_voice, name), f"checks.voice.{name}"
+    equivalents = settings.checks.meaning.equivalents
+    assert "スマートフォン" not in equivalents  # the gyaru's スマホ is not inherited
+    assert set(equivalents) == set(
+        read_yaml(REPO / "personas" / OJOUSAMA / "persona.yaml")["checks"]["meaning"]["equivalents"]
+    )
     assert "あーし" not in settings.export.system_prompt + settings.export.reverse_system_prompt
     assert "ギャル" not in settings.export.system_prompt + settings.export.reverse_system_prompt
 
 
-def test_ojousama_config_sets_every_key_the_default_config_sets() -> None:
-    """The two files have the same shape: a new persona is a copy with other values."""
-    ours, default = read_yaml(OJOUSAMA_CONFIG), read_yaml(DEFAULT_CONFIG)
-    assert ours.keys() == default.keys() | {"export"}
-    for section, keys in default.items():
-        assert ours[section].keys() == keys.keys(), section
+def test_the_two_personas_set_the_same_persona_keys() -> None:
+    """The two folders have the same shape: a new persona is a copy with other values."""
+    ours = read_yaml(REPO / "personas" / OJOUSAMA / "persona.yaml")
+    gyaru = read_yaml(REPO / "personas" / "gyaru" / "persona.yaml")
+    for section in ("persona", "export"):
+        assert ours[section].keys() == gyaru[section].keys(), section
+    assert sorted(p.name for p in (REPO / "personas" / OJOUSAMA).iterdir()) == sorted(
+        p.name for p in (REPO / "personas" / "gyaru").iterdir()
+    )
 
 
 def test_ojousama_prompt_renders_with_no_placeholder_left() -> None:
@@ -147,14 +154,13 @@ def test_ojousama_user_messages_render_per_batch() -> None:
         assert any(scene in message for scene in settings.persona.scenes), message
 
 
-def test_default_persona_config_is_unchanged() -> None:
-    """The gyaru persona still loads from its file with its own prompt, topics and rules."""
-    settings = load_settings(DEFAULT_CONFIG)
-    assert settings.persona == PersonaConfig()
-    assert settings.export == ExportConfig()
+def test_default_persona_is_unchanged() -> None:
+    """The gyaru persona still loads from her folder with her own prompt, topics and rules."""
+    settings = load_settings()
+    assert settings.persona.name == "あーし系ギャル"
     assert settings.persona.first_person == "あーし"
-    assert settings.persona.topics == DEFAULT_TOPICS
-    assert settings.prompt.system_prompt_path == Path("prompts/system_prompt.txt")
+    assert settings.persona.topics == GYARU_TOPICS
+    assert settings.prompt.system_prompt_path == Path("personas/gyaru/system_prompt.txt")
     assert settings.prompt.user_template is None
     system = prompt_set(settings).system
     assert "あーし" in system
@@ -186,7 +192,7 @@ def test_ojousama_examples_are_eight_valid_pairs_over_all_topics() -> None:
 
 def test_rules_come_from_the_config_not_the_code() -> None:
     """The gyaru examples fail the お嬢様 rules, and the お嬢様 examples fail the gyaru rules."""
-    ours, default = ojousama(), load_settings(DEFAULT_CONFIG)
+    ours, default = ojousama(), load_settings()
     _, rejected = validate(ours, few_shot_items(prompt_set(default).system))
     assert len(rejected) == 8
     # Tech is not an お嬢様 topic; the other gyaru lines lack わたくし.
@@ -252,7 +258,7 @@ class PersonaServer(FakeServer):
 def generate(server: FakeServer, out: Path, run_id: str, *extra: str) -> Result:
     return run_client(
         [
-            "generate", "--config", str(OJOUSAMA_CONFIG), "--base-url", server.base_url,
+            "generate", "--persona", OJOUSAMA, "--base-url", server.base_url,
             "--output-dir", str(out), "--run-id", run_id, "--log-format", "json", "--no-progress",
             *extra,
         ],
@@ -267,7 +273,7 @@ def dataset(out: Path, run_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.loopback
-def test_cli_generates_an_ojousama_dataset_from_config_alone(tmp_path: Path) -> None:
+def test_cli_generates_an_ojousama_dataset_from_her_folder_alone(tmp_path: Path) -> None:
     settings = ojousama()
     with PersonaServer() as server:
         result = generate(server, tmp_path, "o1", "--batches", "3", "--pairs-per-batch", "4")
@@ -302,11 +308,11 @@ def test_cli_generates_an_ojousama_dataset_from_config_alone(tmp_path: Path) -> 
     # Batches 1-3 lean on the persona's first three topics in turn.
     assert sorted(focuses) == sorted(TOPICS[:3])
 
-    # Export and stats read the same config: the お嬢様 system turn, わたくし counted.
+    # Export and stats read the same persona: the お嬢様 system turn, わたくし counted.
     train = tmp_path / "train.jsonl"
     exported = run_client(
         [
-            "export", "o1", "--output-dir", str(tmp_path), "--config", str(OJOUSAMA_CONFIG),
+            "export", "o1", "--output-dir", str(tmp_path), "--persona", OJOUSAMA,
             "--format", "openai-chat", "--out", str(train), "--log-format", "json",
         ],
         cwd=REPO,
@@ -317,7 +323,7 @@ def test_cli_generates_an_ojousama_dataset_from_config_alone(tmp_path: Path) -> 
     assert {e["messages"][0]["content"] for e in examples} == {settings.export.system_prompt}
     assert all(FIRST_PERSON in e["messages"][2]["content"] for e in examples)
     stats = run_client(
-        ["stats", "o1", "--output-dir", str(tmp_path), "--config", str(OJOUSAMA_CONFIG), "--json"],
+        ["stats", "o1", "--output-dir", str(tmp_path), "--persona", OJOUSAMA, "--json"],
         cwd=REPO,
     )
     assert stats.code == 0, stats.stderr
@@ -326,7 +332,7 @@ def test_cli_generates_an_ojousama_dataset_from_config_alone(tmp_path: Path) -> 
 
 
 @pytest.mark.loopback
-def test_cli_rejects_gyaru_lines_under_the_ojousama_config(tmp_path: Path) -> None:
+def test_cli_rejects_gyaru_lines_under_the_ojousama_persona(tmp_path: Path) -> None:
     """The same fake replies with あーし instead of わたくし: every pair is missing_first_person."""
     with PersonaServer(first_person="あーし") as server:
         result = generate(server, tmp_path, "o2", "--batches", "1", "--pairs-per-batch", "4")
@@ -344,3 +350,58 @@ def test_cli_rejects_gyaru_lines_under_the_ojousama_config(tmp_path: Path) -> No
     assert all("あーし" in r["item"]["gyaru"] for r in rejected)
     # Whether a run with no valid pair fails is the runner's policy, not the persona's.
     assert result.code in (0, 1), result.stderr
+
+
+@dataclass
+class GyaruServer(FakeServer):
+    """A server that writes gyaru pairs whatever persona it is asked for, but follows
+    the request's schema as guided decoding would: its persona lines carry the first
+    person the schema's pattern asks for (あーし -> わたくし), in the gyaru's voice."""
+
+    schema_first_person: str = FIRST_PERSON
+    _tags: Iterator[int] = field(default_factory=itertools.count)
+
+    def _content(self, name: str, body: dict[str, Any]) -> tuple[str, str]:
+        if name != "ok":
+            return super()._content(name, body)
+        props = item_schema(body["response_format"])["items"]["properties"]
+        assert self.schema_first_person in props["gyaru"]["pattern"]
+        tag = f"{self.port}g{next(self._tags)}"
+        pairs = []
+        for i in range(self._requested_pairs(body)):
+            standard, line = pair_corpus.pair(tag, i)
+            line = line.replace("あーし", self.schema_first_person)
+            pairs.append({"topic": props["topic"]["enum"][0], "standard": standard, "gyaru": line})
+        return json.dumps({"pairs": pairs}, ensure_ascii=False), "stop"
+
+
+@pytest.mark.loopback
+def test_cli_rejects_gyaru_voice_under_the_ojousama_persona(tmp_path: Path) -> None:
+    """わたくし forced in by the schema, but the gyaru's voice: every pair is `register`,
+    and the same server's pairs pass under the gyaru persona they were written for."""
+    with GyaruServer() as server:
+        result = generate(server, tmp_path, "o3", "--batches", "2", "--pairs-per-batch", "4")
+    assert result.code in (0, 1), result.stderr
+    data = dataset(tmp_path, "o3")
+    assert data["pairs"] == []
+    assert data["metadata"]["summary"]["rejections"] == {"register": 8}
+    records = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((tmp_path / "raw" / "o3").glob("batch_*.json"))
+    ]
+    rejected = [r for record in records for r in record["rejected"]]
+    assert {r["reason"] for r in rejected} == {"register"}
+    assert all(FIRST_PERSON in r["item"]["gyaru"] for r in rejected)
+    assert all("persona's register" in r["detail"] for r in rejected), rejected[0]
+
+    with GyaruServer(schema_first_person="あーし") as server:
+        gyaru = run_client(
+            [
+                "generate", "--persona", "gyaru", "--base-url", server.base_url,
+                "--output-dir", str(tmp_path), "--run-id", "g1", "--log-format", "json",
+                "--no-progress", "--batches", "2", "--pairs-per-batch", "4",
+            ],
+            cwd=REPO,
+        )  # fmt: skip
+    assert gyaru.code == 0, gyaru.stderr
+    assert len(dataset(tmp_path, "g1")["pairs"]) == 8

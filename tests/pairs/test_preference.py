@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from client.pairs.dedup import normalise
 from client.pairs.preference import (
     DPO_COLUMNS,
     PreferenceCounts,
     preference,
+    preference_rows,
     rejected_lines,
     review_rejected_lines,
 )
@@ -90,3 +94,42 @@ def test_a_line_rejected_in_review_comes_before_the_runs_own_rejections() -> Non
 def test_review_rejections_without_a_persona_line_are_ignored() -> None:
     found = review_rejected_lines([{"standard": "今日は晴れです。", "gyaru": "  "}, {}], {})
     assert found == {}
+
+
+@pytest.mark.parametrize("reason", ["register", "near_copy", "missing_first_person"])
+def test_a_line_rejected_for_its_voice_is_the_rejected_answer(reason: str) -> None:
+    records = [{"rejected": [rejection(reason, PAIR["standard"], "今日は晴れです。あーし")]}]
+    counts = PreferenceCounts()
+    row = preference(PAIR, system=None, rejected=rejected_lines(records), counts=counts)
+    assert row["rejected"] == [{"role": "assistant", "content": "今日は晴れです。あーし"}]
+    assert counts.to_json()["rejected_from_run"] == {reason: 1}
+
+
+def test_a_voice_rejection_beats_an_earlier_one_for_another_reason() -> None:
+    records = [
+        {"rejected": [rejection("not_japanese", PAIR["standard"], "Sunny today lol")]},
+        {"rejected": [rejection("judge", PAIR["standard"], "あーし今日雨だし")]},
+        {"rejected": [rejection("near_copy", PAIR["standard"], "あーし今日は晴れです。")]},
+        {"rejected": [rejection("register", PAIR["standard"], "あーし今日は晴れですね。")]},
+    ]
+    found = rejected_lines(records)
+    # Among equals (register, near_copy), the first in batch order.
+    assert found[normalise(PAIR["standard"])] == ("あーし今日は晴れです。", "near_copy")
+    assert rejected_lines(records[:2])[normalise(PAIR["standard"])][1] == "judge"
+
+
+def test_a_line_the_dataset_keeps_is_never_a_worse_answer() -> None:
+    # A person rescued this line from the run's rejections: it is in the dataset now.
+    rescued = {"standard": PAIR["standard"], "gyaru": "今日晴れ！あーし的に最高じゃん"}
+    records = [{"rejected": [rejection("register", rescued["standard"], rescued["gyaru"])]}]
+    assert rejected_lines(records, keep=[rescued, PAIR]) == {}
+    assert rejected_lines(records) != {}
+
+
+def test_a_pair_with_no_worse_answer_gets_no_row() -> None:
+    # An `identical` item a person rescued: its only candidate is its own line.
+    same = {"standard": "パソコンが重いです。", "gyaru": "パソコンが重いです。"}
+    counts = PreferenceCounts()
+    rows = list(preference_rows([same, PAIR], system=None, rejected={}, counts=counts))
+    assert [r["chosen"][0]["content"] for r in rows] == [PAIR["gyaru"]]
+    assert counts.to_json()["skipped_no_worse_answer"] == 1 and counts.from_standard == 1

@@ -60,6 +60,6 @@ def test_score_is_bounded_and_rounded() -> None:
     ],
 )
 def test_the_examples_in_the_docs(standard: str, gyaru: str, score: float) -> None:
-    from client.config import Settings
+    from client.config import load_settings
 
-    assert quality_score(standard, gyaru, Settings().persona.style_markers, "あーし") == score
+    assert quality_score(standard, gyaru, load_settings().persona.style_markers, "あーし") == score

@@ -17,17 +17,15 @@ from client.pairs.validate import validate_item
 from client.run import job as pipeline
 
 REPO = Path(__file__).resolve().parents[2]
-PERSONAS = [
-    ("config/generation_config.yaml", "prompts/rewrite_prompt.txt"),
-    ("config/ojousama.yaml", "prompts/ojousama_rewrite_prompt.txt"),
-]
+PERSONAS = ["gyaru", "ojousama"]
 
 
-def load(config: str, prompt: str) -> tuple[RewritePrompts, object]:
-    settings = load_settings(REPO / config)
+def load(name: str) -> tuple[RewritePrompts, object]:
+    settings = load_settings(persona=name)
     persona = settings.persona
+    assert settings.prompt.rewrite_prompt_path.name == "rewrite_prompt.txt"
     prompts = RewritePrompts.load(
-        REPO / prompt,
+        settings.prompt.rewrite_prompt_path,
         topics=persona.topics,
         first_person=persona.first_person,
         persona_name=persona.name,
@@ -35,9 +33,9 @@ def load(config: str, prompt: str) -> tuple[RewritePrompts, object]:
     return prompts, settings
 
 
-@pytest.mark.parametrize(("config", "prompt"), PERSONAS)
-def test_the_prompts_own_example_is_aligned_and_valid(config: str, prompt: str) -> None:
-    prompts, settings = load(config, prompt)
+@pytest.mark.parametrize("name", PERSONAS)
+def test_the_prompts_own_example_is_aligned_and_valid(name: str) -> None:
+    prompts, settings = load(name)
     assert "${" not in prompts.system
     text = prompts.system
     inputs_block = text.split("例（入力）：\n", 1)[1].split("\n\n", 1)[0]
@@ -58,7 +56,7 @@ def test_the_prompts_own_example_is_aligned_and_valid(config: str, prompt: str) 
 
 
 def test_the_user_message_lists_the_inputs() -> None:
-    prompts, _ = load(*PERSONAS[0])
+    prompts, _ = load(PERSONAS[0])
     items = [InputItem(3, 9, "今日は晴れです。", ""), InputItem(4, 10, 'a "$x" です', "")]
     message = prompts.user_message(items)
     assert message.startswith("次の2個の文を、それぞれあーし系ギャルの話し方に書き換えてください。")
@@ -71,7 +69,7 @@ def test_the_user_message_lists_the_inputs() -> None:
 def test_a_broken_user_template_fails_when_loaded() -> None:
     with pytest.raises(ConfigError, match=r"unknown placeholder \$\{inptus\}"):
         RewritePrompts.load(
-            REPO / PERSONAS[0][1],
+            REPO / "personas" / PERSONAS[0] / "rewrite_prompt.txt",
             topics=("Tech",),
             first_person="あーし",
             persona_name="p",

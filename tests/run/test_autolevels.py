@@ -1,26 +1,30 @@
-"""Auto levels over several endpoints: each endpoint's limit and the run's admission bound
-follow the tuners; what the manifest and the summary say about them."""
+"""Auto levels over several endpoints: each endpoint's limit in the pool follows its
+tuner, and with it the pool's bound on batches admitted; what the manifest and the
+summary say about them."""
 
 from __future__ import annotations
 
-import anyio
 import httpx
-import pytest
 
 from client.run.autoconc import Tuning
 from client.run.autolevels import AutoLevels
 from client.run.summary import describe_concurrency
+from client.server.api import Endpoint
+from client.server.pool import EndpointPool
 
 A, B = "http://a:8000/v1", "http://b:8000/v1"
 
 
 class Pool:
     def __init__(self) -> None:
-        self.limits: dict[str, int] = {}
+        self.limits: dict[str, int] = {A: 64, B: 64}
         self.flying: dict[str, int] = {A: 0, B: 0}
 
     def in_flight(self, url: str) -> int:
         return self.flying[url]
+
+    def limit(self, url: str) -> int:
+        return self.limits[url]
 
     def set_limit(self, url: str, level: int) -> None:
         self.limits[url] = level
@@ -33,12 +37,11 @@ class Clock:
         return self.now
 
 
-async def make(pool: Pool, clock: Clock, http: httpx.AsyncClient) -> AutoLevels:
+def make(pool: Pool | EndpointPool, clock: Clock) -> AutoLevels:
     return AutoLevels(
         [(A, "http://a:8000"), (B, "http://b:8000")],
         pool=pool,
         tuning=Tuning(start=4, max_level=64),
-        http=http,
         api_key=None,
         model="m",
         clock=clock,
@@ -46,36 +49,30 @@ async def make(pool: Pool, clock: Clock, http: httpx.AsyncClient) -> AutoLevels:
 
 
 async def test_each_endpoint_starts_low_and_admission_is_the_sum() -> None:
-    pool, clock = Pool(), Clock()
     async with httpx.AsyncClient() as http:
-        levels = await make(pool, clock, http)
-    assert pool.limits == {A: 4, B: 4}
-    assert levels.admission.total_tokens == 8
-    assert levels.label() == "auto 4+4"
-
-
-async def test_a_lowered_level_keeps_running_requests_and_admits_no_new_one() -> None:
-    pool, clock = Pool(), Clock()
-    async with httpx.AsyncClient() as http:
-        levels = await make(pool, clock, http)
-    limiter = levels.admission
-    held = [object() for _ in range(8)]
-    for borrower in held:
-        limiter.acquire_on_behalf_of_nowait(borrower)
-    levels._apply(A, 1)
-    assert limiter.total_tokens == 5
-    assert limiter.available_tokens == -3
-    with pytest.raises(anyio.WouldBlock):
-        limiter.acquire_on_behalf_of_nowait(object())
-    for borrower in held[:4]:
-        limiter.release_on_behalf_of(borrower)
-    limiter.acquire_on_behalf_of_nowait(object())
+        endpoints = [
+            Endpoint(
+                url, http_clients=[http], api_key=None, request_timeout_s=1, connect_timeout_s=1
+            )
+            for url in (A, B)
+        ]
+        pool = EndpointPool(endpoints, capacity=64, cooldown_s=1, http_clients=[http])
+        levels = make(pool, Clock())
+        # Before the batches: no tuner yet, the pool's own limits, nothing to report.
+        assert pool.total_limit == 128 and levels.to_json()["endpoints"] == {}
+        labels: list[str] = []
+        levels.on_change = labels.append
+        levels.start(http)
+    assert (pool.limit(A), pool.limit(B)) == (4, 4)
+    assert pool.total_limit == 8
+    assert levels.label() == labels[-1] == "auto 4+4"
 
 
 async def test_replies_reach_their_endpoints_tuner_and_the_manifest_says_what_happened() -> None:
     pool, clock = Pool(), Clock()
     async with httpx.AsyncClient() as http:
-        levels = await make(pool, clock, http)
+        levels = make(pool, clock)
+        levels.start(http)
         tuner = levels.tuners[A]
         tuner.controller.lose_metrics(clock.now)
         pool.flying[A] = 4
@@ -87,7 +84,7 @@ async def test_replies_reach_their_endpoints_tuner_and_the_manifest_says_what_ha
         clock.now += 1.5
         assert await tuner.tick() == 8
     assert pool.limits[A] == 8
-    assert levels.admission.total_tokens == 12
+    assert levels.levels == {A: 8, B: 4}
     data = levels.to_json()
     assert data["mode"] == "auto" and data["max_concurrency"] == 64
     a = data["endpoints"][A]
@@ -101,7 +98,7 @@ async def test_replies_reach_their_endpoints_tuner_and_the_manifest_says_what_ha
     assert data["endpoints"][B]["level"] == 4
     assert describe_concurrency(data) == (
         f"auto, ended at 8 on {A} (highest 8, from the client's own signals); "
-        f"4 on {B} (highest 4, from /metrics)"
+        f"4 on {B} (highest 4, from its start level (the run ended before the first reading))"
     )
 
 

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import respx
 
 from client.config import Settings
 from client.pairs.judge import REJECTED
+from client.run.autoconc import AutoConcurrency, Signals
 from client.run.generate import generate
 from client.run.summary import RunSummary
-from tests.helpers import generation_calls, mock_vllm, vllm_error
+from client.run.tuner import EndpointTuner
+from tests.helpers import BASE_URL, generation_calls, mock_vllm, vllm_error
 from tests.judgefake import grade_pair, is_judge_request, judge_response
 
 JUDGE_URL = "http://judge.test/v1"
@@ -173,3 +176,62 @@ async def test_a_judge_server_down_at_the_start_does_not_stop_generation(
     assert summary.status == "incomplete"
     assert summary.stats.batches_awaiting_judge == 4
     assert {r["judge"]["error"]["reason"] for r in raw(tmp_path)} == {"connection"}
+
+
+JUDGE_TOKENS = 777
+
+
+async def test_under_auto_the_tuner_counts_the_judges_requests(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--concurrency auto without /metrics tunes from the client's own signals: the
+    judge's requests are in its rate (their tokens) and in its in-flight count, as
+    generation's are, or it would climb on a server the judge keeps busy."""
+    tuners: list[EndpointTuner] = []
+    replies: list[int] = []  # the tokens of every reply the tuner was told of
+    observed: list[Signals] = []
+    tuner_init, tuner_finished = EndpointTuner.__init__, EndpointTuner.finished
+    observe = AutoConcurrency.observe
+
+    def init(self: EndpointTuner, **kwargs: Any) -> None:
+        tuner_init(self, **kwargs)
+        tuners.append(self)
+
+    def finished(self: EndpointTuner, *, started: float, finished: float, tokens: int) -> None:
+        replies.append(tokens)
+        tuner_finished(self, started=started, finished=finished, tokens=tokens)
+
+    def observing(self: AutoConcurrency, now: float, signals: Signals) -> int:
+        observed.append(signals)
+        return observe(self, now, signals)
+
+    monkeypatch.setattr(EndpointTuner, "__init__", init)
+    monkeypatch.setattr(EndpointTuner, "finished", finished)
+    monkeypatch.setattr(AutoConcurrency, "observe", observing)
+    in_flight_while_judging: list[int] = []
+
+    async def judge(request: httpx.Request) -> httpx.Response:
+        # A tick of the tuner while the judge's request is out: what it counts in flight.
+        await tuners[0].tick()
+        in_flight_while_judging.append(observed[-1].in_flight)
+        body = json.loads(judge_response(request).content)
+        body["usage"]["completion_tokens"] = JUDGE_TOKENS
+        return httpx.Response(200, json=body)
+
+    settings = make_settings(
+        generation={"concurrency": "auto", "max_concurrency": 2, "total_batches": 2}
+    )
+    async with respx.mock(assert_all_called=False) as router:
+        # Neither a vLLM server's /metrics nor a router's /workers to read.
+        root = BASE_URL.removesuffix("/v1")
+        router.get(f"{root}/metrics").mock(return_value=httpx.Response(404))
+        router.get(f"{root}/workers").mock(return_value=httpx.Response(404))
+        route = mock_vllm(router, judge=judge)
+        summary = await run(settings)
+    assert summary.status == "complete"
+    assert judge_calls(route) == 2 and generation_calls(route) == 2
+    assert summary.concurrency["endpoints"][BASE_URL]["signals"] == "client"
+    # Every reply reached the tuner: the two batches' 50 tokens and the judge's.
+    assert sorted(replies) == [50, 50, JUDGE_TOKENS, JUDGE_TOKENS]
+    # Ticked while a judge request was out, the tuner counted it in flight.
+    assert len(in_flight_while_judging) == 2 and min(in_flight_while_judging) >= 1

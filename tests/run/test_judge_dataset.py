@@ -44,7 +44,7 @@ async def grade(
                 judge_stage, [DictPair(p) for p in pairs], size=3, workers=2
             )
         finally:
-            await judge_stage.pool.aclose()
+            await judge_stage.attempts.pool.aclose()
     return judged_dataset(pairs, verdicts, failures), route.call_count
 
 

@@ -16,6 +16,7 @@ from client.config import JudgeConfig, Settings
 from client.pairs.judge import REJECTED, RETRY_TEMPERATURE, UNREADABLE
 from client.pairs.judge_outcome import JudgeOutcome
 from client.pairs.judge_request import SCHEMA_NAME, JudgePrompt
+from client.run.attempts import AttemptLoop
 from client.run.job import endpoint_pool, retry_policy
 from client.run.judge import JudgeStage
 from tests.helpers import BASE_URL, MODEL, REPO, vllm_error
@@ -40,19 +41,18 @@ PAIRS = [
 
 def stage(settings: Settings, config: JudgeConfig | None = None) -> JudgeStage:
     persona = settings.persona
+    pool = endpoint_pool(settings, None, capacity=settings.generation.concurrency)
     return JudgeStage(
-        pool=endpoint_pool(settings, None, capacity=settings.generation.concurrency),
-        policy=retry_policy(settings),
+        attempts=AttemptLoop(pool=pool, policy=retry_policy(settings), run_id="r"),
         model=MODEL,
         prompt=JudgePrompt.load(
-            REPO / "prompts" / "judge_prompt.txt",
+            REPO / "personas" / "gyaru" / "judge_prompt.txt",
             persona_name=persona.name,
             first_person=persona.first_person,
             topics=persona.topics,
         ),
         config=config or JudgeConfig(),
         structured_output=settings.generation.structured_output,
-        run_id="r",
     )
 
 
@@ -83,7 +83,7 @@ async def judge(
         try:
             outcome = await judge_stage.judge(1, pairs)
         finally:
-            await judge_stage.pool.aclose()
+            await judge_stage.attempts.pool.aclose()
     return outcome, bodies
 
 
@@ -249,6 +249,6 @@ async def test_judge_requests_share_the_concurrency_bound(
         try:
             outcomes = await asyncio.gather(*(judge_stage.judge(i, PAIRS) for i in range(6)))
         finally:
-            await judge_stage.pool.aclose()
+            await judge_stage.attempts.pool.aclose()
     assert all(o.judged for o in outcomes)
     assert state["max"] == 2

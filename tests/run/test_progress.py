@@ -76,10 +76,16 @@ def test_an_input_run_counts_input_lines() -> None:
 def test_progress_display_shows_the_auto_level() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=160)
-    stats = LiveStats(batches_planned=4, concurrency="auto 16")
+    # What is in flight is the endpoint pool's count, read at each refresh.
+    flying = [1]
+    stats = LiveStats(batches_planned=4, concurrency="auto 16", count_in_flight=lambda: flying[0])
     with ProgressObserver(stats, console=console, target_pairs=None) as obs:
         obs.batch_started(SPEC)
     assert "1 in flight (auto 16)" in out.getvalue()
+    flying[0] = 3
+    with ProgressObserver(stats, console=console, target_pairs=None):
+        pass
+    assert "3 in flight (auto 16)" in out.getvalue()
 
 
 def run_on_terminal(args: list[str]) -> tuple[int, str]:

@@ -39,11 +39,7 @@ async def run_all(
 
     try:
         await schedule(
-            plan.specs(),
-            workers=pool.total_capacity,
-            run_batch=runner.run,
-            on_result=on_result,
-            gate=gate,
+            plan.specs(), pool=pool, run_batch=runner.run, on_result=on_result, gate=gate
         )
     finally:
         await pool.aclose()

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import pytest
 
-from client.config import Settings
+from client.config import Settings, load_settings
 from client.errors import WorkerError
 from client.pairs.batchwork import BatchWork, CheckRecipe
 from client.pairs.inputs import InputItem
@@ -28,7 +28,7 @@ from tests.helpers import REPO
 def recipe(settings: Settings | None = None, *, near: bool = True) -> CheckRecipe:
     from client.run.job import pair_rules
 
-    settings = settings or Settings()
+    settings = settings or load_settings()
     return CheckRecipe(
         rules=pair_rules(settings),
         style_markers=settings.persona.style_markers,

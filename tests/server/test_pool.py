@@ -12,7 +12,7 @@ import pytest
 from client.errors import TransientError
 from client.pairs.records import Completion
 from client.server.api import Endpoint
-from client.server.pool import EndpointPool
+from client.server.pool import Admission, EndpointPool
 
 
 def pool(
@@ -166,5 +166,69 @@ def test_replies_are_reported_to_a_watcher() -> None:
         endpoint=endpoint.base_url,
     )
     p.report_success(endpoint, completion)
-    p.report_success(endpoint)  # without a reply (a probe): nothing to report
-    assert seen == [("http://e0.test/v1", 42)]
+    p.report_success(endpoint, completion)
+    assert seen == [("http://e0.test/v1", 42)] * 2
+    assert p.states[0].served == 2
+
+
+async def test_work_admitted_is_bounded_by_the_limits_together() -> None:
+    """--concurrency auto moves the limits; admission follows them with no count of its own."""
+    p = pool(2, capacity=4)
+    e0 = "http://e0.test/v1"
+    for _ in range(8):
+        assert await p.admit()
+    assert (p.admitted, p.total_limit) == (8, 8)
+    admitted: list[bool] = []
+
+    async def one_more() -> None:
+        admitted.append(await p.admit())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one_more)
+        await anyio.wait_all_tasks_blocked()
+        assert admitted == []
+        # Lowered: nothing running is taken away, and nothing new starts until the
+        # count is below the new total.
+        p.set_limit(e0, 1)
+        assert p.total_limit == 5
+        for _ in range(3):
+            p.release()
+        await anyio.wait_all_tasks_blocked()
+        assert admitted == [] and p.admitted == 5
+        p.release()
+        await anyio.wait_all_tasks_blocked()
+        assert admitted == [True] and p.admitted == 5
+    admitted.clear()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one_more)
+        await anyio.wait_all_tasks_blocked()
+        assert admitted == []
+        p.set_limit(e0, 4)  # raised: the waiter starts at once
+    assert admitted == [True] and p.admitted == 6
+    await p.aclose()
+
+
+async def test_an_admission_rule_holds_work_back_or_stops_it() -> None:
+    p = pool(1, capacity=8)
+    answers = {0: "start", 1: "start", 2: "wait"}
+    stop = False
+
+    def rule(in_flight: int) -> Admission:
+        return "stop" if stop else answers[in_flight]  # type: ignore[return-value]
+
+    assert await p.admit(rule) and await p.admit(rule)
+    results: list[bool] = []
+
+    async def third() -> None:
+        results.append(await p.admit(rule))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(third)
+        await anyio.wait_all_tasks_blocked()
+        assert results == [] and p.admitted == 2
+        p.release()  # one done: the rule sees one in flight and starts another
+    assert results == [True] and p.admitted == 2
+    stop = True
+    assert not await p.admit(rule)
+    assert p.admitted == 2
+    await p.aclose()

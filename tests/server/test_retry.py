@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tenacity import RetryCallState
 
 from client.errors import ContentError, FatalRequestError, TransientError
-from client.server.retry import RetryPolicy
+from client.server.retry import RetryPolicy, RetryWait
 
 POLICY = RetryPolicy(
     max_attempts=4, max_content_attempts=2, initial_wait_s=1.0, max_wait_s=8.0, max_elapsed_s=600
@@ -19,15 +18,19 @@ async def run(
     attempts = 0
     waits: list[float] = []
 
-    def before_sleep(state: RetryCallState) -> None:
-        waits.append(state.upcoming_sleep)
+    def before_sleep(wait: RetryWait) -> None:
+        assert wait.attempt == attempts and wait.error is errors[attempts - 1]
+        waits.append(wait.wait_s)
 
     queue = list(errors)
-    async for attempt in policy.retrying(before_sleep=before_sleep, **kwargs):  # type: ignore[arg-type]
-        with attempt:
-            attempts += 1
-            if queue:
-                raise queue.pop(0)
+
+    async def attempt() -> None:
+        nonlocal attempts
+        attempts += 1
+        if queue:
+            raise queue.pop(0)
+
+    await policy.run(attempt, before_sleep=before_sleep, **kwargs)  # type: ignore[arg-type]
     return attempts, waits
 
 

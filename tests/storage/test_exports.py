@@ -10,7 +10,7 @@ import pytest
 from client.pairs.export import split
 from client.storage.batch_record import BatchRecord
 from client.storage.dataset import load_dataset
-from client.storage.exports import export_dpo, export_hf
+from client.storage.exports import EXPORTS, ExportJob, export
 from client.storage.processed import build_dataset
 from client.storage.runstore import RunStore
 
@@ -62,8 +62,12 @@ def make_run(tmp_path: Path) -> Path:
 
 def test_hf_export_loads_from_disk_with_the_same_split_as_jsonl(tmp_path: Path) -> None:
     dataset = load_dataset(str(make_run(tmp_path)), tmp_path / "outputs")
-    counts = export_hf(dataset, tmp_path / "hf", system=SYSTEM, val_fraction=0.25, seed=7)
-    assert counts == {"train": 6, "validation": 2}
+    out = tmp_path / "hf"
+    written = export("hf", ExportJob(dataset, out, SYSTEM, val_fraction=0.25, seed=7))
+    assert written.files == {
+        str(out / "data" / "train-00000-of-00001.parquet"): 6,
+        str(out / "data" / "validation-00000-of-00001.parquet"): 2,
+    }
     loaded = datasets.load_from_disk(str(tmp_path / "hf"))
     _, val = split(dataset.pairs, 0.25, seed=7)
     assert sorted(loaded["validation"]["id"]) == sorted(p["id"] for p in val)
@@ -79,9 +83,9 @@ def test_dpo_export_has_trls_preference_columns_and_uses_the_runs_rejections(
 ) -> None:
     dataset = load_dataset(str(make_run(tmp_path)), tmp_path / "outputs")
     out = tmp_path / "dpo.jsonl"
-    written, counts = export_dpo(dataset, out, system=SYSTEM, val_fraction=0.25, seed=7)
-    assert written == {str(out): 6, str(tmp_path / "dpo.val.jsonl"): 2}
-    assert counts.to_json() == {
+    written = export("dpo", ExportJob(dataset, out, SYSTEM, val_fraction=0.25, seed=7))
+    assert written.files == {str(out): 6, str(tmp_path / "dpo.val.jsonl"): 2}
+    assert written.details["rejected_sources"] == {
         "rejected_from_run": {"missing_first_person": 2},
         "rejected_is_standard_line": 6,
     }
@@ -109,5 +113,36 @@ def test_dpo_export_without_raw_files_falls_back_to_the_standard_line(tmp_path: 
     path = make_run(tmp_path)
     shutil.rmtree(tmp_path / "outputs" / "raw")
     dataset = load_dataset(str(path), tmp_path / "outputs")
-    _, counts = export_dpo(dataset, tmp_path / "d.jsonl", system=None, val_fraction=0, seed=0)
-    assert counts.to_json() == {"rejected_from_run": {}, "rejected_is_standard_line": 8}
+    written = export("dpo", ExportJob(dataset, tmp_path / "d.jsonl", None))
+    assert written.details["rejected_sources"] == {
+        "rejected_from_run": {},
+        "rejected_is_standard_line": 8,
+    }
+
+
+@pytest.mark.parametrize("name", ["openai-chat", "alpaca", "sharegpt"])
+def test_every_jsonl_format_writes_the_same_split_as_the_others(tmp_path: Path, name: str) -> None:
+
+    dataset = load_dataset(str(make_run(tmp_path)), tmp_path / "outputs")
+    out = tmp_path / f"{name}.jsonl"
+    written = export(name, ExportJob(dataset, out, SYSTEM, val_fraction=0.25, seed=7))
+    assert written.files == {str(out): 6, str(tmp_path / f"{name}.val.jsonl"): 2}
+    _, val = split(dataset.pairs, 0.25, seed=7)
+    val_rows = (tmp_path / f"{name}.val.jsonl").read_text(encoding="utf-8").splitlines()
+    text = "\n".join(val_rows)
+    assert all(p["standard"] in text for p in val)
+
+
+def test_the_registry_refuses_what_a_format_cannot_do(tmp_path: Path) -> None:
+    from client.errors import UsageError
+
+    dataset = load_dataset(str(make_run(tmp_path)), tmp_path / "outputs")
+    reversible = sorted(name for name, f in EXPORTS.items() if f.reversible)
+    assert reversible == ["alpaca", "openai-chat", "sharegpt"]
+    assert [name for name, f in EXPORTS.items() if f.needs_raw] == ["dpo"]
+    for name in ("dpo", "hf"):
+        with pytest.raises(UsageError, match=r"^--reverse applies to openai-chat, alpaca"):
+            export(name, ExportJob(dataset, tmp_path / "x", None, reverse=True))
+    with pytest.raises(UsageError, match="unknown export format 'csv'"):
+        export("csv", ExportJob(dataset, tmp_path / "x", None))
+    assert not (tmp_path / "x").exists()

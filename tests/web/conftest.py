@@ -35,6 +35,16 @@ HOSTILE = [
 ]
 
 
+# A pair whose word diff is known (tests/pairs/test_worddiff.py has it word by word).
+KNOWN = {
+    "id": "known-pair",
+    "topic": "Tech",
+    "standard": "今日は新しいスマートフォンの設定をしていました。",
+    "gyaru": "あーし今日ずっと新しいスマホの設定してたんだけど、マジ終わんなくてウケる〜",
+    "quality": 0.9,
+}
+
+
 # One client for every test: building one per request (its TLS context above all)
 # costs more than the requests themselves.
 _HTTP = httpx.Client(trust_env=False)
@@ -64,7 +74,7 @@ class Live:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Demo:
-    return write_demo(tmp_path / "outputs", pairs=40, extra=[dict(p) for p in HOSTILE])
+    return write_demo(tmp_path / "outputs", pairs=40, extra=[dict(p) for p in [*HOSTILE, KNOWN]])
 
 
 @pytest.fixture

@@ -8,12 +8,13 @@ score. Used by the browser tests, the page benchmark and the README screenshot.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from client.config import DEFAULT_STYLE_MARKERS, Settings
+from client.config import Settings, load_settings
 from client.pairs.quality import quality_score
 from client.storage.atomic import dumps
 from client.storage.batch_record import BatchRecord
@@ -132,6 +133,14 @@ REJECTIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "三連勝しました。",
         "あーし三連敗しちゃった〜マジ萎える",
     ),
+    # The judge is wrong now and then: a person rescues this one.
+    (
+        "judge",
+        "judge: voice 2/5 (min 3): 口調が硬い",
+        "Daily",
+        "週末は家でゆっくり過ごしました。",
+        "週末は家でまったりしてたし、あーし的に最高だった〜",
+    ),
 )
 
 
@@ -147,6 +156,12 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text.format(**values)
 
 
+@functools.cache
+def gyaru_settings() -> Settings:
+    """The default persona's settings, as a run of it records them."""
+    return load_settings(persona="gyaru")
+
+
 def make_pair(rng: random.Random, run_id: str, batch: int, index: int) -> dict[str, Any]:
     pool = WEAK if rng.random() < 0.12 else TEMPLATES
     topic, standard, gyaru = pool[rng.randrange(len(pool))]
@@ -159,13 +174,14 @@ def make_pair(rng: random.Random, run_id: str, batch: int, index: int) -> dict[s
         "standard": standard,
         "gyaru": gyaru,
         "generated_at": "2026-11-28T10:15:00.000Z",
-        "quality": quality_score(standard, gyaru, DEFAULT_STYLE_MARKERS, "あーし"),
+        "quality": quality_score(standard, gyaru, gyaru_settings().persona.style_markers, "あーし"),
     }
     if rng.random() < 0.7:
         pair["judge"] = {
-            "meaning": rng.choice((3, 4, 5, 5)),
+            "meaning": rng.choice((4, 4, 5, 5)),
             "voice": rng.choice((3, 4, 5, 5)),
-            "naturalness": rng.choice((2, 3, 4, 5)),
+            # A kept pair passed the judge: no grade under its minimum (3).
+            "naturalness": rng.choice((3, 3, 4, 5)),
             "safety": 5,
             "topic_ok": True,
             "reason": rng.choice(("自然なギャル口調", "意味が保たれている", "語尾がやや単調")),
@@ -180,13 +196,14 @@ def _rejected(rng: random.Random, count: int) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"topic": topic, "standard": standard, "gyaru": gyaru}
         if reason == "judge":
             # As the judge step records it: the pair with the grades that sank it.
+            meaning, voice = (1, 4) if "meaning" in detail else (5, 2)
             item["judge"] = {
-                "meaning": 1,
-                "voice": 4,
+                "meaning": meaning,
+                "voice": voice,
                 "naturalness": 4,
                 "safety": 5,
                 "topic_ok": True,
-                "reason": detail,
+                "reason": detail.rsplit(": ", 1)[-1],
             }
         out.append({"index": 30 + index, "reason": reason, "detail": detail, "item": item})
     return out
@@ -200,8 +217,10 @@ def write_demo(
     per_batch: int = 30,
     seed: int = 7,
     extra: list[dict[str, Any]] | None = None,
+    settings: Settings | None = None,
 ) -> Demo:
-    """Write the run's raw batch files and its processed dataset under output_dir."""
+    """Write the run's raw batch files and its processed dataset under output_dir (made
+    with `settings`, default the default persona's)."""
     rng = random.Random(seed)
     store = RunStore(output_dir, run_id, fsync=False)
     store.prepare()
@@ -220,6 +239,7 @@ def write_demo(
         }
         store.write_batch(batch, BatchRecord(record))
         made.extend(accepted)
-    metadata = {"run_id": run_id, "persona": "あーし系ギャル", "config": Settings().snapshot()}
+    settings = settings or gyaru_settings()
+    metadata = {"run_id": run_id, "persona": settings.persona.name, "config": settings.snapshot()}
     path = store.write_processed(metadata, (dumps(p, indent=None) for p in made))
     return Demo(output_dir, run_id, path, made)

@@ -2,7 +2,9 @@
 
     uv run python -m tests.web.screenshot [--out docs]
 
-Writes docs/review.png (the pairs, a few of them decided) and docs/review-charts.png.
+Writes docs/review.png (the pairs, a few of them decided), docs/review-disagreements.png
+(the disagreements-first view, one of the run's rejections rescued) and
+docs/review-charts.png.
 Japanese needs a CJK font on the machine (Debian: fonts-noto-cjk; .ci/run installs it).
 """
 
@@ -30,7 +32,7 @@ def take(out: Path) -> list[Path]:
         session.decide(ids[0], "accepted", None)
         session.decide(ids[1], "accepted", None)
         session.decide(ids[2], "rejected", None)
-        edited = demo.pairs[3]["gyaru"].replace("あーし", "あーし的に", 1) + "ｗ"
+        edited = demo.pairs[3]["gyaru"].replace("あーし", "あーし的に", 1).rstrip("。") + "〜"
         session.decide(ids[3], "edited", edited)
         bound = bind(0)
         with serving_in_thread(session, bound), sync_playwright() as playwright:
@@ -38,10 +40,25 @@ def take(out: Path) -> list[Path]:
             page = browser.new_page(viewport={"width": 1400, "height": 860})
             page.goto(bound.url)
             page.wait_for_selector("body[data-ready='true']")
-            for key in "jjjj":
+            for key in "jjj":
                 page.keyboard.press(key)
+            page.evaluate("window.scrollTo(0, 0)")
             pairs_png = out / "review.png"
             page.screenshot(path=str(pairs_png))
+            # Disagreements first: the judge's rejections of pairs the checks let
+            # through lead. One changed the meaning (rejected, as the judge said);
+            # one the judge found too stiff reads fine (rescued).
+            page.select_option("#f-sort", "disagree")
+            page.wait_for_selector("#list[data-words='ready']")
+            stiff = page.locator("#list .pair", has_text="まったり").first
+            wrong = stiff.locator("xpath=preceding-sibling::article[1]")
+            wrong.get_by_role("button", name="reject", exact=True).click()
+            stiff.get_by_role("button", name="accept", exact=True).click()
+            page.wait_for_selector("#list .pair[data-decision='accepted'] .badge")
+            wrong.evaluate("row => row.scrollIntoView()")
+            page.mouse.move(0, 0)
+            disagreements_png = out / "review-disagreements.png"
+            page.screenshot(path=str(disagreements_png))
             # A window tall enough for every chart (a full-page capture would show the
             # status line, which sticks to the window's bottom, over the charts).
             page.set_viewport_size({"width": 1400, "height": 1440})
@@ -50,7 +67,7 @@ def take(out: Path) -> list[Path]:
             charts_png = out / "review-charts.png"
             page.screenshot(path=str(charts_png))
             browser.close()
-    return [pairs_png, charts_png]
+    return [pairs_png, disagreements_png, charts_png]
 
 
 def main() -> None:

@@ -115,3 +115,48 @@ def test_review_then_export(
     # 7. stats count the reviewed dataset
     stats = client("stats", str(demo.dataset), "--json", "--samples", "0")
     assert json.loads(stats.stdout)["count"] == len(pairs) - 1
+
+
+def test_rescue_by_mouse_then_export_stats_and_labels(
+    demo: Demo, review: tuple[subprocess.Popen[str], str], watched: Watched, tmp_path: Path
+) -> None:
+    proc, url = review
+    page = watched.page
+    watched.open(url)
+    page.click("#f-rejected")
+    page.select_option("#f-reason", index=1)  # the run's rejections for one reason
+    rows = page.locator("#list .pair.run-rejected")
+    assert rows.count() > 0 and rows.count() == page.locator("#list .pair").count()
+    row = rows.first
+    item_id, reason = row.get_attribute("data-pair-id"), row.get_attribute("data-reason")
+    assert item_id and reason
+    standard = row.locator(".standard").inner_text()
+    persona = row.locator(".persona").inner_text()
+    row.get_by_role("button", name="accept", exact=True).click()
+    watched.wait_decision(item_id, "accepted")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    dataset_before = demo.dataset.read_bytes()
+    # export: every pair, and the rescued item with them
+    out = tmp_path / "train.jsonl"
+    result = client("export", str(demo.dataset), "--format", "openai-chat", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == len(demo.pairs) + 1
+    turns = [[m["content"] for m in line["messages"][1:]] for line in lines]
+    assert [standard, persona] in turns
+    exported = next(json.loads(e) for e in result.stderr.splitlines() if '"exported"' in e)
+    assert exported["rescued"] == 1
+    stats = client("stats", str(demo.dataset), "--json", "--samples", "0")
+    assert json.loads(stats.stdout)["count"] == len(demo.pairs) + 1
+    labels = tmp_path / "labels.jsonl"
+    result = client("review", str(demo.dataset), "--export-labels", str(labels))
+    assert result.returncode == 0, result.stderr
+    (label,) = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()]
+    assert (label["gyaru"], label["label"], label["run"], label["run_reason"]) == (
+        persona,
+        "good",
+        "rejected",
+        reason,
+    )
+    assert demo.dataset.read_bytes() == dataset_before, "the dataset file is untouched"

@@ -113,9 +113,40 @@ def test_a_post_from_the_page_is_saved(live: Live) -> None:
         headers=live.auth(Origin=live.base),
     )
     assert response.status_code == 200
-    assert response.json() == {"id": pair_id, "decision": "rejected", "gyaru": None}
+    answer = response.json()
+    assert {k: answer[k] for k in ("id", "decision", "gyaru")} == {
+        "id": pair_id,
+        "decision": "rejected",
+        "gyaru": None,
+    }
+    # The row's word diff comes back with it: the line as shown, cut into runs.
+    assert "".join(text for text, _ in answer["words"]["gyaru"]) == live.demo.pairs[0]["gyaru"]
     saved = json.loads(review_bytes(live) or b"")
     assert saved["decisions"][pair_id]["decision"] == "rejected"
+
+
+def test_words_are_read_with_the_token_only(live: Live) -> None:
+    body = {"ids": [live.demo.pairs[0]["id"], "no-such-id"]}
+    refused = live.http.post(live.base + "/api/words", json=body, params={"token": live.token})
+    assert refused.status_code == 403
+    response = live.http.post(live.base + "/api/words", json=body, headers=live.auth())
+    assert response.status_code == 200
+    assert list(response.json()) == [live.demo.pairs[0]["id"]]
+    assert review_bytes(live) is None, "reading words changes nothing"
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ({"ids": "one"}, "list of strings"),
+        ({"ids": [1, 2]}, "list of strings"),
+        ({"ids": ["x"] * 501}, "at most 500"),
+    ],
+)
+def test_bad_word_requests_are_refused(live: Live, body: object, text: str) -> None:
+    response = live.http.post(live.base + "/api/words", json=body, headers=live.auth())
+    assert response.status_code == 400
+    assert text in response.text
 
 
 @pytest.mark.parametrize(

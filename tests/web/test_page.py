@@ -1,5 +1,5 @@
 """The review page in a real browser (Debian chromium): text stays text, filters,
-sort, paging, keys, charts and the diff highlighting."""
+sort, paging, keys and charts (buttons, headings and the word diff: test_mouse.py)."""
 
 from __future__ import annotations
 
@@ -59,13 +59,13 @@ def test_filters_sort_and_the_rejected_toggle(live: Live, watched: Watched) -> N
         "#list .pair .score", "els => els.map(e => Number(e.textContent.split(' ')[1]))"
     )
     assert scores == sorted(scores) and scores[0] == min(p["quality"] for p in live.demo.pairs)
-    rejected = live.session.rejected
+    rejected = list(live.session.rejected.values())
     page.check("#f-rejected")
     assert page.evaluate(count) == len(live.demo.pairs) + len(rejected)
-    reason = rejected[0]["reason"]
+    reason = rejected[0].reason
     page.select_option("#f-reason", reason)
     shown = page.eval_on_selector_all("#list .pair .reason", "els => els.map(e => e.textContent)")
-    assert shown == [reason] * sum(1 for r in rejected if r["reason"] == reason)
+    assert shown == [reason] * sum(1 for r in rejected if r.reason == reason)
     assert page.evaluate("document.querySelector('#list .pair').dataset.kind") == "run-rejected"
 
 
@@ -82,6 +82,9 @@ def test_paging_keys_and_help(tmp_path: Path, watched: Watched) -> None:
         page.keyboard.press("j")
         assert page.inner_text("#page-info").startswith("101–200 of 230")
         assert watched.current_id() == demo.pairs[100]["id"]
+        # The new page's rows get their word diff (fetched for the page shown).
+        page.wait_for_selector("#list[data-words='ready']")
+        assert page.locator(watched.row(demo.pairs[150]["id"]) + " .persona ins").count() > 0
         page.keyboard.press("k")
         assert watched.current_id() == demo.pairs[99]["id"]
         page.click("#next-page")
@@ -127,51 +130,3 @@ def test_charts_are_drawn_from_the_data(live: Live, watched: Watched) -> None:
     assert sorted(topic_bars) == sorted(f"{t}: {n}" for t, n in counts.items())
     assert page.evaluate("document.querySelectorAll('#charts-view svg rect').length") > 20
     assert watched.errors == []
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "segments_a", "segments_b"),
-    [
-        ("abc", "abc", [("abc", True)], [("abc", True)]),
-        (
-            "今日は雨です。",
-            "あーし今日雨だし",
-            [("今日", True), ("は", False), ("雨", True), ("です。", False)],
-            [("あーし", False), ("今日雨", True), ("だし", False)],
-        ),
-        ("", "あ", [], [("あ", False)]),
-        ("😀a", "😀b", [("😀", True), ("a", False)], [("😀", True), ("b", False)]),
-    ],
-)
-def test_char_diff(
-    live: Live,
-    watched: Watched,
-    a: str,
-    b: str,
-    segments_a: list[tuple[str, bool]],
-    segments_b: list[tuple[str, bool]],
-) -> None:
-    watched.open(live.bound.url)
-    result = watched.page.evaluate(
-        "([a, b]) => { const d = window.ReviewDiff.chars(a, b); "
-        "const f = s => s.map(x => [x.text, x.same]); return [f(d.a), f(d.b)]; }",
-        [a, b],
-    )
-    assert result == [[list(s) for s in segments_a], [list(s) for s in segments_b]]
-
-
-def test_diff_highlighting_in_rows(live: Live, watched: Watched) -> None:
-    watched.open(live.bound.url)
-    for pair in live.demo.pairs[:10]:
-        row = watched.page.locator(watched.row(pair["id"]))
-        assert row.locator(".standard").inner_text() == pair["standard"]
-        assert row.locator(".persona").inner_text() == pair["gyaru"]
-        # What is not highlighted is the same in both columns: the common part.
-        common = [
-            row.locator(f".{cell}").evaluate(
-                "el => [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('')"
-            )
-            for cell in ("standard", "persona")
-        ]
-        assert common[0] == common[1] != ""
-        assert row.locator(".persona ins").count() > 0

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from client.config import load_settings
 from client.storage.dataset import load_dataset
 from client.web.session import DecisionError, ReviewSession, open_session
 from tests.web.demo import Demo, write_demo
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def session_of(demo: Demo) -> ReviewSession:
@@ -21,7 +24,7 @@ def session_of(demo: Demo) -> ReviewSession:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Demo:
-    return write_demo(tmp_path / "outputs", pairs=12)
+    return write_demo(tmp_path / "outputs", pairs=90)  # three batches, with rejections
 
 
 def test_a_restarted_session_sees_every_decision(demo: Demo) -> None:
@@ -81,4 +84,73 @@ def test_payload_shows_the_run_and_hides_stale_decisions(demo: Demo) -> None:
         "judge",
         "batch",
     }
+    assert payload["rejected"]
     assert all(r["id"].startswith(demo.run_id) for r in payload["rejected"])
+
+
+def test_a_rescue_is_saved_with_the_item_and_seen_again(demo: Demo) -> None:
+    first = session_of(demo)
+    item = next(i for i in first.rejected.values() if i.rescuable)
+    saved = first.decide(item.id, "edited", "あーし直したし！")
+    assert saved.words["line"] == "あーし直したし！"
+    again = session_of(demo)
+    assert again.payload()["decisions"][item.id] == {
+        "decision": "edited",
+        "gyaru": "あーし直したし！",
+    }
+    document = json.loads(again.review.path.read_text(encoding="utf-8"))
+    kept = document["run_rejected"][item.id]
+    assert (kept["decision"], kept["item"]["standard"]) == ("edited", item.standard)
+    assert document["decisions"] == {}, "the dataset's pairs are untouched"
+    again.decide(item.id, "", None)
+    assert session_of(demo).payload()["decisions"] == {}
+
+
+def test_an_item_without_two_lines_cannot_be_decided(tmp_path: Path) -> None:
+    demo = write_demo(tmp_path / "outputs", pairs=3)
+    raw = tmp_path / "outputs" / "raw" / demo.run_id / "batch_0009.json"
+    record = {"status": "ok", "accepted": [], "rejected": [
+        {"index": 0, "reason": "schema", "detail": "not an object", "item": "text"}]}  # fmt: skip
+    raw.write_text(json.dumps(record), encoding="utf-8")
+    session = session_of(demo)
+    (odd,) = [i for i in session.payload()["rejected"] if i["batch"] == 9]
+    assert (odd["rescuable"], odd["checks"]) == (False, None)
+    with pytest.raises(DecisionError, match="no standard and persona line"):
+        session.decide(odd["id"], "accepted", None)
+
+
+def test_run_items_say_what_the_checks_said_and_carry_a_score(demo: Demo) -> None:
+    payload = session_of(demo).payload()
+    for item in payload["rejected"]:
+        assert item["checks"] is (item["reason"] == "judge")
+        assert isinstance(item["quality"], float)
+
+
+def test_words_follow_the_line_shown(demo: Demo) -> None:
+    session = session_of(demo)
+    pair = demo.pairs[0]
+    words = session.words([pair["id"], "nothing"])
+    assert list(words) == [pair["id"]]
+    assert "".join(t for t, _ in words[pair["id"]]["gyaru"]) == pair["gyaru"]
+    session.decide(pair["id"], "edited", "あーし書き直したし")
+    (edited,) = session.words([pair["id"]]).values()
+    assert edited["line"] == "あーし書き直したし"
+    assert ["あーし", "voice"] in edited["gyaru"]
+    with pytest.raises(DecisionError, match="list of strings"):
+        session.words("x")
+
+
+def test_the_persona_comes_from_the_settings(demo: Demo) -> None:
+    dataset = load_dataset(str(demo.dataset), demo.output_dir)
+    made_with = open_session(dataset, clock=lambda: "t", fsync=False).payload()["dataset"]
+    assert (made_with["persona"], made_with["first_person"]) == ("あーし系ギャル", "あーし")
+    assert made_with["thresholds"] == {
+        "meaning": 4,
+        "voice": 3,
+        "naturalness": 3,
+        "safety": 4,
+        "topic_ok": True,
+    }
+    other = load_settings(persona="ojousama")
+    named = open_session(dataset, clock=lambda: "t", settings=other, fsync=False)
+    assert named.payload()["dataset"]["persona"] == "お嬢様"

@@ -1,23 +1,32 @@
 // The review page's list: the pairs of one dataset (and, behind a toggle, what the
-// run rejected), filters, sort, paging and the cursor. review.js adds the decisions,
-// the keys and the charts. Pair text only reaches the page as text nodes.
+// run rejected), filters, sort, paging, the cursor and each row's buttons. The word
+// diff of a row comes from the server (/api/words, the project's analyser) for the
+// rows a page shows. review.js adds the decisions, the keys and the charts. Pair text
+// only reaches the page as text nodes.
 "use strict";
 (function () {
   const PAGE_SIZE = 100;
   const TOKEN = document.querySelector('meta[name="review-token"]').content;
   const $ = (id) => document.getElementById(id);
+  const MARK_TITLES = {
+    voice: "the persona's voice: first person, ending, slang",
+    content: "a word that changed",
+  };
 
   const state = {
     data: null,
     items: [], // every pair, then every run-rejected item
+    byId: new Map(), // id -> item
     view: [], // indexes into items, filtered and sorted
     page: 0,
     cursor: 0, // position in view
-    decisions: new Map(), // pair id -> {decision, gyaru}
+    decisions: new Map(), // item id -> {decision, gyaru}
+    words: new Map(), // item id -> {standard, gyaru, line}: the diff of the line shown
     undo: [],
     editing: null,
     tab: "pairs",
     afterRender: null,
+    onRowAction: null, // review.js: (action, item) for a click on a row's button
   };
 
   function el(tag, className, ...children) {
@@ -50,17 +59,37 @@
 
   // ---- data -------------------------------------------------------------
 
+  // How far the judge's lowest grade is above its minimum (negative: below it);
+  // null when the judge did not grade the item.
+  function judgeMargin(judge, limits) {
+    if (!judge || typeof judge !== "object") return null;
+    let margin = null;
+    for (const [name, minimum] of limits) {
+      const value = judge[name];
+      if (name === "topic_ok") {
+        if (minimum === true && value === false) margin = Math.min(margin ?? -1, -1);
+      } else if (typeof value === "number") {
+        margin = margin === null ? value - minimum : Math.min(margin, value - minimum);
+      }
+    }
+    return margin;
+  }
+
   function load(data) {
     state.data = data;
     const pairs = data.pairs.map((p, i) => ({ ...p, kind: "pair", n: i + 1 }));
     const rejected = data.rejected.map((r, i) => ({ ...r, kind: "run-rejected", n: i + 1 }));
     state.items = pairs.concat(rejected);
+    const limits = Object.entries(data.dataset.thresholds || {});
     for (const item of state.items) {
       item.search = item.standard + "\n" + item.gyaru;
       item.judgeMean = window.ReviewCharts.judgeMean(item.judge);
+      item.judgeMargin = judgeMargin(item.judge, limits);
+      state.byId.set(item.id, item);
     }
     state.decisions = new Map(Object.entries(data.decisions));
     $("dataset-name").textContent = data.dataset.name;
+    $("head-persona").textContent = data.dataset.persona || "persona";
     $("rejected-count").textContent = `(${data.rejected.length.toLocaleString()})`;
     fillSelect($("f-topic"), new Set(state.items.map((i) => i.topic || "?")));
     fillSelect($("f-reason"), new Set(data.rejected.map((r) => r.reason)));
@@ -75,9 +104,12 @@
   }
 
   function decisionOf(item) {
-    if (item.kind !== "pair") return "";
     const d = state.decisions.get(item.id);
     return d ? d.decision : "";
+  }
+
+  function decidable(item) {
+    return item.kind === "pair" || item.rescuable === true;
   }
 
   // ---- filters and sort ------------------------------------------------
@@ -98,21 +130,36 @@
 
   function matches(item, f) {
     if (item.kind === "run-rejected") {
-      if (!f.rejected || (f.decision && f.decision !== "rejected")) return false;
+      if (!f.rejected) return false;
       if (f.reason && item.reason !== f.reason) return false;
-    } else {
-      if (f.reason) return false;
-      const d = decisionOf(item);
-      if (f.decision === "undecided" ? d !== "" : f.decision && d !== f.decision) return false;
-    }
+    } else if (f.reason) return false;
+    const d = decisionOf(item);
+    if (f.decision === "undecided" ? d !== "" : f.decision && d !== f.decision) return false;
     if (f.topic && (item.topic || "?") !== f.topic) return false;
     if (f.min !== null && !(item.quality >= f.min)) return false;
     if (f.max !== null && !(item.quality <= f.max)) return false;
     return !f.text || item.search.includes(f.text);
   }
 
+  // What the checks, the judge and the person said of an item: true (good), false
+  // (bad) or null (nothing). An edit says the line as written was not good.
+  function votes(item) {
+    const checks = item.kind === "pair" ? true : item.checks ?? null;
+    const judge = item.reason === "judge" ? false : item.judgeMargin === null ? null : item.judgeMargin >= 0;
+    const d = decisionOf(item);
+    return [checks, judge, d === "" ? null : d === "accepted"];
+  }
+
+  function disagreement(item) {
+    const said = votes(item);
+    return said.includes(true) && said.includes(false) ? 0 : 1;
+  }
+
   const SORTS = {
     order: null,
+    // Where the checks, the judge and the person disagree, then the lowest judge
+    // grades (closest to, or under, the judge's minimum): the labels calibration needs.
+    disagree: (a, b) => a.disagree - b.disagree || (a.judgeMargin ?? 99) - (b.judgeMargin ?? 99),
     "quality-asc": (a, b) => (a.quality ?? 2) - (b.quality ?? 2),
     "quality-desc": (a, b) => (b.quality ?? -1) - (a.quality ?? -1),
     "judge-asc": (a, b) => (a.judgeMean ?? 99) - (b.judgeMean ?? 99),
@@ -126,6 +173,7 @@
     state.items.forEach((item, index) => {
       if (matches(item, f)) view.push(index);
     });
+    if (f.sort === "disagree") for (const index of view) state.items[index].disagree = disagreement(state.items[index]);
     const compare = SORTS[f.sort];
     if (compare) view.sort((x, y) => compare(state.items[x], state.items[y]) || x - y);
     state.view = view;
@@ -136,10 +184,41 @@
 
   // ---- rendering ---------------------------------------------------------
 
-  function lineCell(segments, mark, className) {
-    const cell = el("div", className);
-    for (const s of segments) cell.append(s.same ? document.createTextNode(s.text) : el(mark, "", s.text));
-    return cell;
+  function shownLine(item) {
+    const d = state.decisions.get(item.id);
+    return d && d.decision === "edited" ? d.gyaru : item.gyaru;
+  }
+
+  // The line as runs of [text, mark]: same words as text, the others marked.
+  function segments(runs, tag) {
+    return runs.map(([text, mark]) => {
+      if (mark === "same") return document.createTextNode(text);
+      const node = el(tag, mark, text);
+      node.title = MARK_TITLES[mark] || mark;
+      return node;
+    });
+  }
+
+  // Both lines of a row: with the word diff when it is here for the line shown,
+  // as plain text until it is.
+  function fillLines(node, item) {
+    const shown = shownLine(item);
+    const words = state.words.get(item.id);
+    const ready = Boolean(words && words.line === shown);
+    const standard = node.querySelector(".standard");
+    const persona = node.querySelector(".persona");
+    standard.replaceChildren(...(ready ? segments(words.standard, "del") : [item.standard]));
+    persona.replaceChildren(...(ready ? segments(words.gyaru, "ins") : [shown]));
+    if (shown !== item.gyaru) persona.append(el("div", "was", "was: ", item.gyaru));
+    node.dataset.words = ready ? "ready" : "pending";
+    return ready;
+  }
+
+  function badge(item) {
+    const decision = decisionOf(item);
+    if (!decision) return null;
+    if (item.kind === "pair" || decision === "rejected") return el("span", `badge ${decision}`, decision);
+    return el("span", `badge ${decision}`, decision === "edited" ? "rescued, edited" : "rescued");
   }
 
   function metaCell(item) {
@@ -150,8 +229,8 @@
       meta.append(el("span", "reason", item.reason));
       if (item.detail) meta.append(el("span", "detail", item.detail));
     }
-    const decision = decisionOf(item);
-    if (decision) meta.append(el("span", `badge ${decision}`, decision));
+    const decided = badge(item);
+    if (decided) meta.append(decided);
     if (item.judge && typeof item.judge === "object") meta.append(judgeCell(item.judge));
     return meta;
   }
@@ -169,22 +248,56 @@
     return box;
   }
 
+  const BUTTON_TITLES = {
+    accept: "accept this pair (a)",
+    reject: "reject this pair (r)",
+    edit: "edit the persona line (e)",
+    undo: "undo the decision on this pair",
+  };
+  const RESCUE_TITLES = {
+    accept: "accept: the run was wrong; the pair goes into export and stats (a)",
+    reject: "reject: the run was right (r)",
+    edit: "edit the persona line and accept it (e)",
+    undo: "undo the decision on this item",
+  };
+
+  // A real button whose accessible name is the action; the key is shown beside it.
+  function actionButton(action, key, item) {
+    const button = el("button", `act ${action}`, action);
+    button.type = "button";
+    button.dataset.action = action;
+    button.title = (item.kind === "pair" ? BUTTON_TITLES : RESCUE_TITLES)[action];
+    if (key) {
+      const hint = el("kbd", "", key);
+      hint.setAttribute("aria-hidden", "true");
+      button.append(hint);
+      button.setAttribute("aria-keyshortcuts", key);
+    }
+    return button;
+  }
+
+  function actionsCell(item) {
+    const box = el("div", "actions");
+    if (!decidable(item)) {
+      box.append(el("span", "note", "no pair to decide on"));
+      return box;
+    }
+    box.append(actionButton("accept", "a", item), actionButton("reject", "r", item), actionButton("edit", "e", item));
+    if (decisionOf(item)) box.append(actionButton("undo", "", item));
+    return box;
+  }
+
   function row(item, position) {
-    const d = item.kind === "pair" ? state.decisions.get(item.id) : null;
-    const gyaru = d && d.decision === "edited" ? d.gyaru : item.gyaru;
-    const diff = window.ReviewDiff.chars(item.standard, gyaru);
     const node = el("article", `pair ${item.kind}`);
     node.setAttribute("role", "listitem");
+    node.tabIndex = -1;
     node.dataset.pairId = item.id;
     node.dataset.decision = decisionOf(item);
     node.dataset.kind = item.kind;
     node.dataset.position = String(position);
-    const persona = lineCell(diff.b, "ins", "line persona");
-    if (d && d.decision === "edited") persona.append(el("div", "was", "was: ", item.gyaru));
-    node.append(metaCell(item), lineCell(diff.a, "del", "line standard"), persona);
-    node.addEventListener("click", () => {
-      if (!state.editing) moveTo(position);
-    });
+    if (item.kind === "run-rejected") node.dataset.reason = item.reason;
+    node.append(metaCell(item), el("div", "line standard"), el("div", "line persona"), actionsCell(item));
+    fillLines(node, item);
     return node;
   }
 
@@ -200,30 +313,95 @@
     $("next-page").disabled = state.page >= pages - 1;
     renderCounts();
     highlight(false);
+    loadWords();
     if (state.afterRender) state.afterRender();
+  }
+
+  // ---- the word diff -----------------------------------------------------
+
+  function pageIds(page) {
+    const start = page * PAGE_SIZE;
+    return state.view.slice(start, start + PAGE_SIZE).map((index) => state.items[index]);
+  }
+
+  function missingWords(items) {
+    return items.filter((item) => {
+      const words = state.words.get(item.id);
+      return !words || words.line !== shownLine(item);
+    });
+  }
+
+  async function fetchWords(items) {
+    const found = await api("/api/words", { ids: items.map((item) => item.id) });
+    for (const [id, words] of Object.entries(found)) state.words.set(id, words);
+  }
+
+  // The diff of the rows on screen, then (quietly) of the next page's.
+  async function loadWords() {
+    const list = $("list");
+    const missing = missingWords(pageIds(state.page));
+    list.dataset.words = missing.length ? "pending" : "ready";
+    try {
+      if (missing.length) {
+        await fetchWords(missing);
+        for (const node of list.querySelectorAll('.pair[data-words="pending"]')) {
+          const item = state.byId.get(node.dataset.pairId);
+          if (item) fillLines(node, item);
+        }
+        list.dataset.words = list.querySelector('.pair[data-words="pending"]') ? "pending" : "ready";
+      }
+      const next = missingWords(pageIds(state.page + 1));
+      if (next.length) await fetchWords(next);
+    } catch (error) {
+      if (list.dataset.words === "pending") list.dataset.words = "failed";
+      status(`cannot load the word diff: ${error.message}`, true);
+    }
   }
 
   function renderCounts() {
     const counts = { accepted: 0, rejected: 0, edited: 0 };
-    for (const d of state.decisions.values()) counts[d.decision]++;
+    let rescued = 0;
+    for (const [id, d] of state.decisions) {
+      const item = state.byId.get(id);
+      if (item && item.kind === "pair") counts[d.decision]++;
+      else if (item && d.decision !== "rejected") rescued++;
+    }
     const total = state.data.pairs.length;
     const reviewed = counts.accepted + counts.rejected + counts.edited;
     $("counts").textContent =
       `${total.toLocaleString()} pairs · ${reviewed.toLocaleString()} reviewed ` +
       `(${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.edited} edited) · ` +
-      `${(total - reviewed).toLocaleString()} to go`;
+      `${(total - reviewed).toLocaleString()} to go` +
+      (rescued ? ` · ${rescued} rescued from the run's rejections` : "");
   }
+
+  // ---- the cursor --------------------------------------------------------
 
   function currentNode() {
     return document.querySelector(`#list [data-position="${state.cursor}"]`);
   }
 
+  // The current row is the one Tab reaches (a roving tabindex).
   function highlight(scroll) {
-    for (const node of document.querySelectorAll("#list .current")) node.classList.remove("current");
+    for (const node of document.querySelectorAll("#list .current")) {
+      node.classList.remove("current");
+      node.tabIndex = -1;
+    }
     const node = currentNode();
     if (!node) return;
     node.classList.add("current");
+    node.tabIndex = 0;
     if (scroll) node.scrollIntoView({ block: "nearest" });
+  }
+
+  function typing() {
+    const active = document.activeElement;
+    return Boolean(active && active.matches && active.matches("textarea, input:not([type=checkbox]):not([type=radio])"));
+  }
+
+  // Focus on the current row (or the list when it is empty), so the keys act on it.
+  function focusList() {
+    (currentNode() || $("list")).focus({ preventScroll: true });
   }
 
   function moveTo(position) {
@@ -235,17 +413,46 @@
       render();
     }
     highlight(true);
+    if (!typing() && !state.editing) focusList();
   }
 
   function refreshRow(position) {
     const node = document.querySelector(`#list [data-position="${position}"]`);
-    if (node) node.replaceWith(row(state.items[state.view[position]], position));
+    if (node) {
+      const focused = node.contains(document.activeElement);
+      const fresh = row(state.items[state.view[position]], position);
+      node.replaceWith(fresh);
+      if (focused) fresh.focus({ preventScroll: true });
+      if (fresh.dataset.words === "pending") loadWords();
+    }
     renderCounts();
     highlight(false);
   }
 
+  function onListClick(event) {
+    const node = event.target.closest(".pair");
+    if (!node) return;
+    const button = event.target.closest("button[data-action]");
+    if (state.editing && !button) return;
+    const position = Number(node.dataset.position);
+    if (!state.editing) moveTo(position);
+    const item = state.items[state.view[position]];
+    if (button && item && state.onRowAction) state.onRowAction(button.dataset.action, item, position);
+  }
+
+  // Focus that lands in a row (Tab, a click on a button) makes it the current one.
+  function onListFocus(event) {
+    const node = event.target.closest && event.target.closest(".pair");
+    if (!node || state.editing) return;
+    const position = Number(node.dataset.position);
+    if (position !== state.cursor) {
+      state.cursor = position;
+      highlight(false);
+    }
+  }
+
   window.ReviewList = {
-    PAGE_SIZE, $, state, el, status, api, load, decisionOf, applyFilters, render, renderCounts,
-    currentNode, moveTo, refreshRow,
+    PAGE_SIZE, $, state, el, status, api, load, decisionOf, decidable, applyFilters, render, renderCounts,
+    currentNode, moveTo, refreshRow, focusList, typing, onListClick, onListFocus, shownLine,
   };
 })();

@@ -8,7 +8,7 @@ from typing import Any
 
 from client.config.checks import NearDuplicateRules
 from client.pairs.neardup import NearDuplicates
-from client.run.deciles import DecileSummary
+from client.run.finalise import DecileSummary
 from client.storage.batch_record import BatchRecord
 from client.storage.processed import build_dataset
 from client.storage.runstore import RunStore
