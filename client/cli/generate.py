@@ -35,6 +35,7 @@ examples:
   client generate --run-id 20261128-101500-a1b2      # resume: only unfinished batches run
   client generate --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
   client generate --no-judge                         # keep every pair the checks pass
+  client generate --workers 4                        # check pairs in 4 processes
 """
 
 
@@ -72,7 +73,21 @@ def register(sub: Any) -> None:
         default=None,
         help="tell later batches the openings, endings and phrases the run overuses (default on)",
     )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes that check each batch's pairs (default: one per core; 1: in the "
+        "run's own process)",
+    )
     g.add_argument("--no-progress", action="store_true", help="no live progress display")
+    _add_inputs(gen)
+    add_judge(gen)
+    add_logging(gen)
+    gen.set_defaults(handler=run)
+
+
+def _add_inputs(gen: argparse.ArgumentParser) -> None:
     i = gen.add_argument_group("your own sentences")
     i.add_argument(
         "--input",
@@ -92,9 +107,6 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="rewrite prompt template (default: prompt.rewrite_prompt_path in the config)",
     )
-    add_judge(gen)
-    add_logging(gen)
-    gen.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:

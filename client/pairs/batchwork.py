@@ -8,6 +8,10 @@ analyser and every pair check) and the near-duplicate signatures of its pairs
 depends on the order batches finish in, stay with the run: only the signatures are
 made here.
 
+The dataset rebuild at the end of a run asks the same workers for `LineFacts`: the
+signatures of a raw file's pairs and the words of its persona lines (the diversity
+report's), so the run's own process need not load the analyser's dictionary at all.
+
 A `CheckRecipe` is what a worker needs to build its `Checker` once (the persona's
 compiled checks hold lambdas, which do not pickle); the `Checker` then serves every
 batch the worker is given.
@@ -25,8 +29,12 @@ from client.pairs.records import Pair, Rejection
 from client.pairs.schema import PairRules
 
 if TYPE_CHECKING:
+    from client.pairs.diversity import Words
     from client.pairs.neardup import MinHasher, Signatures
     from client.pairs.validate import ValidationContext
+
+# A raw file's pairs as (standard, gyaru) lines.
+Lines = Sequence[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,16 @@ class BatchChecked:
     signatures: Signatures | None = None
 
 
+@dataclass(frozen=True)
+class LineFacts:
+    """What the dataset rebuild needs of a raw file's pairs, made ahead of it."""
+
+    # One row per pair, in order; None when near duplicates are off.
+    signatures: Signatures | None
+    # Each persona line's words (client.pairs.diversity.words_without).
+    words: list[list[str]]
+
+
 class Checker:
     """A recipe built once: the validation context and the signature maker."""
 
@@ -82,6 +100,7 @@ class Checker:
             from client.pairs.neardup import MinHasher
 
             self.hasher = MinHasher(recipe.near.num_perm, recipe.near.ngram)
+        self._words: Words | None = None
 
     def warm_up(self) -> None:
         """Load what the first batch would otherwise wait for (the analyser's dictionary)."""
@@ -91,6 +110,15 @@ class Checker:
 
     def check(self, work: BatchWork) -> BatchChecked:
         return check_batch(work, self.context, self.hasher)
+
+    def facts(self, lines: Lines) -> LineFacts:
+        """The signatures of `lines` (raw, not normalised) and their persona lines' words."""
+        if self._words is None:
+            from client.pairs.diversity import words_without
+
+            self._words = words_without(self.recipe.first_person)
+        signatures = None if self.hasher is None else self.hasher.signatures(lines)
+        return LineFacts(signatures, [self._words(gyaru) for _, gyaru in lines])
 
 
 def check_batch(

@@ -101,24 +101,21 @@ class LoopLagProbe:
             raise ValueError("interval_s must be positive")
         self.interval_s = interval_s
         self.histogram = LagHistogram()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._schedule(self._loop.time() + self.interval_s)
+        loop = asyncio.get_running_loop()
+        self._schedule(loop, loop.time() + self.interval_s)
 
-    def _schedule(self, due: float) -> None:
-        assert self._loop is not None
-        self._handle = self._loop.call_at(due, self._tick, due)
+    def _schedule(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        self._handle = loop.call_at(due, self._tick, loop, due)
 
-    def _tick(self, due: float) -> None:
-        assert self._loop is not None
-        now = self._loop.time()
+    def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        now = loop.time()
         self.histogram.add((now - due) * 1000)
         # The next one is due an interval after now, not after `due`: a stall is
         # counted once, not again for every interval it covered.
-        self._schedule(now + self.interval_s)
+        self._schedule(loop, now + self.interval_s)
 
     def stop(self) -> None:
         if self._handle is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -48,6 +49,9 @@ from client.server.readiness import (
 from client.storage.manifest import Manifest
 from client.storage.processed import EarlierPair, previous_run_keys, previous_run_pairs
 from client.storage.runstore import RunStore
+
+if TYPE_CHECKING:
+    from client.pairs.neardup import Signatures
 
 log = structlog.get_logger("client.run")
 
@@ -92,11 +96,24 @@ class SeenPairs:
         """Record an exact key; True when it is new."""
         return self._exact.add_key(digest)
 
-    def add(self, pair_id: str, standard: str, gyaru: str, digest: bytes) -> bool:
-        """Record a pair; True when it is neither a duplicate nor a near duplicate."""
+    def add(
+        self,
+        pair_id: str,
+        standard: str,
+        gyaru: str,
+        digest: bytes,
+        *,
+        signature: Signatures | None = None,
+    ) -> bool:
+        """Record a pair; True when it is neither a duplicate nor a near duplicate.
+        `signature`: its near-duplicate signature, when made already (a worker)."""
         if not self._exact.add_key(digest):
             return False
-        return self._near is None or self._near.add(pair_id, standard, gyaru) is None
+        if self._near is None:
+            return True
+        if signature is not None:
+            return self._near.add_signature(pair_id, signature) is None
+        return self._near.add(pair_id, standard, gyaru) is None
 
     def release(self) -> None:
         """Let the index go (the rebuild at the end keeps its own)."""

@@ -6,7 +6,8 @@ For every batch the runner finishes, in this order, each step its own method:
     judge hand-off  written first (a resumed run judges instead of generating again),
                     then graded; the judge's verdicts applied to the batch
     write           raw/<run_id>/batch_NNNN.json, with the judge's outcome
-    count           new unique pairs against the run's index (exact, then near)
+    count           new unique pairs against the run's index (exact, then near, with
+                    the signatures made where the batch was checked)
     phrases         what the persona lines overuse, for the next prompts
     manifest        the batch's line, written at most once a second
     display         the observer (progress line, counters)
@@ -19,6 +20,7 @@ has one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -36,6 +38,9 @@ from client.run.progress import LiveStats, QuietObserver
 from client.storage.batch_record import BatchRecord
 from client.storage.manifest import Manifest, ManifestWriter, RunFacts
 
+if TYPE_CHECKING:
+    from client.pairs.neardup import Signatures
+
 log = structlog.get_logger("client.run")
 
 MakeObserver = Callable[[LiveStats], QuietObserver]
@@ -44,6 +49,14 @@ MakeObserver = Callable[[LiveStats], QuietObserver]
 def dedup_keys(pairs: Sequence[Pair], key: DedupKey) -> list[bytes]:
     """The exact de-duplication key of each pair (from its normalised lines)."""
     return [key_of_normalised(*p.normalised, key) for p in pairs]
+
+
+def signatures_by_id(result: BatchResult) -> dict[str, Signatures]:
+    """Each accepted pair's near-duplicate signature, by pair id (the judge may drop
+    some pairs before they are counted); {} when the run keeps no near-duplicate index."""
+    if result.signatures is None:
+        return {}
+    return {pair.id: row for pair, row in zip(result.accepted, result.signatures, strict=True)}
 
 
 def live_stats(prepared: Prepared) -> LiveStats:
@@ -122,10 +135,11 @@ class BatchSink:
         unique pairs, keep the manifest and the display current; answers the number of
         new unique pairs (for target mode)."""
         keys = dedup_keys(result.accepted, self.key)
+        signatures = signatures_by_id(result)
         result, keys, outcome = await self._judge(result, keys)
         await self._write(result, keys, outcome)
         counts = result.finished and (outcome is None or outcome.judged)
-        new_unique = self._count_new(result, keys) if counts else 0
+        new_unique = self._count_new(result, keys, signatures) if counts else 0
         if counts:
             self._count_phrases(result)
         self.manifest.set_batch(result, judge=outcome.status if outcome else None)
@@ -175,12 +189,14 @@ class BatchSink:
                 f"cannot write {store.batch_path(index)}: {exc.strerror or exc}"
             ) from None
 
-    def _count_new(self, result: BatchResult, keys: list[bytes]) -> int:
+    def _count_new(
+        self, result: BatchResult, keys: list[bytes], signatures: dict[str, Signatures]
+    ) -> int:
         """Pairs neither seen nor nearly seen before (the rebuild at the end decides;
         this keeps target mode and the display close to it)."""
         seen = self.prepared.seen
         return sum(
-            seen.add(pair.id, pair.standard, pair.gyaru, digest)
+            seen.add(pair.id, pair.standard, pair.gyaru, digest, signature=signatures.get(pair.id))
             for digest, pair in zip(keys, result.accepted, strict=True)
         )
 

@@ -22,19 +22,37 @@ import asyncio
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any
 
+import anyio
+import anyio.to_thread
+
 from client.errors import WorkerError
-from client.pairs.batchwork import BatchChecked, BatchWork, Checker, CheckRecipe
+from client.pairs.batchwork import (
+    BatchChecked,
+    BatchWork,
+    Checker,
+    CheckRecipe,
+    LineFacts,
+    Lines,
+)
 
 # Imported by the fork server once, so each worker it forks starts with them loaded.
 _PRELOAD = ["client.pairs.batchwork", "client.pairs.validate", "client.pairs.rewrites"]
 
 Task = Callable[[BatchWork], Any]
+
+DIED = (
+    "a pair-check worker process died (killed, or out of memory?): the run stops here; "
+    "the batches already written are kept, and the same command with its --run-id "
+    "resumes it"
+)
 
 # The worker process's own Checker, built by its initializer.
 _checker: Checker | None = None
@@ -60,9 +78,22 @@ def _start_worker(recipe: CheckRecipe) -> None:
     _checker.warm_up()
 
 
+def _worker_checker() -> Checker:
+    if _checker is None:
+        raise RuntimeError("the worker's initializer did not run")
+    return _checker
+
+
 def check_in_worker(work: BatchWork) -> BatchChecked:
-    assert _checker is not None, "the worker's initializer did not run"
-    return _checker.check(work)
+    return _worker_checker().check(work)
+
+
+def facts_in_worker(lines: Lines) -> LineFacts:
+    return _worker_checker().facts(lines)
+
+
+def _ready() -> int:
+    return os.getpid()
 
 
 def _context() -> Any:
@@ -74,17 +105,23 @@ def _context() -> Any:
 
 
 class CheckPool:
-    """`await pool.check(work)` -> the batch's `BatchChecked`; `async with` (or
-    `aclose`) stops the workers. `task` is what a worker runs on each batch (tests
-    give their own)."""
+    """`await pool.check(work)` -> the batch's `BatchChecked`; `facts(lines)` -> the
+    rebuild's `LineFacts`, in order; `start()` brings the workers up ahead of the first
+    batch; `async with` (or `aclose`) stops them. `task` is what a worker runs on each
+    batch (tests give their own)."""
 
     def __init__(self, recipe: CheckRecipe, *, workers: int, task: Task = check_in_worker) -> None:
         self.workers = max(workers, 1)
+        self.recipe = recipe
         self._task = task
         self._inline: Checker | None = None
         self._executor: ProcessPoolExecutor | None = None
+        self._started = threading.Event()
+        self._starter: threading.Thread | None = None
+        self.broken = False
         if self.workers == 1:
             self._inline = Checker(recipe)
+            self._started.set()
         else:
             self._executor = ProcessPoolExecutor(
                 self.workers,
@@ -95,33 +132,93 @@ class CheckPool:
 
     @property
     def inline(self) -> bool:
-        return self._inline is not None
+        return self._executor is None
+
+    def _local(self) -> Checker:
+        """A Checker in this process: the inline pool's, or one made when the workers
+        are gone."""
+        if self._inline is None:
+            self._inline = Checker(self.recipe)
+        return self._inline
+
+    def start(self) -> None:
+        """Start every worker now, in a thread of its own: the fork server's start and
+        each worker's dictionary take a second or so, which the run spends checking the
+        server instead of on its first batch (and starting a process blocks the thread
+        that asks, which must not be the event loop's)."""
+        executor = self._executor
+        if executor is None or self._started.is_set() or self._starter is not None:
+            return
+        self._starter = threading.Thread(
+            target=self._start_all, args=(executor,), name="check-pool", daemon=True
+        )
+        self._starter.start()
+
+    def _start_all(self, executor: ProcessPoolExecutor) -> None:
+        try:
+            # A task per worker, each held until all have started: every process is made.
+            barrier = [executor.submit(_ready) for _ in range(self.workers)]
+            for future in barrier:
+                future.result()
+        except (BrokenProcessPool, RuntimeError):
+            # A worker that died on the way or a pool closed meanwhile: the first
+            # batch says so.
+            pass
+        finally:
+            self._started.set()
 
     async def check(self, work: BatchWork) -> Any:
         """The task's result for one batch (a `BatchChecked` unless a test says otherwise)."""
-        if self._inline is not None:
-            return self._inline.check(work) if self._task is check_in_worker else self._task(work)
-        assert self._executor is not None
+        executor = self._executor
+        if executor is None:
+            return self._local().check(work) if self._task is check_in_worker else self._task(work)
+        if not self._started.is_set():
+            self.start()
+            await anyio.to_thread.run_sync(self._started.wait)
         try:
-            return await asyncio.wrap_future(self._executor.submit(self._task, work))
+            return await asyncio.wrap_future(executor.submit(self._task, work))
         except BrokenProcessPool:
-            raise WorkerError(
-                "a pair-check worker process died (killed, or out of memory?): the run "
-                "stops here; the batches already written are kept, and the same command "
-                "with its --run-id resumes it"
-            ) from None
+            self.broken = True
+            raise WorkerError(DIED) from None
         except RuntimeError as exc:
             # submit() after close(): the run is shutting down.
             raise WorkerError(f"the pair-check workers are stopped: {exc}") from None
 
+    def facts(self, lines: Iterable[Lines], *, ahead: int | None = None) -> Iterator[LineFacts]:
+        """`LineFacts` of each item of `lines`, in order, up to `ahead` items in the
+        workers at once (default: two per worker). For the dataset rebuild, which runs
+        in a thread of its own. A pool whose workers died (or were never there) does
+        the work itself: the rebuild is what keeps a run's pairs."""
+        executor = self._executor
+        if executor is None or self.broken:
+            checker = self._local()
+            yield from (checker.facts(item) for item in lines)
+            return
+        pending: deque[Future[LineFacts]] = deque()
+        items = iter(lines)
+        limit = ahead or 2 * self.workers
+        try:
+            for item in items:
+                pending.append(executor.submit(facts_in_worker, item))
+                if len(pending) >= limit:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            self.broken = True
+            raise WorkerError(DIED) from None
+        finally:
+            for future in pending:
+                future.cancel()
+
     def close(self) -> None:
         """Stop the workers; waits for the batches being checked (milliseconds)."""
+        if self._starter is not None:
+            self._starter.join()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
     async def aclose(self) -> None:
-        import anyio.to_thread
-
         # Waiting for a worker must not hold up the loop (nor a second Ctrl-C).
         await anyio.to_thread.run_sync(self.close)
 
@@ -134,7 +231,5 @@ class CheckPool:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        import anyio
-
         with anyio.CancelScope(shield=True):
             await self.aclose()

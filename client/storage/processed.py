@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -98,6 +98,9 @@ class DatasetStats:
 
 
 EarlierPair = tuple[str, str, str]  # id, standard, gyaru
+# A raw file as the rebuild takes it: its batch number, the record (None: unreadable)
+# and its pairs' near-duplicate signatures (None: to be made by the rebuild).
+SignedRecord = tuple[int, BatchRecord | None, "Signatures | None"]
 
 
 def previous_run_pairs(output_dir: Path, run_id: str) -> list[EarlierPair]:
@@ -203,6 +206,25 @@ def _lines(pairs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(str(p.get("standard", "")), str(p.get("gyaru", ""))) for p in pairs]
 
 
+def _settled(
+    stats: DatasetStats, index: int, record: BatchRecord | None, require_judge: bool
+) -> bool:
+    """Counts the record; whether its pairs may go into the dataset."""
+    if record is None:
+        stats.batches_unreadable += 1
+        log.warning("unreadable batch file", batch=index)
+        return False
+    _count_record(stats, index, record)
+    if record.failed:
+        return False
+    if require_judge and record.awaits_judge():
+        # Not settled until the judge has graded it: no hook counts it yet.
+        stats.batches_awaiting_judge += 1
+        stats.pairs_awaiting_judge += len(record.accepted)
+        return False
+    return True
+
+
 def build_dataset(
     store: RunStore,
     *,
@@ -212,34 +234,31 @@ def build_dataset(
     metadata: dict[str, Any],
     hooks: Sequence[RebuildHook] = (),
     require_judge: bool = False,
+    records: Iterable[SignedRecord] | None = None,
 ) -> tuple[DatasetStats, Path]:
     """Write the processed dataset from the raw files; return its numbers and path.
     With `require_judge`, pairs the judge has not graded stay out of it.
-    `near` (seeded with earlier runs' pairs, if asked) drops near duplicates."""
+    `near` (seeded with earlier runs' pairs, if asked) drops near duplicates.
+    `records`: the store's records in order, with their pairs' signatures made
+    elsewhere (worker processes); None: read here, signed here."""
     stats = DatasetStats()
     deduper = Deduper(key)
     earlier = earlier or set()
+    if records is None:
+        records = ((index, record, None) for index, record in store.iter_records())
     # Pairs go to a spool file first because the metadata (which holds these
     # numbers) comes first in the dataset file; memory stays flat either way.
     with tempfile.TemporaryFile("w+", encoding="utf-8", dir=store.processed_dir) as spool:
-        for index, record in store.iter_records():
-            if record is None:
-                stats.batches_unreadable += 1
-                log.warning("unreadable batch file", batch=index)
-                continue
-            _count_record(stats, index, record)
-            if record.failed:
-                continue
-            if require_judge and record.awaits_judge():
-                # Not settled until the judge has graded it: no hook counts it yet.
-                stats.batches_awaiting_judge += 1
-                stats.pairs_awaiting_judge += len(record.accepted)
+        for index, record, signed in records:
+            if record is None or not _settled(stats, index, record, require_judge):
                 continue
             for hook in hooks:
                 hook.record(record)
             pairs = record.accepted
             # A batch's signatures at once: most of a pair's cost is per call.
-            signatures = None if near is None else near.signatures(_lines(pairs))
+            signatures = signed
+            if signatures is None and near is not None:
+                signatures = near.signatures(_lines(pairs))
             for n, (pair, digest) in enumerate(zip(pairs, record.dedup_keys(key), strict=True)):
                 signature = None if signatures is None else signatures[n]
                 if not _is_new(pair, digest, earlier, deduper, near, signature, stats):
