@@ -4,8 +4,8 @@ duplicates are client.dedup's; this catches the pair that differs by a particle,
 or one word.
 
 Compact, because the index spans the whole run: a kept pair is one row of `num_perm`
-uint32 values (512 bytes at the default 128), one 64-bit key per band in a
-`DigestMap` (about 20 bytes each) and its id (about 40 bytes). A datasketch `MinHash`
+uint32 values (512 bytes at the default 128), one entry per band in sorted arrays
+(13 bytes each: `_BandIndex`) and its id (about 40 bytes). A datasketch `MinHash`
 object per pair, whose permutations were rebuilt for every pair, cost about 8 KB a
 pair and most of the time spent here. The values are, bit for bit, those of
 datasketch's `MinHash` (scheme affine32, the SHA-1 32-bit hash, seed 1) and the bands
@@ -28,18 +28,20 @@ from typing import TYPE_CHECKING, Any
 
 from client.config.checks import NearDuplicateRules
 from client.pairs.dedup import normalise
-from client.pairs.digests import DigestMap, DigestSet, hash64
+from client.pairs.digests import DigestSet, hash64
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     Signatures = npt.NDArray[np.uint32]
+    Signatures64 = npt.NDArray[np.uint64]
 
 # Fixed so that the same pairs give the same signatures in every run and process.
 _SEED = 1
 _LSH_WEIGHTS = (0.2, 0.8)  # false positives, false negatives
 _CHUNK_ROWS = 1024  # signature rows are kept in blocks of this many: no copy as they grow
+_RECENT = 2048  # kept pairs whose band keys wait in dicts before they join the sorted arrays
 
 
 def shingles(standard: str, gyaru: str, n: int, *, normalised: bool = False) -> set[bytes]:
@@ -134,15 +136,98 @@ class BandKeys:
         low = gen.randint(0, 1 << 32, (bands, rows), dtype=np.uint64)
         self._multipliers = high | low | np.uint64(1)
 
-    def of(self, signatures: Signatures) -> list[list[int]]:
+    def of(self, signatures: Signatures) -> Signatures64:
         """Each row's band keys, band by band."""
         import numpy as np
 
         used = signatures[:, : self.bands * self.rows].astype(np.uint64)
         bands = used.reshape(len(signatures), self.bands, self.rows)
-        keys = (bands * self._multipliers).sum(axis=2, dtype=np.uint64)
-        result: list[list[int]] = keys.tolist()
-        return result
+        keys: Signatures64 = (bands * self._multipliers).sum(axis=2, dtype=np.uint64)
+        return keys
+
+
+class _BandIndex:
+    """Which kept pairs share a band key, band by band: the candidates LSH gives.
+
+    The latest `_RECENT` pairs' keys sit in a dict per band (key -> the first of them
+    with it; the rare later ones in a list), cheap to add to and look up one at a time;
+    then they are merged into three arrays sorted by key: the key, its band and the
+    pair (13 bytes an entry, where a dict entry costs about 100 and a pure-Python hash
+    table over a microsecond a probe)."""
+
+    def __init__(self, bands: int) -> None:
+        import numpy as np
+
+        self.bands = bands
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._bands = np.empty(0, dtype=np.uint8)
+        self._pairs = np.empty(0, dtype=np.uint32)
+        self._recent: list[dict[int, int]] = [{} for _ in range(bands)]
+        self._shared: list[tuple[int, int, int]] = []  # (band, key, pair) after the first
+        self._waiting = 0  # pairs in `_recent`
+
+    def settled(self, keys: Signatures64) -> list[set[int]]:
+        """For each row of band keys (one a band), the pairs of the sorted arrays that
+        share one in its band: a batch's lookups in one numpy search."""
+        import numpy as np
+
+        found: list[set[int]] = [set() for _ in range(len(keys))]
+        size = len(self._keys)
+        if not size:
+            return found
+        flat = keys.ravel()
+        low = self._keys.searchsorted(flat)
+        hits = (low < size) & (self._keys[np.minimum(low, size - 1)] == flat)
+        for at in hits.nonzero()[0].tolist():
+            row, band = divmod(at, self.bands)
+            key, i = flat[at], int(low[at])
+            while i < size and self._keys[i] == key:
+                if self._bands[i] == band:
+                    found[row].add(int(self._pairs[i]))
+                i += 1
+        return found
+
+    def recent(self, keys: list[int]) -> set[int]:
+        """The latest pairs that share one of `keys` (one a band) in its band."""
+        found: set[int] = set()
+        for band, key in enumerate(keys):
+            first = self._recent[band].get(key)
+            if first is not None:
+                found.add(first)
+        if found and self._shared:
+            found.update(p for b, k, p in self._shared if k == keys[b])
+        return found
+
+    def add(self, keys: list[int], pair: int) -> None:
+        for band, key in enumerate(keys):
+            if self._recent[band].setdefault(key, pair) != pair:
+                self._shared.append((band, key, pair))
+        self._waiting += 1
+
+    def merge_if_due(self) -> None:
+        """Between batches (a batch's `settled` lookups must see one state)."""
+        if self._waiting >= _RECENT:
+            self._merge()
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        keys = [np.fromiter(r.keys(), np.uint64, len(r)) for r in self._recent]
+        pairs = [np.fromiter(r.values(), np.uint32, len(r)) for r in self._recent]
+        bands = [np.full(len(r), band, np.uint8) for band, r in enumerate(self._recent)]
+        shared = np.array(self._shared, dtype=np.uint64).reshape(-1, 3)
+        new_keys = np.concatenate([*keys, shared[:, 1]])
+        order = new_keys.argsort(kind="stable")
+        new_keys = new_keys[order]
+        new_bands = np.concatenate([*bands, shared[:, 0].astype(np.uint8)])[order]
+        new_pairs = np.concatenate([*pairs, shared[:, 2].astype(np.uint32)])[order]
+        at = self._keys.searchsorted(new_keys)
+        self._keys = np.insert(self._keys, at, new_keys)
+        self._bands = np.insert(self._bands, at, new_bands)
+        self._pairs = np.insert(self._pairs, at, new_pairs)
+        self._recent = [{} for _ in range(self.bands)]
+        self._shared = []
+        self._waiting = 0
 
 
 class _Ids:
@@ -171,8 +256,7 @@ class NearDuplicates:
         self._rules = rules
         self._hasher: MinHasher | None = None
         self._band_keys: BandKeys | None = None
-        self._first: list[DigestMap] = []  # per band: band key -> first kept pair
-        self._more: dict[tuple[int, int], list[int]] = {}  # (band, key) -> later ones
+        self._index: _BandIndex | None = None
         self._rows: list[Any] = []  # blocks of _CHUNK_ROWS signatures
         self._ids = _Ids()
         self._known = DigestSet()  # hash of every kept pair's id
@@ -196,8 +280,13 @@ class NearDuplicates:
             rules = self._rules
             bands, rows = lsh_bands(rules.threshold, rules.num_perm, _LSH_WEIGHTS)
             self._band_keys = BandKeys(bands, rows)
-            self._first = [DigestMap() for _ in range(bands)]
         return self._band_keys
+
+    @property
+    def _candidates(self) -> _BandIndex:
+        if self._index is None:
+            self._index = _BandIndex(self._bands.bands)
+        return self._index
 
     def signatures(self, pairs: Sequence[tuple[str, str]]) -> Signatures:
         return self.hasher.signatures(pairs)
@@ -205,30 +294,27 @@ class NearDuplicates:
     def add_many(self, ids: Sequence[str], signatures: Signatures) -> list[str | None]:
         """`add_signature` for each pair in turn (each sees the ones before it)."""
         keys = self._bands.of(signatures)
-        return [
-            self._add(pair_id, signature, band_keys)
-            for pair_id, signature, band_keys in zip(ids, signatures, keys, strict=True)
+        index = self._candidates
+        settled = index.settled(keys)
+        found = [
+            self._add(pair_id, signature, band_keys, earlier)
+            for pair_id, signature, band_keys, earlier in zip(
+                ids, signatures, keys.tolist(), settled, strict=True
+            )
         ]
+        index.merge_if_due()
+        return found
 
     def _row(self, index: int) -> Signatures:
         row: Signatures = self._rows[index // _CHUNK_ROWS][index % _CHUNK_ROWS]
         return row
 
-    def _candidates(self, keys: list[int]) -> set[int]:
-        found: set[int] = set()
-        for band, key in enumerate(keys):
-            first = self._first[band].get(key)
-            if first is not None:
-                found.add(first)
-                found.update(self._more.get((band, key), ()))
-        return found
-
-    def _twin(self, signature: Signatures, keys: list[int]) -> int | None:
+    def _twin(self, signature: Signatures, candidates: set[int]) -> int | None:
         import numpy as np
 
         best: tuple[int, int] | None = None  # (equal values, -index): the earliest wins ties
         bar = self._rules.threshold * self._rules.num_perm
-        for index in self._candidates(keys):
+        for index in candidates:
             # LSH candidates are probable, not certain: keep only estimates over the bar.
             equal = int(np.count_nonzero(self._row(index) == signature))
             if equal >= bar and (best is None or (equal, -index) > best):
@@ -238,7 +324,10 @@ class NearDuplicates:
     def twin(self, standard: str, gyaru: str) -> str | None:
         """The id of a kept pair this one nearly duplicates (None: none)."""
         signatures = self.signatures([(standard, gyaru)])
-        found = self._twin(signatures[0], self._bands.of(signatures)[0])
+        keys = self._bands.of(signatures)
+        index = self._candidates
+        candidates = index.settled(keys)[0] | index.recent(keys.tolist()[0])
+        found = self._twin(signatures[0], candidates)
         return None if found is None else self._ids[found]
 
     def add(self, pair_id: str, standard: str, gyaru: str) -> str | None:
@@ -249,8 +338,10 @@ class NearDuplicates:
         """`add`, with the pair's signature (a row of `signatures`) made beforehand."""
         return self.add_many([pair_id], signature[None, :])[0]
 
-    def _add(self, pair_id: str, signature: Signatures, keys: list[int]) -> str | None:
-        found = self._twin(signature, keys)
+    def _add(
+        self, pair_id: str, signature: Signatures, keys: list[int], settled: set[int]
+    ) -> str | None:
+        found = self._twin(signature, settled | self._candidates.recent(keys))
         if found is not None:
             return self._ids[found]
         if self._known.add(hash64(hash(pair_id))):
@@ -265,8 +356,5 @@ class NearDuplicates:
             # Zeroed pages cost no memory until a row is written to them.
             self._rows.append(np.zeros((_CHUNK_ROWS, self._rules.num_perm), dtype=np.uint32))
         self._row(index)[:] = signature
-        for band, key in enumerate(keys):
-            first = self._first[band].setdefault(key, index)
-            if first is not None:
-                self._more.setdefault((band, key), []).append(index)
+        self._candidates.add(keys, index)
         self._count += 1

@@ -96,24 +96,29 @@ class SeenPairs:
         """Record an exact key; True when it is new."""
         return self._exact.add_key(digest)
 
-    def add(
+    def add(self, pair_id: str, standard: str, gyaru: str, digest: bytes) -> bool:
+        """Record a pair; True when it is neither a duplicate nor a near duplicate."""
+        return self.add_many([pair_id], [(standard, gyaru)], [digest]) == 1
+
+    def add_many(
         self,
-        pair_id: str,
-        standard: str,
-        gyaru: str,
-        digest: bytes,
-        *,
-        signature: Signatures | None = None,
-    ) -> bool:
-        """Record a pair; True when it is neither a duplicate nor a near duplicate.
-        `signature`: its near-duplicate signature, when made already (a worker)."""
-        if not self._exact.add_key(digest):
-            return False
-        if self._near is None:
-            return True
-        if signature is not None:
-            return self._near.add_signature(pair_id, signature) is None
-        return self._near.add(pair_id, standard, gyaru) is None
+        ids: Sequence[str],
+        lines: Sequence[tuple[str, str]],
+        digests: Sequence[bytes],
+        signatures: Signatures | None = None,
+    ) -> int:
+        """`add` for each pair in turn (each sees the ones before it); answers how many
+        are new. `signatures`: their near-duplicate signatures, one row each, when made
+        already (by a pair-check worker)."""
+        fresh = [i for i, digest in enumerate(digests) if self._exact.add_key(digest)]
+        near = self._near
+        if near is None or not fresh:
+            return len(fresh)
+        if signatures is None:
+            rows = near.signatures([lines[i] for i in fresh])
+        else:
+            rows = signatures[fresh]
+        return sum(twin is None for twin in near.add_many([ids[i] for i in fresh], rows))
 
     def release(self) -> None:
         """Let the index go (the rebuild at the end keeps its own)."""
@@ -349,8 +354,9 @@ def read_earlier(
             # Judged before new batches; its inputs are not sent again either.
             to_judge.append(index)
             continue
-        for digest, pair in zip(record.dedup_keys(seen.key), record.accepted, strict=True):
-            seen.add(pair["id"], pair["standard"], pair["gyaru"], digest)
+        pairs = record.accepted
+        lines = [(p["standard"], p["gyaru"]) for p in pairs]
+        seen.add_many([p["id"] for p in pairs], lines, record.dedup_keys(seen.key))
         if phrases is not None:
             phrases.add(str(p.get("gyaru", "")) for p in record.accepted)
     return Resumed(previous, frozenset(done), settled, tuple(to_judge)), seen

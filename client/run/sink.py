@@ -59,6 +59,15 @@ def signatures_by_id(result: BatchResult) -> dict[str, Signatures]:
     return {pair.id: row for pair, row in zip(result.accepted, result.signatures, strict=True)}
 
 
+def rows_of(pairs: Sequence[Pair], signatures: dict[str, Signatures]) -> Signatures | None:
+    """The signatures of `pairs`, in order, as one array (None: none were made)."""
+    if not signatures or not pairs:
+        return None
+    import numpy as np
+
+    return np.stack([signatures[p.id] for p in pairs])
+
+
 def live_stats(prepared: Prepared) -> LiveStats:
     """The display's counters for this session, its in-flight count the pool's."""
     session, inputs = prepared.session, prepared.inputs
@@ -194,10 +203,12 @@ class BatchSink:
     ) -> int:
         """Pairs neither seen nor nearly seen before (the rebuild at the end decides;
         this keeps target mode and the display close to it)."""
-        seen = self.prepared.seen
-        return sum(
-            seen.add(pair.id, pair.standard, pair.gyaru, digest, signature=signatures.get(pair.id))
-            for digest, pair in zip(keys, result.accepted, strict=True)
+        pairs = result.accepted
+        return self.prepared.seen.add_many(
+            [p.id for p in pairs],
+            [(p.standard, p.gyaru) for p in pairs],
+            keys,
+            rows_of(pairs, signatures),
         )
 
     def _count_phrases(self, result: BatchResult) -> None:

@@ -175,31 +175,38 @@ def dataset_metadata(
     }
 
 
-def _is_new(
-    pair: dict[str, Any],
-    digest: bytes,
+def _new_pairs(
+    pairs: list[dict[str, Any]],
+    digests: list[bytes],
     earlier: set[bytes],
     deduper: Deduper,
     near: NearDuplicates | None,
-    signature: Signatures | None,
+    signatures: Signatures | None,
     stats: DatasetStats,
-) -> bool:
-    """Whether the pair goes into the dataset; counts it as a duplicate (of this run or
-    an earlier one) or a near duplicate (naming its kept twin) when it does not."""
-    if digest in earlier:
-        stats.duplicates_of_earlier_runs += 1
-        return False
-    if not deduper.add_key(digest):
-        stats.duplicates += 1
-        return False
-    twin = None
-    if near is not None and signature is not None:
-        twin = near.add_signature(pair["id"], signature)
-    if twin is not None:
-        stats.near_duplicates += 1
-        stats.near_duplicate_of[pair["id"]] = twin
-        return False
-    return True
+) -> list[dict[str, Any]]:
+    """The pairs of a record that go into the dataset, in order; counts the others as
+    duplicates (of this run or an earlier one) or near duplicates (naming the kept
+    twin). The exact checks first, then the near-duplicate index over the pairs they
+    leave, in order: each pair sees the ones before it, as one at a time would."""
+    fresh = []
+    for n, digest in enumerate(digests):
+        if digest in earlier:
+            stats.duplicates_of_earlier_runs += 1
+        elif not deduper.add_key(digest):
+            stats.duplicates += 1
+        else:
+            fresh.append(n)
+    if near is None or signatures is None or not fresh:
+        return [pairs[n] for n in fresh]
+    kept = []
+    twins = near.add_many([pairs[n]["id"] for n in fresh], signatures[fresh])
+    for n, twin in zip(fresh, twins, strict=True):
+        if twin is None:
+            kept.append(pairs[n])
+        else:
+            stats.near_duplicates += 1
+            stats.near_duplicate_of[pairs[n]["id"]] = twin
+    return kept
 
 
 def _lines(pairs: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -259,10 +266,8 @@ def build_dataset(
             signatures = signed
             if signatures is None and near is not None:
                 signatures = near.signatures(_lines(pairs))
-            for n, (pair, digest) in enumerate(zip(pairs, record.dedup_keys(key), strict=True)):
-                signature = None if signatures is None else signatures[n]
-                if not _is_new(pair, digest, earlier, deduper, near, signature, stats):
-                    continue
+            digests = record.dedup_keys(key)
+            for pair in _new_pairs(pairs, digests, earlier, deduper, near, signatures, stats):
                 stats.pairs_unique += 1
                 stats.topics[pair["topic"]] += 1
                 for hook in hooks:

@@ -377,26 +377,18 @@ def test_the_index_decides_the_same_from_a_worker_s_signatures() -> None:
     pairs = [*good, near_twin(good[0], "w"), near_twin(good[4], "さ、"), dict(good[2])]
     lines = [(p["standard"], p["gyaru"]) for p in pairs]
     # As a worker makes them: from the normalised lines.
-    signed = MinHasher(rules.num_perm, rules.ngram).signatures(
+    signatures = MinHasher(rules.num_perm, rules.ngram).signatures(
         [(normalise(a), normalise(b)) for a, b in lines], normalised=True
     )
-    decided = []
-    for with_signatures in (True, False):
-        seen = SeenPairs(settings.validation.dedup_key, near=job_near(settings))
-        decided.append(
-            [
-                seen.add(
-                    f"p{i}",
-                    a,
-                    b,
-                    f"k{i}".encode(),
-                    signature=signed[i] if with_signatures else None,
-                )
-                for i, (a, b) in enumerate(lines)
-            ]
-        )
+    digests = [f"k{i}".encode() for i in range(len(lines))]
+    ids = [f"p{i}" for i in range(len(lines))]
+    one_at_a_time = SeenPairs(settings.validation.dedup_key, near=job_near(settings))
+    decided = [one_at_a_time.add(ids[i], *lines[i], digests[i]) for i in range(len(lines))]
     # The copy comes with a key of its own here: the near-duplicate index catches it.
-    assert decided[0] == decided[1] == [True] * 6 + [False] * 3
+    assert decided == [True] * 6 + [False] * 3
+    signed = SeenPairs(settings.validation.dedup_key, near=job_near(settings))
+    assert signed.add_many(ids[:4], lines[:4], digests[:4], signatures[:4]) == 4
+    assert signed.add_many(ids[4:], lines[4:], digests[4:], signatures[4:]) == 2
 
 
 def job_near(settings: Settings) -> Any:
