@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from client.pairs.analyzer import analyse, outside, spans_of
-from client.pairs.digests import hash64
 from client.pairs.distinct import DISTINCT_BUDGET, DistinctCount
 from client.pairs.phrases import BoundedCounter
 
 Words = Callable[[str], list[str]]
 EDGE_WORDS = 2
+_MASK = (1 << 64) - 1  # as client.pairs.digests.hash64
 # Distinct openings (or endings) counted exactly up to twice this many; past it the
 # counts of the most repeated are lower bounds, short by at most lines / EDGE_BUDGET.
 EDGE_BUDGET = 20_000
@@ -158,9 +158,11 @@ class DiversityTally:
         self._lines += 1
         words = self._words(line)
         for n, grams in self._grams.items():
-            for i in range(len(words) - n + 1):
-                grams.add(hash64(hash("\x1f".join(words[i : i + n]))))
-                self._totals[n] += 1
+            count = len(words) - n + 1
+            if count > 0:
+                # hash64(hash(...)), inline: this runs for every n-gram of a dataset.
+                grams.update(hash("\x1f".join(words[i : i + n])) & _MASK for i in range(count))
+                self._totals[n] += count
         if words:
             self._openings.add("".join(words[:EDGE_WORDS]))
             self._endings.add("".join(words[-EDGE_WORDS:]))

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
-from client.pairs.digests import hash64
 from client.pairs.distinct import DistinctCount
 
 DECILES = 10
+_MASK = (1 << 64) - 1
 
 # A persona line's words (client.pairs.diversity.words_without).
 Words = Callable[[str], Sequence[str]]
@@ -103,10 +104,10 @@ class DecileTally:
             self._open = decile
         row.kept += 1
         words = self.words(line)
-        for i in range(len(words) - 1):
-            # As client.pairs.diversity counts them: "\x1f" is in no word.
-            self._bigrams.add(hash64(hash(f"{words[i]}\x1f{words[i + 1]}")))
-            self._total += 1
+        if len(words) > 1:
+            # As client.pairs.diversity counts them (hash64, inline): "\x1f" is in no word.
+            self._bigrams.update(hash(f"{a}\x1f{b}") & _MASK for a, b in pairwise(words))
+            self._total += len(words) - 1
 
     def near_duplicate(self, batch: int) -> None:
         """A pair left out as a near duplicate of an earlier pair of the run."""
