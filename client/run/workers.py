@@ -196,7 +196,7 @@ class CheckPool:
             return
         pending: deque[Future[LineFacts]] = deque()
         items = iter(lines)
-        limit = ahead or 2 * self.workers
+        limit = ahead or 4 * self.workers
         try:
             for item in items:
                 pending.append(executor.submit(facts_in_worker, item))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import math
 import pstats
@@ -60,7 +61,7 @@ def profile_cpu(argv: list[str], out: Path, top: int) -> None:
     # The rebuild at the end runs in a worker thread, which cProfile does not follow:
     # it gets a profiler of its own, added in below.
     rebuild = cProfile.Profile()
-    patch_finalise(lambda state, original: rebuild.runcall(original, state))
+    patch_finalise(rebuild.runcall)
     profiler = cProfile.Profile()
     code = profiler.runcall(main, argv)
     assert code == 0, f"the run exited {code}"
@@ -89,14 +90,14 @@ def print_top(stats: pstats.Stats, pairs: int, top: int, title: str, *, cumulati
         print(f"  {spent / pairs * 1e6:8.1f}  {calls:9d} calls  {name}  ({where})")
 
 
-def patch_finalise(wrap: Callable[[Any, Callable[[Any], Any]], Any]) -> None:
-    """Run the last phase (the dataset rebuild) through `wrap(state, finalise)`."""
+def patch_finalise(wrap: Callable[[Callable[[], Any]], Any]) -> None:
+    """Run the last phase (the dataset rebuild) as `wrap(finalise_it)`."""
     import client.run.finalise as finalise_module
     import client.run.generate as generate_module
 
     original = finalise_module.finalise
     # generate imported the name: patch it where it is called from.
-    generate_module.finalise = lambda state: wrap(state, original)  # type: ignore[attr-defined]
+    generate_module.finalise = lambda session, sink: wrap(lambda: original(session, sink))  # type: ignore[attr-defined]
 
 
 class _SnapshotAtEnd:
@@ -113,6 +114,7 @@ class _SnapshotAtEnd:
         return None
 
     def finish(self, stats: Any) -> None:
+        gc.collect()
         self._snapshots[f"at the end of the rebuild (RSS {rss_mb()} MB)"] = (
             tracemalloc.take_snapshot()
         )
@@ -129,13 +131,14 @@ def profile_memory(argv: list[str], out: Path, top: int) -> None:
 
     snapshots: dict[str, tracemalloc.Snapshot] = {}
 
-    def before_rebuild(state: Any, original: Callable[[Any], Any]) -> Any:
+    def before_rebuild(finalise_it: Callable[[], Any]) -> Any:
+        gc.collect()  # what is still held, not garbage waiting for a collection
         snapshots[f"just before the rebuild (RSS {rss_mb()} MB)"] = tracemalloc.take_snapshot()
-        return original(state)
+        return finalise_it()
 
     patch_finalise(before_rebuild)
     hooks = finalise_module._hooks
-    finalise_module._hooks = lambda state: [*hooks(state), _SnapshotAtEnd(snapshots)]  # type: ignore[assignment]
+    finalise_module._hooks = lambda sink, words: [*hooks(sink, words), _SnapshotAtEnd(snapshots)]  # type: ignore[assignment]
     tracemalloc.start(1)
     code = main(argv)
     _, peak = tracemalloc.get_traced_memory()
