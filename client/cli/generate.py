@@ -121,7 +121,10 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
 
     from client.cli.run_table import print_summary
     from client.run.generate import generate
+    from client.run.heap import fix_mmap_threshold
     from client.run.progress import LiveStats, ProgressObserver
+
+    fix_mmap_threshold()
 
     key = api_key()
     progress = show_progress(args, log_format)
