@@ -73,6 +73,7 @@ def worker_count(setting: int | None) -> int:
 def _start_worker(recipe: CheckRecipe) -> None:
     # Ctrl-C reaches the whole process group; the run decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _batch_scheduling()
     global _checker
     _checker = Checker(recipe)
     _checker.warm_up()
@@ -82,6 +83,14 @@ def _worker_checker() -> Checker:
     if _checker is None:
         raise RuntimeError("the worker's initializer did not run")
     return _checker
+
+
+def _batch_scheduling() -> None:
+    """Mark the calling thread CPU-bound (Linux's SCHED_BATCH): the same share of the
+    CPU, but a later turn when it wakes, so the run's event loop, which wakes for every
+    reply, runs first. Processes forked from the thread inherit it."""
+    if hasattr(os, "SCHED_BATCH"):
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 def check_in_worker(work: BatchWork) -> BatchChecked:
@@ -155,6 +164,14 @@ class CheckPool:
         self._starter.start()
 
     def _start_all(self, executor: ProcessPoolExecutor) -> None:
+        # The fork server and the workers, which come from this thread, start (a second
+        # of imports and the dictionary) while the run's first requests go out.
+        _batch_scheduling()
+        if self.recipe.near is not None:
+            # The run's near-duplicate index and the signatures the workers send back
+            # need numpy: imported here, not on the event loop with the first batch
+            # (a tenth of a second).
+            import numpy  # noqa: F401
         try:
             # A task per worker, each held until all have started: every process is made.
             barrier = [executor.submit(_ready) for _ in range(self.workers)]
