@@ -77,8 +77,8 @@ def register(sub: Any) -> None:
         "--workers",
         type=int,
         metavar="N",
-        help="processes that check each batch's pairs (default: one per core; 1: in the "
-        "run's own process)",
+        help="processes that check each batch's pairs (default: one per core, at most 4; "
+        "1: in the run's own process)",
     )
     g.add_argument("--no-progress", action="store_true", help="no live progress display")
     _add_inputs(gen)

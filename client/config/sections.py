@@ -114,7 +114,8 @@ class GenerationConfig(_Section):
     # already overuses (docs/dataset.md, "Diversity over a long run").
     avoid_overused: bool = True
     # Processes that check each batch's pairs (client.run.workers): None, one per
-    # core; 1, on the event loop's own thread.
+    # core (at most 4; none when the pair checks are off); 1, on the event loop's own
+    # thread.
     workers: int | None = Field(default=None, ge=1, le=256)
 
     @field_validator("concurrency", mode="before")

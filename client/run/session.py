@@ -85,7 +85,8 @@ class Session:
         # Before any GPU time is spent: the run's own folders are made once the server answers.
         ensure_writable(settings.output.output_dir)
         pool, judge_pool = job.pool(api_key), job.judge_pool(api_key)
-        checks = CheckPool(job.check_recipe(), workers=worker_count(settings.generation.workers))
+        workers = worker_count(settings.generation.workers, checks=settings.checks.enabled)
+        checks = CheckPool(job.check_recipe(), workers=workers)
         # The workers start while the server is checked, not on the first batch.
         checks.start()
         return cls(

@@ -65,9 +65,22 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def worker_count(setting: int | None) -> int:
-    """`generation.workers`: None means one per core; 1 means inline."""
-    return cores() if setting is None else max(setting, 1)
+# The default's ceiling. The run's own process (HTTP, files, the index) takes about
+# 0.45 ms of CPU a pair, so it hands out at most ~2,000 pairs a second; at ~0.8 ms a
+# pair of checks, signatures and the rebuild's share, four workers are twice what it
+# can keep busy, and each costs ~50 MB of its own (docs/benchmarks.md).
+DEFAULT_MAX_WORKERS = 4
+
+
+def worker_count(setting: int | None, *, checks: bool = True, available: int | None = None) -> int:
+    """`generation.workers`: 1 means inline; None means one per core (`available`, by
+    default this process's), at most DEFAULT_MAX_WORKERS, or inline when the pair checks
+    are off (validation alone costs too little a batch to be worth a process)."""
+    if setting is not None:
+        return max(setting, 1)
+    if not checks:
+        return 1
+    return min(cores() if available is None else available, DEFAULT_MAX_WORKERS)
 
 
 def _start_worker(recipe: CheckRecipe) -> None:

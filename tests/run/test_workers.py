@@ -24,7 +24,13 @@ from client.errors import WorkerError
 from client.pairs.batchwork import BatchWork, CheckRecipe
 from client.pairs.dedup import normalise
 from client.pairs.inputs import InputItem
-from client.run.workers import DIED, CheckPool, check_in_worker, worker_count
+from client.run.workers import (
+    DEFAULT_MAX_WORKERS,
+    DIED,
+    CheckPool,
+    check_in_worker,
+    worker_count,
+)
 from tests.cli_helpers import gen_args, run_client, start_client
 from tests.fakeserver import BATCH_RE, FakeServer, RecordedRequest, make_pairs, rewrites
 from tests.helpers import REPO
@@ -224,10 +230,16 @@ def test_inline_runs_the_same_function() -> None:
     assert check_in_worker.__module__ == "client.run.workers"
 
 
-def test_workers_default_to_the_cores() -> None:
+def test_workers_default_to_the_cores_up_to_a_ceiling() -> None:
+    assert worker_count(None, available=2) == 2
+    assert worker_count(None, available=64) == DEFAULT_MAX_WORKERS
     assert worker_count(None) >= 1
+    # With the pair checks off a batch costs too little to send it to a process.
+    assert worker_count(None, checks=False, available=8) == 1
+    # A number given is the number used.
     assert worker_count(1) == 1
-    assert worker_count(3) == 3
+    assert worker_count(3, checks=False) == 3
+    assert worker_count(16, available=2) == 16
 
 
 # -- a whole run, pool on and off ---------------------------------------------------
