@@ -51,12 +51,19 @@ class BoundedCounter:
         self._over: set[str] = set()
 
     def add(self, key: str) -> None:
-        count = self.counts.get(key, 0) + 1
-        self.counts[key] = count
-        if count >= self.bar:
-            self._over.add(key)
-        if len(self.counts) > 2 * self.capacity:
-            self._shrink()
+        self.update((key,))
+
+    def update(self, keys: Iterable[str]) -> None:
+        """`add` each key in turn (in one call: a line gives about 30 phrase pieces)."""
+        counts, bar, over, limit = self.counts, self.bar, self._over, 2 * self.capacity
+        for key in keys:
+            count = counts.get(key, 0) + 1
+            counts[key] = count
+            if count >= bar:
+                over.add(key)
+            if len(counts) > limit:
+                self._shrink()
+                counts = self.counts
 
     def raise_bar(self, bar: int) -> None:
         self.bar = max(self.bar, bar)
@@ -124,8 +131,7 @@ class PhraseCounter:
                 counter.raise_bar(floor)
             self.openings.add(body[:OPENING_CHARS])
             self.endings.add(body[-ENDING_CHARS:])
-            for piece in _pieces(body, PHRASE_CHARS):
-                self.phrases.add(piece)
+            self.phrases.update(_pieces(body, PHRASE_CHARS))
 
     def _without_first_person(self, piece: str) -> list[str]:
         """The piece, or the parts of it around the first person (never to be avoided)
