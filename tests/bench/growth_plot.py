@@ -4,7 +4,9 @@
 
 ROWS.jsonl is what `growth.py --save` appends (several labels, e.g. "before" and
 "after", in one file). Three panels against the run's size in pairs (free generation
-only): peak RSS, CPU per pair, and pairs per second end to end, each with its target.
+only): peak memory, CPU per pair, and pairs per second end to end, each with its
+target. Where a row has the run's PSS (all its processes: the client and its pair-check
+workers), the memory panel draws it beside the client process's own peak RSS.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 
 TARGETS = {"peak_rss_mb": 300.0, "cpu_ms_per_pair": None, "pairs_per_s": 1000.0}
 TITLES = {
-    "peak_rss_mb": "peak RSS (MB)",
-    "cpu_ms_per_pair": "client CPU per pair (ms)",
+    "peak_rss_mb": "peak memory (MB)",
+    "cpu_ms_per_pair": "CPU per pair, client and workers (ms)",
     "pairs_per_s": "pairs/s end to end",
 }
 
@@ -47,7 +49,11 @@ def plot(series: dict[str, list[dict[str, Any]]], out: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, (key, title) in zip(axes, TITLES.items(), strict=True):
         for label, rows in series.items():
-            ax.plot([r["size"] for r in rows], [r[key] for r in rows], marker="o", label=label)
+            sizes = [r["size"] for r in rows]
+            if key == "peak_rss_mb" and all(r.get("pss_mb") for r in rows):
+                ax.plot(sizes, [r["pss_mb"] for r in rows], marker="s", label=f"{label}: PSS, all")
+                label = f"{label}: RSS, client"
+            ax.plot(sizes, [r[key] for r in rows], marker="o", label=label)
         target = TARGETS[key]
         if target is not None:
             ax.axhline(target, color="grey", linestyle="--", linewidth=1, label="target")
