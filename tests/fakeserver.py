@@ -33,8 +33,14 @@ Judge requests (the judge step of a run, `client judge`) take their actions from
 `judge_grader` (tests/judgefake.py lists the content actions: ok, broken, short...;
 the transport ones above, 429, 500, drop, hang, work for them too).
 
+A model that ignores `response_format` and answers in its own shape (no ids, prose
+around the JSON, grades in words, pairs instead of grades...): `shape=OwnShape(...)`
+(tests/ownshape.py lists the modes). Every request the scripts leave at `ok`, judge
+requests included, is answered in that shape; its action is recorded as `own:MODE`.
+
 Use it in tests as a context manager (it runs in a background thread), or by
-hand: `python -m tests.fakeserver --port 8000 --latency 1 --script 429,500,drop`.
+hand: `python -m tests.fakeserver --port 8000 --latency 1 --script 429,500,drop`
+(`--shape noids,pairs --shape-seed 7` for a model in its own shape).
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from typing import Any
 
 from tests import pair_corpus
 from tests.judgefake import Grader, good_grades, is_judge_request, judge_content
+from tests.ownshape import OwnShape
 
 BATCH_RE = re.compile(r"バッチ番号は(\d+)")
 INPUT_LINE_RE = re.compile(r'^\{"id": \d+, "standard": .*\}$', re.MULTILINE)
@@ -147,7 +154,7 @@ def rewrites(name: str, inputs: list[dict[str, Any]], topic: str) -> list[dict[s
     return items
 
 
-def _schema_topic(body: dict[str, Any]) -> str:
+def schema_topic(body: dict[str, Any]) -> str:
     schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
     array = (schema.get("properties") or {}).get("pairs") or {}
     item = array.get("items") or (array.get("prefixItems") or [{}])[0]
@@ -206,6 +213,8 @@ class FakeServer:
     # Actions for successive judge requests (then "ok"), and the grades "ok" gives.
     judge_script: Iterable[str] = ()
     judge_grader: Grader = good_grades
+    # A model in its own shape: what every request the scripts leave at "ok" gets.
+    shape: OwnShape | None = None
 
     def __post_init__(self) -> None:
         self._script: deque[str] = deque(self.script)
@@ -345,7 +354,14 @@ class FakeServer:
     def _authorised(self, headers: dict[str, str]) -> bool:
         return self.api_key is None or headers.get("authorization") == f"Bearer {self.api_key}"
 
-    def _next_action(self, request: RecordedRequest) -> str:
+    def _next_action(self, request: RecordedRequest, body: dict[str, Any]) -> str:
+        action = self._scripted_action(request)
+        if action == "ok" and self.shape is not None:
+            mode = self.shape.mode_for(body)
+            return "ok" if mode == "ok" else f"own:{mode}"
+        return action
+
+    def _scripted_action(self, request: RecordedRequest) -> str:
         with self._lock:
             if self.chooser is not None:
                 chosen = self.chooser(request)
@@ -418,7 +434,7 @@ class FakeServer:
             name = body.get("model") if isinstance(body, dict) else None
             await self._send(writer, 404, self._error(404, f"The model `{name}` does not exist."))
             return True
-        action = self._next_action(request)
+        action = self._next_action(request, body)
         request.action = action
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -446,7 +462,9 @@ class FakeServer:
                 writer, status, self._error(status, f"scripted failure {status}"), extra
             )
             return True
-        if judge:
+        if name == "own":
+            text, finish = self._own_shape(arg, body, judge=judge)
+        elif judge:
             text, finish = judge_content(name, body, self.judge_grader)
         else:
             text, finish = self._content(name, body)
@@ -467,6 +485,15 @@ class FakeServer:
         )
         return True
 
+    def _own_shape(self, mode: str, body: dict[str, Any], *, judge: bool) -> tuple[str, str]:
+        """The reply the schema asks for, bent into the model's own shape `mode`."""
+        assert self.shape is not None
+        if judge:
+            text, finish = judge_content("ok", body, self.judge_grader)
+        else:
+            text, finish = self._content("ok", body)
+        return self.shape.reply(body, text, mode), finish
+
     def _requested_pairs(self, body: dict[str, Any]) -> int:
         schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
         items = (schema.get("properties") or {}).get("pairs") or {}
@@ -481,7 +508,7 @@ class FakeServer:
     def _content(self, name: str, body: dict[str, Any]) -> tuple[str, str]:
         inputs = inputs_of(body)
         if inputs:
-            items = rewrites(name, inputs, _schema_topic(body))
+            items = rewrites(name, inputs, schema_topic(body))
             return json.dumps({"pairs": items}, ensure_ascii=False), "stop"
         n = self._requested_pairs(body)
         with self._lock:
@@ -536,6 +563,12 @@ def main() -> None:
     parser.add_argument(
         "--judge-script", default="", help="comma-separated actions for successive judge requests"
     )
+    parser.add_argument(
+        "--shape",
+        default="",
+        help="answer in a model's own shape: comma-separated modes of tests/ownshape.py, or all",
+    )
+    parser.add_argument("--shape-seed", type=int, default=0, help="draws the mode of each request")
     parser.add_argument("--model", default="fake-model")
     parser.add_argument("--api-key", default=None)
     parser.add_argument(
@@ -551,6 +584,7 @@ def main() -> None:
         host=args.host,
         port=args.port,
         record_bodies=not args.no_record,
+        shape=OwnShape.parse(args.shape, args.shape_seed) if args.shape else None,
     )
     print(f"serving {server.model} on http://{args.host}:{args.port}/v1", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

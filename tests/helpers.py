@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import respx
 
-from tests.fakeserver import make_pairs
-from tests.judgefake import is_judge_request, judge_response
+from tests.fakeserver import inputs_of, make_pairs, rewrites, schema_topic
+from tests.judgefake import Grader, good_grades, is_judge_request, judge_content, judge_response
+from tests.ownshape import OwnShape
 
 REPO = Path(__file__).resolve().parent.parent
 PROMPT = REPO / "personas" / "gyaru" / "system_prompt.txt"
@@ -78,6 +79,28 @@ def default_chat(request: httpx.Request) -> httpx.Response:
     return chat_ok(
         pairs_doc(requested_pairs(request), f"b{batch.group(1) if batch else 0}s{body.get('seed')}")
     )
+
+
+def own_shape_chat(
+    shape: OwnShape, grader: Grader = good_grades
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A respx side effect for every chat request (`mock_vllm(router, chat, judge=None)`):
+    what `default_chat` (or, for a rewrite request, the loopback server's `ok`) answers,
+    in the model's own shape (tests/ownshape.py)."""
+
+    def chat(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        finish = "stop"
+        if is_judge_request(body):
+            text, finish = judge_content("ok", body, grader)
+        elif inputs := inputs_of(body):
+            items = rewrites("ok", inputs, schema_topic(body))
+            text = json.dumps({"pairs": items}, ensure_ascii=False)
+        else:
+            text = default_chat(request).json()["choices"][0]["message"]["content"]
+        return chat_ok(shape.reply(body, text), finish_reason=finish)
+
+    return chat
 
 
 def generation_requests(route: respx.Route) -> list[httpx.Request]:

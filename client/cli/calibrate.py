@@ -23,9 +23,10 @@ EXAMPLES = """\
 examples:
   client calibrate                                   # the default persona's labels.jsonl
   client calibrate --persona ojousama                # personas/ojousama/labels.jsonl
-  client calibrate tests/data/labels_gyaru.jsonl
+  client calibrate --split held-out                  # only the items the rules were not tuned on
   client calibrate labels.jsonl --min-quality 0.7 --json
-  client calibrate tests/data/labels_gyaru.jsonl --base-url http://localhost:8000/v1   # with the LLM judge
+  client calibrate labels.jsonl --suggest --write gates.yaml   # then: client generate --config gates.yaml
+  client calibrate --base-url http://localhost:8000/v1   # with the LLM judge
 
 A labels file has one JSON object a line: standard, gyaru, topic, label (good or
 bad), and optionally persona (the persona's name) and kind (what is wrong).
@@ -63,6 +64,7 @@ def register(sub: Any) -> None:
         metavar="N",
         help="disagreements to list per source",
     )
+    _add_split_and_gates(p)
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
     g = p.add_argument_group("the LLM judge (compared too when a server is given)")
     g.add_argument(
@@ -78,6 +80,28 @@ def register(sub: Any) -> None:
     add_judge(p, switch=False)
     add_logging(p)
     p.set_defaults(handler=run)
+
+
+def _add_split_and_gates(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--split",
+        choices=("tuning", "held-out"),
+        default=None,
+        help="only the items of this part of a split set (the shipped sets have both)",
+    )
+    p.add_argument(
+        "--suggest",
+        action="store_true",
+        help="learn the gates (drift, near copy, quality, judge grades) that agree best "
+        "with the labels, and print them next to today's",
+    )
+    p.add_argument(
+        "--write",
+        type=Path,
+        metavar="FILE",
+        help="with --suggest: write the suggested gates as a config overlay that names "
+        "the persona (run with --config FILE)",
+    )
 
 
 def _labels_path(given: Path | None, persona: Persona) -> Path:
@@ -140,29 +164,39 @@ def _judge_sources(
 
     key = api_key()
     judged = anyio.run(lambda: judge_items(settings, items, api_key=key, label=args.labels.stem))
-    if judged.failures:
-        first = judged.failures[0]
-        missing = sum(f.pairs for f in judged.failures)
+    if judged.ungraded:
         raise GyaruError(
-            f"the judge could not grade {missing} of {len(items)} items: {first.message}"
+            f"the judge could not grade {judged.ungraded} of {len(items)} items: "
+            f"{judged.why_ungraded()}"
         )
     verdicts = [v for v in judged.verdicts if v is not None]
     return judge_sources(verdicts, checks, model=judged.model)
 
 
 def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
-    from client.pairs.calibration import auc
+    from client.pairs.calibration import auc, select
     from client.pairs.verdicts import scores
     from client.run.job import pair_rules, validation_context
 
+    if args.write is not None and not args.suggest:
+        raise UsageError("--write needs --suggest")
     read_from, settings = sources_and_settings(args)
     args.labels = _labels_path(args.labels, read_from.persona)
-    items = read_labels(args.labels, settings)
+    items = select(read_labels(args.labels, settings), args.split)
+    if args.suggest:
+        from client.cli.calibrate_gates import run_suggest
+
+        return run_suggest(args, read_from, settings, items)
     found = sources(args, settings, items)
     score_auc = auc(items, scores(items, validation_context(settings, pair_rules(settings))))
     report = [_result(s, items) for s in found]
     if args.json:
-        out = {"labels": str(args.labels), "items": len(items), "score_auc": score_auc}
+        out = {
+            "labels": str(args.labels),
+            "split": args.split,
+            "items": len(items),
+            "score_auc": score_auc,
+        }
         sys.stdout.write(
             json.dumps({**out, "sources": report}, ensure_ascii=False, indent=2) + "\n"
         )
@@ -172,19 +206,22 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
 
 
 def _result(source: Source, items: Sequence[LabelledItem]) -> dict[str, Any]:
-    from client.pairs.calibration import agreement, by_kind
+    from client.pairs.calibration import agreement, by_kind, kappa_interval, rates
 
     a = agreement(items, source.verdicts)
     return {
         "name": source.name,
         "note": source.note,
+        "n": a.total,
         "confusion": {
             "good": {"accepted": a.good_accepted, "rejected": a.good_rejected},
             "bad": {"accepted": a.bad_accepted, "rejected": a.bad_rejected},
         },
+        **rates(items, source.verdicts),
         "precision_accepted": a.precision,
         "recall_accepted": a.recall,
         "kappa": a.kappa,
+        "kappa_interval_95": kappa_interval(items, source.verdicts),
         "by_kind": {
             k: {"right": r, "of": n} for k, (r, n) in by_kind(items, source.verdicts).items()
         },
@@ -204,10 +241,6 @@ def _result(source: Source, items: Sequence[LabelledItem]) -> dict[str, Any]:
     }
 
 
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
 def _print(
     args: argparse.Namespace,
     items: list[LabelledItem],
@@ -216,10 +249,16 @@ def _print(
 ) -> None:
     from rich.markup import escape
 
+    from client.cli.calibrate_report import interval, num, rate_line
+
     console = stdout_console()
     good = sum(i.good for i in items)
-    console.print(f"{args.labels}: {len(items)} items, {good} good, {len(items) - good} bad")
-    console.print(f"quality score AUC (good ranked above bad): {_num(score_auc)}")
+    part = f" (split: {args.split})" if args.split else ""
+    console.print(
+        f"{args.labels}{part}: {len(items)} items, {good} good, {len(items) - good} bad"
+        f" ({sum(i.rule_visible for i in items)} the rules can see)"
+    )
+    console.print(f"quality score AUC (good ranked above bad): {num(score_auc)}")
     for r in report:
         c = r["confusion"]
         note = f" ({r['note']})" if r["note"] else ""
@@ -228,8 +267,21 @@ def _print(
         for label in ("good", "bad"):
             console.print(f"  {label:12} {c[label]['accepted']:>8} {c[label]['rejected']:>8}")
         console.print(
-            f"  precision of accepted {_num(r['precision_accepted'])} · recall of accepted"
-            f" {_num(r['recall_accepted'])} · Cohen's kappa {_num(r['kappa'])}"
+            "  "
+            + " · ".join(
+                rate_line(name, r[key])
+                for name, key in (
+                    ("good kept", "good_kept"),
+                    ("rule-visible bad rejected", "rule_visible_bad_rejected"),
+                    ("judge-only bad rejected", "judge_only_bad_rejected"),
+                )
+            ),
+            soft_wrap=True,
+        )
+        console.print(
+            f"  precision of accepted {num(r['precision_accepted'])} · recall of accepted"
+            f" {num(r['recall_accepted'])} · Cohen's kappa {num(r['kappa'])}"
+            f"{interval(r['kappa_interval_95'])} (95 % intervals: Wilson, bootstrap; n = {r['n']})"
         )
         kinds = " ".join(f"{k} {v['right']}/{v['of']}" for k, v in r["by_kind"].items())
         console.print(f"  right by kind: {escape(kinds)}", soft_wrap=True)

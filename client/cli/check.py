@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from rich.table import Table
 
-from client.cli.args import add_logging, add_server, formatter, load_settings_from
+from client.cli.args import add_judge, add_logging, add_server, formatter, load_settings_from
 from client.cli.shared import api_key, stdout_console
 from client.errors import EXIT_FAILED, EXIT_OK
 
@@ -21,20 +21,24 @@ CHECK_EXAMPLES = """\
 examples:
   client check
   client check --base-url http://gpu-box:8000/v1 --wait 600
+  client check --judge-base-url http://judge-box:8000/v1 --judge-model qwen-judge
+  client check --no-judge                     # a run with --no-judge needs no judge
 """
 
 
 def register(sub: Any) -> None:
     check = sub.add_parser(
         "check",
-        help="is the server ready? models, a one-token completion, structured output",
+        help="is the server ready? models, a one-token completion, structured output, the judge",
         description="Check the configured server(s): reachable, models served and their "
-        "max_model_len, a one-token completion and its latency, and structured output with "
-        "this project's schema. Exit 0 when ready.",
+        "max_model_len, a one-token completion and its latency, structured output with "
+        "this project's schema, and (when the judge is on) one grading request with the "
+        "judge's prompt and schema, on the judge's server and model. Exit 0 when ready.",
         epilog=CHECK_EXAMPLES,
         formatter_class=formatter,
     )
     add_server(check)
+    add_judge(check)
     add_logging(check)
     check.set_defaults(handler=run)
 
@@ -59,9 +63,12 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
                 tested_vllm_version=TESTED_VLLM_VERSION,
             )
         if r.ready:
-            log.info("server ready", endpoint=r.url, model=r.model)
+            log.info(
+                "judge ready" if r.judge_only else "server ready", endpoint=r.url, model=r.model
+            )
         else:
-            log.error("server not ready: " + "; ".join(r.problems), endpoint=r.url)
+            what = "judge server" if r.judge_only else "server"
+            log.error(f"{what} not ready: " + "; ".join(r.problems), endpoint=r.url)
     return EXIT_OK if all(r.ready for r in results) else EXIT_FAILED
 
 
@@ -88,22 +95,29 @@ def _table(results: list[EndpointCheck]) -> Table:
         "models (max_model_len)",
         "1-token completion",
         "structured output",
+        "judge",
         "problems",
     ):
         table.add_column(column)
     for r in results:
         models = ", ".join(f"{m.id} ({m.max_model_len or '?'})" for m in r.models) or "-"
         table.add_row(
-            r.url,
+            f"{r.url} (judge)" if r.judge_only else r.url,
             "yes" if r.reachable else "no",
             _version(r),
             models,
             f"{r.completion_s * 1000:.0f} ms" if r.completion_s is not None else "-",
-            "-"
-            if r.structured_ok is None
-            else f"ok ({r.structured_s:.1f} s)"
-            if r.structured_ok and r.structured_s
-            else "FAILED",
+            _probe(r.structured_ok, r.structured_s),
+            r.judge_note or _probe(r.judge_ok, r.judge_s, failed="CANNOT GRADE"),
             "; ".join(r.problems) or "ready",
         )
     return table
+
+
+def _probe(ok: bool | None, seconds: float | None, *, failed: str = "FAILED") -> str:
+    """`ok (0.4 s)`, the failure word, or `-` where the probe did not run."""
+    if ok is None:
+        return "-"
+    if not ok:
+        return failed
+    return f"ok ({seconds:.1f} s)" if seconds else "ok"

@@ -18,6 +18,7 @@ from client.cli.args import (
     load_settings_from,
 )
 from client.cli.shared import api_key, show_progress, stdout_console
+from client.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from client.run.looplag import LagSummary
@@ -109,6 +110,12 @@ def _add_inputs(gen: argparse.ArgumentParser) -> None:
     )
 
 
+def no_pair_message(*, judged: bool) -> str:
+    """What a run that kept no pair says; it names the judge only when it was on."""
+    stages = "validation and the judge" if judged else "validation"
+    return f"no pair survived {stages}; see the rejection reasons above and in the raw files"
+
+
 def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
     # Settings first: a bad config fails before the slow imports (the OpenAI SDK).
     settings = load_settings_from(args)
@@ -151,11 +158,10 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
     print_summary(summary, stdout_console())
     if summary.status == "complete" and summary.stats.pairs_unique == 0:
         log.error(
-            "no pair survived validation and the judge; see the rejection reasons above and "
-            "in the raw files",
+            no_pair_message(judged=settings.judge.enabled),
             rejections=dict(summary.stats.rejections),
         )
-    event = log.info if summary.status == "complete" else log.warning
+    event = log.info if summary.exit_code == EXIT_OK else log.warning
     event(
         "run finished",
         run_id=summary.run_id,

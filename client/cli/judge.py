@@ -130,6 +130,7 @@ def _report(judged: JudgeRun) -> None:
     event = log.info if result.complete else log.warning
     event(
         "judged" if result.complete else "judged in part: run it again to grade every pair",
+        why=judged.why_ungraded or None,
         dataset=str(judged.out),
         rejected=str(judged.rejected),
         kept=len(result.kept),

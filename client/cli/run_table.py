@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from client.errors import EXIT_OK
+from client.pairs.align import MISSING
 from client.run.summary import RunSummary, describe_concurrency
 from client.storage.processed import DatasetStats
 
@@ -27,11 +29,17 @@ def diversity_line(d: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def heading(summary: RunSummary) -> str:
+    """The table's title: the run's status, in words that agree with its exit code (a
+    run whose batches all answered but that kept no pair exits 1: it is no success)."""
+    if summary.status == "complete" and summary.exit_code != EXIT_OK:
+        return f"run {summary.run_id}: finished with no pair in the dataset"
+    return f"run {summary.run_id}: {summary.status}"
+
+
 def summary_table(summary: RunSummary) -> Table:
     stats = summary.stats
-    table = Table(
-        title=f"run {summary.run_id}: {summary.status}", show_header=False, title_justify="left"
-    )
+    table = Table(title=heading(summary), show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
     table.add_row("model", summary.model or "-")
@@ -57,10 +65,13 @@ def summary_table(summary: RunSummary) -> Table:
         f"{_fmt_int(stats.prompt_tokens)} in, {_fmt_int(stats.completion_tokens)} out"
         + (f" ({stats.tokens_per_pair} per dataset pair)" if stats.tokens_per_pair else ""),
     )
+    live = summary.live
+    judge_retries = f", {live.judge_retries} judge retries" if live.judge_retries else ""
     table.add_row(
         "this invocation",
-        f"{summary.live.batches_done} batches in {summary.wall_s:.1f} s, {summary.live.retries} retries,"
-        f" {summary.pairs_per_minute:,.0f} new pairs/min, {summary.live.tokens_per_s:,.0f} output tok/s",
+        f"{live.batches_done} batches in {summary.wall_s:.1f} s, {live.retries} retries"
+        f"{judge_retries}, {summary.pairs_per_minute:,.0f} new pairs/min,"
+        f" {live.tokens_per_s:,.0f} output tok/s",
     )
     if summary.concurrency:
         table.add_row("concurrency", describe_concurrency(summary.concurrency))
@@ -90,11 +101,34 @@ def _judge_rows(table: Table, stats: DatasetStats) -> None:
             f"{_fmt_int(stats.judge_completion_tokens)} out",
         )
     if stats.batches_awaiting_judge:
+        table.add_row("awaiting the judge", _awaiting_row(stats))
+    if stats.pairs_unjudged:
         table.add_row(
-            "awaiting the judge",
-            f"{_fmt_int(stats.pairs_awaiting_judge)} pairs in {stats.batches_awaiting_judge} "
-            "batches (left out of the dataset until a resumed run judges them)",
+            "unjudged",
+            f"{_fmt_int(stats.pairs_unjudged)} pairs in the dataset the judge never graded"
+            ' (marked "unjudged": true)',
         )
+
+
+AWAITING_WORDS = {
+    "unreadable": "reply unreadable",
+    "failed": "judge not reached",
+    "stopped": "not sent: the judge had stopped",
+    "not_judged": "not judged yet",
+}
+
+
+def _awaiting_row(stats: DatasetStats) -> str:
+    """`12 pairs in 3 batches (reply unreadable 9, judge not reached 3): ...`."""
+    why = ", ".join(
+        f"{AWAITING_WORDS.get(reason, reason)} {n}" for reason, n in stats.awaiting_judge.items()
+    )
+    return (
+        f"{_fmt_int(stats.pairs_awaiting_judge)} pairs in {stats.batches_awaiting_judge} batches"
+        + (f" ({why})" if why else "")
+        + ": left out of the dataset until a resumed run judges them"
+        " (or lets them in unjudged with --no-judge)"
+    )
 
 
 def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
@@ -103,8 +137,11 @@ def _add_outcome_rows(table: Table, summary: RunSummary) -> None:
     inputs = stats.extra.get("inputs")
     if inputs:
         table.add_row("input lines", _inputs_row(inputs))
-    rejected = sum(stats.rejections.values())
-    reasons = ", ".join(f"{reason} {count}" for reason, count in stats.rejections.most_common())
+    # A `missing` input line is no item the model returned: the input lines row counts
+    # it as pending, not as a rejection.
+    rejections = [(r, n) for r, n in stats.rejections.most_common() if r != MISSING]
+    reasons = ", ".join(f"{reason} {count}" for reason, count in rejections)
+    rejected = sum(n for _, n in rejections)
     table.add_row("rejected", f"{rejected}" + (f" ({reasons})" if reasons else ""))
     _judge_rows(table, stats)
     dup = f"{stats.duplicates}"
@@ -142,9 +179,25 @@ def _inputs_row(inputs: dict[str, Any]) -> str:
         f"{_fmt_int(inputs['unique'])} sent: {_fmt_int(inputs['paired'])} paired",
         f"{sum(after.values())} rejected"
         + (f" ({', '.join(f'{k} {v}' for k, v in after.items())})" if after else ""),
-        f"{inputs['pending']} pending",
+        _pending(inputs),
     ]
+    if inputs.get("tied_by_text"):
+        parts.append(f"{_fmt_int(inputs['tied_by_text'])} tied by text (no id)")
     return " · ".join(parts)
+
+
+PENDING_WORDS = {
+    "missing": "no reply item tied to the line",
+    "awaiting_judge": "awaiting the judge",
+    "unanswered": "batch failed or not sent",
+}
+
+
+def _pending(inputs: dict[str, Any]) -> str:
+    """`3 pending (no reply item tied to the line 2, batch failed or not sent 1)`."""
+    reasons = inputs.get("pending_reasons") or {}
+    said = ", ".join(f"{PENDING_WORDS.get(k, k)} {v}" for k, v in reasons.items())
+    return f"{_fmt_int(inputs['pending'])} pending" + (f" ({said})" if said else "")
 
 
 def print_summary(summary: RunSummary, console: Console) -> None:

@@ -124,6 +124,11 @@ def _overview(report: DatasetReport, path: Path) -> Table:
         f"with {report.first_person}",
         f"{report.with_first_person} ({report.with_first_person / total:.0%})",
     )
+    if report.judged or report.unjudged:
+        overview.add_row(
+            "judge",
+            f"{report.judged} graded · {report.unjudged} unjudged (let in without the judge)",
+        )
     _diversity_rows(overview, report)
     return overview
 

@@ -78,7 +78,8 @@ class RegisterRules(_Section):
 class TruncationRules(_Section):
     # A line whose last word (trailing 。！？〜 and the like set aside) matches one of
     # these stops mid-phrase: a case or topic particle, a prefix, a stem waiting for
-    # its ending (買っ, 行か), a copula or adjective in its joining form (マジで, 暑く).
+    # its ending (買っ, 行か), a copula or adjective in its joining form (マジで, 暑く),
+    # a conjunction (それで), a particle that bounds what follows (来るまで).
     endings: tuple[TokenPattern, ...] = (
         TokenPattern(pos="助詞-格助詞"),
         TokenPattern(pos="助詞-係助詞"),
@@ -89,13 +90,32 @@ class TruncationRules(_Section):
         TokenPattern(pos="動詞", cform="未然形"),
         TokenPattern(pos="助動詞", cform="連用形"),
         TokenPattern(pos="形容詞", cform="連用形"),
+        TokenPattern(pos="接続詞"),
+        *(TokenPattern(form=f, pos="助詞-副助詞") for f in ("まで", "さえ", "すら", "こそ")),
     )
+    # Words that end a line only as an exclamation: a pronoun or an adverb with no
+    # exclamation mark after it (…、あいつ / あーしめっちゃ) was cut off.
+    open_endings: tuple[TokenPattern, ...] = (TokenPattern(pos="代名詞"), TokenPattern(pos="副詞"))
+    # A verb in its conjunctive form after one of its arguments (雑談とかもやり).
+    conjunctive: tuple[TokenPattern, ...] = (TokenPattern(pos="動詞", cform="連用形-一般"),)
+    # A last clause with no predicate is a bare noun phrase: cut off when it follows
+    # 、 or holds one of these particles (あーしの肩と腰, 発売日まで毎日).
+    argument_particles: tuple[TokenPattern, ...] = (
+        TokenPattern(pos="助詞-格助詞", except_surfaces=("の",)),
+        TokenPattern(form="まで", pos="助詞-副助詞"),
+    )
+    # Marks that close an exclamation in written Japanese, casual ones included: after
+    # one, a pronoun, an adverb or a bare noun phrase is an exclamation (マジ〜, これ！),
+    # not a line cut off.
+    exclamation_chars: str = "！!？?〜～ーwWｗ♪☆★"
     # Characters that end a complete line and are skipped before the last word.
     closing_chars: str = "。．.！!？?〜～ー…‥・wWｗ♪☆★」』）) 　"
     # A line that ends in one of these (after spaces) was cut off.
     open_chars: str = "、，,「『（("
     # Endings that look cut off but are whole (〜かも for かもしれない).
     complete_endings: tuple[str, ...] = ("かも",)
+    # Endings that are cut off whatever the analyzer reads (同じような).
+    open_phrases: tuple[str, ...] = ("ような", "ための")
 
 
 class RepetitionRules(_Section):
@@ -110,8 +130,13 @@ class RepetitionRules(_Section):
 class NearCopyRules(_Section):
     # Tokens set aside before the lines are compared (besides the first person).
     ignore_pos: tuple[str, ...] = ("助詞", "助動詞", "補助記号", "空白")
+    # How alike the two skeletons must be (difflib's ratio) to be a near copy: 1.0
+    # only the same words; lower catches a word or two changed as well.
+    ratio: float = Field(default=1.0, gt=0.0, le=1.0)
     # A persona line holding one of these (and the standard not) is a rewrite even
-    # when its words are the standard's: お嬢様's voice is mostly in such endings.
+    # when its words are the standard's (んだけど, じゃん for the gyaru; お嬢様's voice is
+    # mostly in endings such as ですわ): persona data, empty unless its persona.yaml
+    # lists them.
     rewrite_markers: tuple[str, ...] = ()
 
 
@@ -140,11 +165,15 @@ class MeaningRules(_Section):
     # しなきゃ; a second negation after one, なりません, is not counted either) and
     # しかない (nothing but: 行くしかない = must go).
     not_negations: tuple[str, ...] = (
-        "なければ", "なけりゃ", "なきゃ", "なくては", "なくちゃ", "ないと", "ねば", "しかない", "しかありません",
+        "なければ", "なけりゃ", "なきゃ", "なくては", "なくちゃ", "ないと", "ねば", "しかない", "しかなかっ",
+        "しかありません",
     )  # fmt: skip
+    # Fixed expressions whose negative form negates nothing (思わず = on impulse,
+    # やむを得ず = unavoidably): Japanese, not the persona's, so they are added to
+    # not_negations rather than replaced by a persona's list.
+    fixed_expressions: tuple[str, ...] = japanese.FIXED_EXPRESSIONS
     # Words of the standard line that must survive the rewrite (matched by surface,
-    # normalised or dictionary form, or an equivalent below); at most this share
-    # may be missing.
+    # normalised or dictionary form, clipped, or an equivalent below).
     content_pos: tuple[str, ...] = (
         "名詞-普通名詞",
         "名詞-固有名詞",
@@ -152,13 +181,30 @@ class MeaningRules(_Section):
         "形容詞-一般",
         "形状詞-一般",
     )
+    # How much a word carries, by the longest matching part of speech (a one-character
+    # word counts half): nouns carry a line; verbs and verbal nouns are what the
+    # persona swaps for its own (確認する -> 見る).
+    weights: dict[str, float] = Field(default_factory=lambda: dict(japanese.WORD_WEIGHTS))
+    # The drift score is the share of that weight gone from the persona line. Above
+    # max_missing_share the pair is rejected; from note_missing_share up to it the
+    # judge decides (and without a judge the pair is kept with a check_note).
     max_missing_share: float = Field(default=0.5, ge=0.0, le=1.0)
-    # Standard word -> the persona's words for it (スマートフォン -> スマホ): persona
-    # data, empty unless the persona's persona.yaml lists them.
+    note_missing_share: float = Field(default=0.34, ge=0.0, le=1.0)
+    # A katakana word clipped (スマホ, バイト, ファミレス) or a kanji compound cut to
+    # its words' first characters (同接) counts as the word.
+    clipping: bool = True
+    # Standard word -> the persona's words for it (スマートフォン -> スマホ, 一度 ->
+    # 一発): persona data, empty unless the persona's persona.yaml lists them.
     equivalents: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # Pairs of opposites: one in the standard line and the other in its place in the
     # persona line is the meaning reversed (三連勝 -> 三連敗).
     opposites: tuple[tuple[str, str], ...] = japanese.OPPOSITES
+
+    @model_validator(mode="after")
+    def _note_below_reject(self) -> MeaningRules:
+        if self.note_missing_share > self.max_missing_share:
+            raise ValueError("note_missing_share must not be above max_missing_share")
+        return self
 
 
 class NearDuplicateRules(_Section):

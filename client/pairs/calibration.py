@@ -2,23 +2,33 @@
 
 Pure. A labels file is JSON Lines, one item a line:
 `{"standard": ..., "gyaru": ..., "topic": ..., "label": "good"|"bad"}` with optional
-`persona` (the persona's name, checked against the config) and `kind` (what is
-wrong with a bad item, or "good"); other fields (an id, a note) are ignored. A
-verdict source turns each item into accepted / rejected; `agreement` compares those
-with the labels. "Positive" is "accepted" for a verdict and "good" for a label.
+`persona` (the persona's name, checked against the config), `kind` (what is wrong
+with a bad item, or "good"), `id`, `split` (`tuning` or `held-out`: the shipped sets
+are tuned on one part and measured on the other), `seen_by` (`rules` or `judge`: who
+can tell a bad item is bad) and `judge` (the judge's grades of the pair, as a run
+stores them; `client review --export-labels` keeps them); other fields (a note) are
+ignored. A verdict source turns each item into accepted / rejected; `agreement`
+compares those with the labels. "Positive" is "accepted" for a verdict and "good"
+for a label. Rates come with Wilson intervals and kappa with a bootstrap interval.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from client.errors import UsageError
 
 REQUIRED = ("standard", "gyaru", "topic", "label")
-OPTIONAL = ("persona", "kind")
+OPTIONAL = ("persona", "kind", "id", "split", "seen_by")
+CHOICES = {"split": ("tuning", "held-out"), "seen_by": ("rules", "judge")}
+GRADE_KEYS = ("meaning", "voice", "naturalness", "safety")
 LABELS = ("good", "bad")
+Z_95 = 1.959964
 
 
 class LabelsError(UsageError):
@@ -34,6 +44,16 @@ class LabelledItem:
     good: bool
     persona: str | None = None
     kind: str | None = None
+    id: str | None = None
+    split: str | None = None
+    seen_by: str | None = None
+    # The judge's grades (meaning, voice, naturalness, safety 1-5; topic_ok) when known.
+    grades: Mapping[str, int | bool] | None = None
+
+    @property
+    def rule_visible(self) -> bool:
+        """A bad item rules should catch (every bad item unless marked `judge`)."""
+        return not self.good and self.seen_by != "judge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +73,9 @@ def _item(data: object, where: str, line: int) -> LabelledItem:
     for key in OPTIONAL:
         if key in data and not isinstance(data[key], str):
             raise LabelsError(f"{where}: field '{key}' is not a string")
+    for key, allowed in CHOICES.items():
+        if key in data and data[key] not in allowed:
+            raise LabelsError(f"{where}: {key} must be one of {list(allowed)}, got {data[key]!r}")
     if data["label"] not in LABELS:
         raise LabelsError(f"{where}: label must be 'good' or 'bad', got {data['label']!r}")
     return LabelledItem(
@@ -63,7 +86,27 @@ def _item(data: object, where: str, line: int) -> LabelledItem:
         good=data["label"] == "good",
         persona=data.get("persona"),
         kind=data.get("kind"),
+        id=data.get("id"),
+        split=data.get("split"),
+        seen_by=data.get("seen_by"),
+        grades=_grades(data.get("judge"), where),
     )
+
+
+def _grades(data: object, where: str) -> dict[str, int | bool] | None:
+    """The judge's grades of a labelled pair; None when it has none."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise LabelsError(f"{where}: field 'judge' is not an object")
+    grades: dict[str, int | bool] = {}
+    for key in GRADE_KEYS:
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+            raise LabelsError(f"{where}: judge.{key} must be a grade 1-5, got {value!r}")
+        grades[key] = value
+    grades["topic_ok"] = data.get("topic_ok") is not False
+    return grades
 
 
 def parse_labels(text: str, source: str) -> list[LabelledItem]:
@@ -162,3 +205,75 @@ def by_kind(
         right, total = table.get(kind, (0, 0))
         table[kind] = (right + (item.good == verdict.accepted), total + 1)
     return table
+
+
+def select(items: Sequence[LabelledItem], split: str | None) -> list[LabelledItem]:
+    """The items of one split (None: all); an error when the file has no such split."""
+    if split is None:
+        return list(items)
+    chosen = [i for i in items if i.split == split]
+    if not chosen:
+        raise LabelsError(f"no labelled items with split {split!r} (the file has none marked)")
+    return chosen
+
+
+def wilson(hits: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
+    """The Wilson score interval of the rate hits/n (95 % by default): unlike the
+    normal approximation it stays inside [0, 1] and is honest at 0/n and n/n."""
+    if n <= 0:
+        return None
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # At 0/n and n/n the bound is exactly 0 or 1; floating point would miss it by an ulp.
+    low = 0.0 if hits == 0 else max(0.0, centre - half)
+    high = 1.0 if hits == n else min(1.0, centre + half)
+    return low, high
+
+
+def kappa_interval(
+    items: Sequence[LabelledItem],
+    verdicts: Sequence[Verdict],
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """A 95 % percentile bootstrap interval of Cohen's kappa: the items are resampled
+    with replacement `rounds` times (seeded, so the same labels give the same
+    interval); resamples of one class only, where kappa is undefined, are skipped."""
+    cells = [(i.good, v.accepted) for i, v in zip(items, verdicts, strict=True)]
+    if not cells:
+        return None
+    rng = random.Random(seed)
+    values = []
+    for _ in range(rounds):
+        counts = {(g, a): 0 for g in (True, False) for a in (True, False)}
+        for cell in rng.choices(cells, k=len(cells)):
+            counts[cell] += 1
+        kappa = Agreement(
+            counts[True, True], counts[True, False], counts[False, True], counts[False, False]
+        ).kappa
+        if kappa is not None:
+            values.append(kappa)
+    if len(values) < rounds // 2:
+        return None
+    values.sort()
+    return values[int(0.025 * len(values))], values[min(int(0.975 * len(values)), len(values) - 1)]
+
+
+def rate(hits: int, n: int) -> dict[str, Any]:
+    return {"hits": hits, "of": n, "rate": hits / n if n else None, "interval_95": wilson(hits, n)}
+
+
+def rates(items: Sequence[LabelledItem], verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """Good kept, bad the rules can see rejected, and bad only a judge can see
+    rejected, each with its Wilson 95 % interval."""
+    pairs = list(zip(items, verdicts, strict=True))
+    good = [v.accepted for i, v in pairs if i.good]
+    visible = [not v.accepted for i, v in pairs if i.rule_visible]
+    judge_only = [not v.accepted for i, v in pairs if not i.good and not i.rule_visible]
+    return {
+        "good_kept": rate(sum(good), len(good)),
+        "rule_visible_bad_rejected": rate(sum(visible), len(visible)),
+        "judge_only_bad_rejected": rate(sum(judge_only), len(judge_only)),
+    }

@@ -36,6 +36,9 @@ def hf_row(pair: Mapping[str, Any], *, system: str | None) -> dict[str, Any]:
     if "input" in pair and isinstance(pair["input"], dict):
         row["input_line"] = pair["input"].get("line")
     row.update(judge_columns(pair.get("judge")))
+    if pair.get("unjudged"):
+        # Let in without the judge's grades (--no-judge): a column says so.
+        row["unjudged"] = True
     messages = [{"role": "system", "content": system}] if system else []
     messages += [
         {"role": "user", "content": pair["standard"]},
@@ -170,6 +173,7 @@ def _summary_section(summary: Mapping[str, Any]) -> list[str]:
         ("items the model returned", summary.get("items_returned")),
         ("valid pairs", summary.get("pairs_valid")),
         ("duplicates removed", summary.get("duplicates")),
+        ("pairs the judge never graded (unjudged)", summary.get("pairs_unjudged") or None),
         ("batches ok / truncated / failed", _batches(summary)),
     ]
     lines = [*_table(("generation", "count"), [r for r in counted if r[1] is not None]), ""]

@@ -10,7 +10,8 @@ A record becomes, in this order of checks:
 - an `InputItem` to send, numbered 1, 2, 3 ... in file order.
 
 The numbers and keys depend only on the file's contents, so a second session over the
-same file finds the same items again (`key`: the digest of the normalised text).
+same file finds the same items again (`key`: the digest of the normalised text), and
+the screen fingerprints the file as it reads it (client.pairs.fingerprint).
 Reading the file (encodings, line numbers, errors naming file:line) is
 `client.storage.inputs`; this module turns each record's fields into text.
 """
@@ -27,6 +28,7 @@ from typing import Any, Literal
 
 from client.pairs.dedup import normalise
 from client.pairs.digests import DigestMap, DigestSet, digest64, hex64
+from client.pairs.fingerprint import InputDigest, InputFingerprint
 from client.pairs.schema import PairRules
 
 InputFormat = Literal["txt", "jsonl", "csv"]
@@ -137,6 +139,7 @@ class InputScreen:
         self.counts = InputCounts()
         self._exact = DigestSet()
         self._normalised = DigestMap()  # digest -> first line with it
+        self._lines = InputDigest()
 
     def _problem(self, text: str) -> tuple[str, str] | None:
         rules = self.rules
@@ -157,7 +160,9 @@ class InputScreen:
         if not text:
             counts.empty += 1
             return None
-        folded = _digest(normalise(text))
+        normalised = normalise(text)
+        self._lines.add(normalised)
+        folded = _digest(normalised)
         new_text = self._exact.add(digest64(_digest(text)))
         first = self._normalised.setdefault(digest64(folded), record.line)
         if first is not None:
@@ -172,6 +177,10 @@ class InputScreen:
             return InputRejection(record.line, text, *problem)
         counts.sent += 1
         return InputItem(id=counts.sent, line=record.line, text=text, key=folded.hex())
+
+    def fingerprint(self, file: str) -> InputFingerprint:
+        """The file as screened so far (the whole of it, after the last record)."""
+        return InputFingerprint(file, self.counts.lines, self._lines.hexdigest())
 
 
 def batches_of(

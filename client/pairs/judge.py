@@ -7,9 +7,11 @@ short reason, four grades from 1 (bad) to 5 (good) and whether the topic label i
 right. Replies that did not come through guided decoding are read leniently:
 numbers as strings, yes/no for booleans, objects out of order or cut short.
 
-Reason codes this module gives a rejected pair (docs/dataset.md):
-`judge` (a grade under its threshold; the detail quotes the judge) and
-`judge_unreadable` (no valid grades for the pair, even after retries).
+Only a readable grade is a verdict. A pair rejected here has the reason `judge` (a
+grade under its threshold; the detail quotes the judge, docs/dataset.md); a pair the
+reply left without readable grades gets no verdict at all (None) and waits for the
+judge. `judge_unreadable` is the reason runs made before this rule gave such pairs:
+readers of those raw files take them back as pairs awaiting the judge.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ GRADES_KEY = "grades"
 CRITERIA = ("meaning", "voice", "naturalness", "safety")
 GRADE_MIN, GRADE_MAX = 1, 5
 REJECTED = "judge"
+# The reason older runs gave a pair without readable grades (see the module's docstring).
 UNREADABLE = "judge_unreadable"
 # Temperature of a retry after an unreadable reply: greedy decoding would repeat it.
 RETRY_TEMPERATURE = 0.7
@@ -130,10 +133,10 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The judge's decision on one pair: kept (grades, no reason), rejected by its
-    grades (`judge`), or left without readable grades (`judge_unreadable`)."""
+    """The judge's decision on one pair, from its grades: kept (no reason) or rejected
+    (`judge`, with the shortfalls and the judge's words)."""
 
-    grades: Grades | None
+    grades: Grades
     reason: str | None
     detail: str
 
@@ -163,6 +166,11 @@ class Reading:
     @property
     def complete(self) -> bool:
         return all(g is not None for g in self.grades)
+
+    @property
+    def unreadable(self) -> int:
+        """Pairs the reply left without readable grades."""
+        return sum(g is None for g in self.grades)
 
     def summary(self) -> str:
         """One line for a log or a retry record: the first problem and how many there are."""
@@ -205,8 +213,11 @@ def _number(obj: Any, num_pairs: int) -> int | None:
 def read_reply(text: str, num_pairs: int) -> Reading:
     """Grades for each of `num_pairs` pairs from a reply; never raises.
 
-    An object goes to the pair it names when that number is valid and not taken,
-    else to its own position when that is free; whatever is left has a problem."""
+    An object goes to the pair it names when that number is valid and not taken. One
+    that names none goes to its own position, but only when the reply holds one object
+    per pair: with an object missing or one too many, the position no longer says
+    which pair it grades, and a grade given to the wrong pair is worse than none.
+    Whatever is left has a problem."""
     objects = _grade_objects(text)
     slots: list[Any] = [None] * num_pairs
     unnumbered: list[tuple[int, Any]] = []
@@ -216,10 +227,18 @@ def read_reply(text: str, num_pairs: int) -> Reading:
             slots[number - 1] = obj
         else:
             unnumbered.append((position, obj))
+    by_position = len(objects) == num_pairs
     for position, obj in unnumbered:
-        if position < num_pairs and slots[position] is None:
+        if by_position and slots[position] is None:
             slots[position] = obj
-    empty = "the judge's reply holds no grades" if not objects else "no grades for this pair"
+    empty = "no grades for this pair"
+    if not objects:
+        empty = "the judge's reply holds no grades"
+    elif unnumbered and not by_position:
+        empty = (
+            f"{len(objects)} grades for {num_pairs} pairs, not all naming their pair: "
+            "no telling which is which"
+        )
     grades: list[Grades | None] = []
     problems: list[str | None] = []
     for obj in slots:
@@ -229,12 +248,7 @@ def read_reply(text: str, num_pairs: int) -> Reading:
     return Reading(tuple(grades), tuple(problems))
 
 
-def verdicts(reading: Reading, thresholds: Thresholds) -> list[Verdict]:
-    """One verdict per pair: the threshold decision where there are grades, else
-    `judge_unreadable` with what was wrong."""
-    return [
-        decide(grades, thresholds)
-        if grades is not None
-        else Verdict(None, UNREADABLE, problem or "judge reply: no grades for this pair")
-        for grades, problem in zip(reading.grades, reading.problems, strict=True)
-    ]
+def verdicts(reading: Reading, thresholds: Thresholds) -> list[Verdict | None]:
+    """One entry per pair: the threshold decision where the reply graded it readably,
+    None where it did not (the pair waits for the judge; `reading.problems` says why)."""
+    return [decide(g, thresholds) if g is not None else None for g in reading.grades]

@@ -52,6 +52,11 @@ class DictPair:
     def gyaru(self) -> str:
         return str(self.pair["gyaru"])
 
+    @property
+    def check_note(self) -> str | None:
+        note = self.pair.get("check_note")
+        return note if isinstance(note, str) else None
+
 
 def _item_schema(number: int, reason_max_chars: int) -> dict[str, Any]:
     grade = {"type": "integer", "enum": list(range(GRADE_MIN, GRADE_MAX + 1))}
@@ -110,20 +115,33 @@ def max_tokens(num_pairs: int, *, per_pair: int) -> int:
     return REPLY_OVERHEAD_TOKENS + num_pairs * per_pair
 
 
+# Said once, with the instructions, when some pair carries a note from the rule checks.
+CHECK_NOTE_HINT = (
+    "check_note がある組は、規則による自動チェックが意味のずれを疑ったものの確信できなかった組です。"
+    "その指摘が本当か、言い換え（略語・くだけた言い方）にすぎないかを確かめて meaning を付けてください。"
+)
+
+
+def _check_note(item: JudgedItem) -> str | None:
+    # Labelled calibration items and older raw records carry no note.
+    note = getattr(item, "check_note", None)
+    return note if isinstance(note, str) and note else None
+
+
 def user_message(items: Sequence[JudgedItem]) -> str:
     """The pairs to grade, numbered from 1, one JSON object a line (JSON so that quotes
-    or line breaks inside a line cannot blur where one pair ends)."""
+    or line breaks inside a line cannot blur where one pair ends). A pair the rule
+    checks were unsure of carries their note (`check_note`): the judge decides it."""
+    notes = [_check_note(it) for it in items]
+    # The instructions stay on the first line: every line after it is one pair.
     lines = [
         f"次の{len(items)}組を採点してください。"
         "pair の番号ごとに、grades に同じ番号で一つずつ、同じ順番で答えてください。"
+        + (CHECK_NOTE_HINT if any(notes) else "")
     ]
-    lines += [
-        json.dumps(
-            {"pair": n, "topic": it.topic, "standard": it.standard, "persona": it.gyaru},
-            ensure_ascii=False,
-        )
-        for n, it in enumerate(items, start=1)
-    ]
+    for n, (it, note) in enumerate(zip(items, notes, strict=True), start=1):
+        row = {"pair": n, "topic": it.topic, "standard": it.standard, "persona": it.gyaru}
+        lines.append(json.dumps(row | ({"check_note": note} if note else {}), ensure_ascii=False))
     return "\n".join(lines)
 
 

@@ -38,6 +38,14 @@ class Completion:
     endpoint: str
 
 
+def input_ref(item: InputItem, *, tied_by_text: bool) -> dict[str, Any]:
+    """How a raw record names the input an outcome belongs to."""
+    ref = item.to_json()
+    if tied_by_text:
+        ref["tied_by"] = "text"
+    return ref
+
+
 @dataclass(frozen=True, slots=True)
 class Pair:
     id: str
@@ -52,8 +60,14 @@ class Pair:
     normalised: tuple[str, str] = field(default=("", ""), repr=False, compare=False)
     # The input line this pair rewrites (generate --input); None in free generation.
     input: InputItem | None = None
+    # Tied to its input by its standard line, the reply's item having no usable id
+    # (client.pairs.align); written as `"input": {..., "tied_by": "text"}`.
+    tied_by_text: bool = False
     # The judge's grades, once it kept the pair (None: not judged, or the judge is off).
     judge: Grades | None = None
+    # What a pair check was not sure of (client.pairs.checks): the judge reads it; with
+    # the judge off the pair is kept and the note stays with it in the dataset.
+    check_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -66,9 +80,11 @@ class Pair:
             "quality": self.quality,
         }
         if self.input is not None:
-            data["input"] = self.input.to_json()
+            data["input"] = input_ref(self.input, tied_by_text=self.tied_by_text)
         if self.judge is not None:
             data["judge"] = self.judge.to_json()
+        if self.check_note is not None:
+            data["check_note"] = self.check_note
         return data
 
 
@@ -80,6 +96,7 @@ class Rejection:
     item: Any
     # The input line the item was tied to (generate --input); None when there is none.
     input: InputItem | None = None
+    tied_by_text: bool = False  # as for Pair
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -89,7 +106,7 @@ class Rejection:
             "item": self.item,
         }
         if self.input is not None:
-            data["input"] = self.input.to_json()
+            data["input"] = input_ref(self.input, tied_by_text=self.tied_by_text)
         return data
 
 

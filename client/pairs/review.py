@@ -29,6 +29,8 @@ Verdict = Literal["accepted", "rejected", "edited"]
 VERDICTS: tuple[Verdict, ...] = ("accepted", "rejected", "edited")
 # A persona line longer than this is not a sentence; the page refuses it.
 MAX_EDIT_CHARS = 2000
+# The judge's grades a labels row keeps (its reason is the judge's, not the reviewer's).
+_GRADE_KEYS = ("meaning", "voice", "naturalness", "safety", "topic_ok")
 
 
 def pair_key(pair: Mapping[str, Any], index: int) -> str:
@@ -193,34 +195,45 @@ def apply_review(pairs: Sequence[Mapping[str, Any]], review: Review) -> Reviewed
     )
 
 
+def _grades(judged: Any) -> dict[str, Any]:
+    """The judge's grades of a line, as a labels row keeps them (none if ungraded)."""
+    if not isinstance(judged, Mapping):
+        return {}
+    return {"judge": {k: judged[k] for k in _GRADE_KEYS if k in judged}}
+
+
 def label_rows(
     pairs: Sequence[Mapping[str, Any]], review: Review, *, persona: str | None = None
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """Every reviewed line as a labelled example for calibrating the checks; `persona`
     (the dataset's) lets calibration refuse a config of another persona. A row says
     what the run decided about a line it saw (`run`, and `run_reason` when it
-    rejected it); a person's own line was never seen by the run."""
-    rows: list[dict[str, str]] = []
+    rejected it); a person's own line was never seen by the run. A line the judge
+    graded carries its grades (`judge`), so `client calibrate --suggest` can learn the
+    judge's minimum grades from the review too."""
+    rows: list[dict[str, Any]] = []
     tail = {"persona": persona} if persona else {}
 
-    def label(standard: str, gyaru: str, topic: str, verdict: str, run: dict[str, str]) -> None:
+    def label(standard: str, gyaru: str, topic: str, verdict: str, seen: dict[str, Any]) -> None:
         rows.append(
-            {"standard": standard, "gyaru": gyaru, "topic": topic, "label": verdict} | tail | run
+            {"standard": standard, "gyaru": gyaru, "topic": topic, "label": verdict} | tail | seen
         )
 
-    def decided(standard: str, gyaru: str, topic: str, d: Decision, run: dict[str, str]) -> None:
+    def decided(standard: str, gyaru: str, topic: str, d: Decision, seen: dict[str, Any]) -> None:
         if d.verdict == "edited" and d.gyaru is not None:
-            label(standard, gyaru, topic, "bad", run)
-            label(standard, d.gyaru, topic, "good", {})
+            label(standard, gyaru, topic, "bad", seen)
+            label(standard, d.gyaru, topic, "good", {})  # neither the run nor the judge saw it
         else:
-            label(standard, gyaru, topic, "good" if d.verdict == "accepted" else "bad", run)
+            label(standard, gyaru, topic, "good" if d.verdict == "accepted" else "bad", seen)
 
     for pair, decision in _current(pairs, review.decisions):
         if decision is not None:
             topic = str(pair.get("topic", ""))
-            decided(pair["standard"], pair["gyaru"], topic, decision, {"run": "accepted"})
+            seen = {"run": "accepted"} | _grades(pair.get("judge"))
+            decided(pair["standard"], pair["gyaru"], topic, decision, seen)
     for run in _run_decisions(review):
         item = run.item
-        verdict = {"run": "rejected", "run_reason": item.reason}
-        decided(item.standard, item.gyaru, item.topic, run.decision, verdict)
+        seen = {"run": "rejected", "run_reason": item.reason}
+        seen |= _grades(item.judge.to_json() if item.judge is not None else None)
+        decided(item.standard, item.gyaru, item.topic, run.decision, seen)
     return rows

@@ -53,6 +53,9 @@ class DatasetReport:
     first_person: str
     samples: list[dict[str, Any]]
     diversity: DiversityReport | None = None
+    # Pairs carrying the judge's grades, and those let in without them ("unjudged").
+    judged: int = 0
+    unjudged: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,8 @@ class DatasetReport:
             "with_first_person": self.with_first_person,
             "samples": self.samples,
             "diversity": self.diversity.to_json() if self.diversity else None,
+            "judged": self.judged,
+            "unjudged": self.unjudged,
         }
 
 
@@ -104,4 +109,6 @@ def describe(
             first_person=first_person,
             near_duplicates=near_duplicates,
         ),
+        judged=sum(isinstance(p.get("judge"), dict) for p in pairs),
+        unjudged=sum(p.get("unjudged") is True for p in pairs),
     )

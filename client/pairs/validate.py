@@ -2,7 +2,8 @@
 
 Reason codes (counted in summaries, documented in docs/dataset.md):
 schema, empty, topic, length, not_japanese, identical, missing_first_person, then the
-Japanese-aware checks' (client.pairs.checks), then low_quality.
+Japanese-aware checks' (client.pairs.checks), then low_quality. A check that is not
+sure rejects nothing: the pair carries its note (`check_note`) to the judge.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def validate_item(
         )
 
     failure = None if ctx.checker is None else ctx.checker.check(standard, gyaru)
-    if failure is not None:
+    if failure is not None and failure.sure:
         return _reject(index, item, failure.reason, failure.detail)
     score = quality_score(standard, gyaru, ctx.style_markers, rules.first_person)
     if score < ctx.min_quality:
@@ -121,6 +122,7 @@ def validate_item(
         generated_at=generated_at,
         quality=score,
         normalised=normalised,
+        check_note=None if failure is None else failure.note,
     )
 
 

@@ -90,6 +90,13 @@ async def run_batches_or_stop(sink: BatchSink, *, quiet_success: bool) -> None:
         log.error(str(exc), run_id=sink.prepared.store.run_id)
 
 
+def _judge_stopped(sink: BatchSink) -> Callable[[], bool] | None:
+    """A judge whose replies cannot be read stops the batches too: pairs made now
+    would only join those waiting for it."""
+    judge = sink.prepared.judge
+    return None if judge is None else lambda: judge.stopped
+
+
 async def run_batches(sink: BatchSink, *, quiet_success: bool) -> None:
     """Every batch left, through the runner and into the sink, as many at once as the
     pool admits (with --concurrency auto, as its tuners set)."""
@@ -110,6 +117,7 @@ async def run_batches(sink: BatchSink, *, quiet_success: bool) -> None:
             run_batch=runner.run,
             on_result=sink.record,
             gate=_gate(sink),
+            halted=_judge_stopped(sink),
         )
 
     with sink.observer:

@@ -1,8 +1,10 @@
 """What an input run (`generate --input FILE`) adds to generate's setup and its batches.
 
     check_inputs            before the server is asked anything: read and screen the
-                            whole file (an `InputFile`); a bad record stops the run
-                            (exit 2), nothing sent
+                            whole file (an `InputFile`, with its fingerprint); a bad
+                            record stops the run (exit 2), nothing sent
+    check_same_input        a resumed run's input is the one it was made from (the
+                            manifest's fingerprint), or the run is refused (exit 2)
     write_input_rejections  once the run's folder exists: the lines never sent, and why
     InputFile.left          after earlier sessions' records are read: what is left to
                             send (an `InputRun`)
@@ -22,16 +24,18 @@ from typing import Any
 
 import structlog
 
-from client.pairs.align import MISSING
+from client.errors import UsageError
 from client.pairs.digests import DigestSet
+from client.pairs.fingerprint import InputFingerprint, input_refusal
 from client.pairs.inputs import InputCounts, InputItem, InputScreen, batches_of
 from client.pairs.records import BatchSpec
 from client.pairs.rewrite import RewritePlan, RewritePrompts
-from client.pairs.rewrites import PAIRED, InputTally
+from client.pairs.rewrites import InputTally, input_summary
 from client.pairs.schema import PairRules
 from client.run.job import Job
 from client.storage.batch_record import BatchRecord
 from client.storage.inputs import InputSource, items, read_input, survey
+from client.storage.manifest import Manifest
 from client.storage.processed import DatasetStats
 from client.storage.runstore import RunStore
 
@@ -48,6 +52,8 @@ class InputFile:
     prompts: RewritePrompts
     batch_size: int
     counts: InputCounts
+    # What the run's manifest records of the file (and a resumed run checks).
+    fingerprint: InputFingerprint
 
     def plan(self, base_seed: int) -> RewritePlan:
         return RewritePlan(prompts=self.prompts, batch_size=self.batch_size, base_seed=base_seed)
@@ -103,7 +109,18 @@ def check_inputs(job: Job) -> InputFile | None:
         screen.screen(record)
     log.info("input file read", file=str(job.inputs.path), **screen.counts.to_json())
     batch_size = job.settings.generation.num_pairs_per_batch
-    return InputFile(job.inputs, job.rules, job.rewrite, batch_size, screen.counts)
+    fingerprint = screen.fingerprint(job.inputs.path.name)
+    return InputFile(job.inputs, job.rules, job.rewrite, batch_size, screen.counts, fingerprint)
+
+
+def check_same_input(run_id: str, previous: Manifest | None, inputs: InputFile | None) -> None:
+    """Refuse (UsageError, exit 2) to resume a run with another input than the one it
+    was made from: another file, --input on a free run, none on an input run. Before
+    any request, so a refused run costs nothing."""
+    recorded = previous.input if previous is not None else None
+    refusal = input_refusal(run_id, recorded, inputs.fingerprint if inputs else None)
+    if refusal is not None:
+        raise UsageError(refusal)
 
 
 def write_input_rejections(inputs: InputFile, store: RunStore) -> None:
@@ -125,14 +142,7 @@ class InputSummary:
         return None
 
     def finish(self, stats: DatasetStats) -> None:
-        outcomes = self.tally.counts()
-        paired = outcomes.pop(PAIRED, 0)
-        outcomes.pop(MISSING, None)
-        rejected = sum(outcomes.values())
-        stats.extra["inputs"] = {
-            **self.counts.to_json(),
-            "paired": paired,
-            "rejected": dict(outcomes.most_common()),
-            # Sent and not settled: skipped by the model, in a failed batch, or never sent.
-            "pending": max(self.counts.sent - paired - rejected, 0),
-        }
+        # An input run's pairs are one per line: the pairs waiting are the lines.
+        stats.extra["inputs"] = input_summary(
+            self.counts, self.tally, awaiting=stats.pairs_awaiting_judge
+        )

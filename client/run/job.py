@@ -20,7 +20,7 @@ from client.pairs.rewrite import RewritePrompts
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext
 from client.run.attempts import AttemptLoop
-from client.run.judge import JudgeStage
+from client.run.judge import JudgeStage, remedies
 from client.run.runner import BatchRunner, RequestTemplate, RunObserver
 from client.run.workers import CheckPool
 from client.server.pool import EndpointPool
@@ -264,12 +264,14 @@ class Job:
     def judge_stage(self, pool: EndpointPool, model: str, *, run_id: str) -> JudgeStage | None:
         if self.judge_prompt is None:
             return None
+        config, structured = self.settings.judge, self.settings.generation.structured_output
         return JudgeStage(
             attempts=self.attempts(pool, run_id=run_id),
             model=model,
             prompt=self.judge_prompt,
-            config=self.settings.judge,
-            structured_output=self.settings.generation.structured_output,
+            config=config,
+            structured_output=structured,
+            advice=remedies(config, structured_output=structured, flags=True, no_judge=True),
         )
 
     def runner(

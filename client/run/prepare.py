@@ -3,6 +3,7 @@ left, once, before any batch. The result is one frozen `Prepared`, whole from th
 nothing in it waits for a later step to fill it in.
 
     check_inputs        an input run's file, read and screened (run.inputs)
+    check_same_input    a resumed run keeps its input (another file: refused, exit 2)
     check_server        ready endpoints, the model, its context length
     prepare_judge       the judge's server and model (the judge step, or None: off)
     base seed, plan     a resumed run keeps its seed, so batch N asks for what it did
@@ -33,7 +34,13 @@ from client.pairs.records import BatchSpec
 from client.pairs.rewrites import settled_keys
 from client.run.autoconc import Tuning
 from client.run.autolevels import AutoLevels
-from client.run.inputs import InputFile, InputRun, check_inputs, write_input_rejections
+from client.run.inputs import (
+    InputFile,
+    InputRun,
+    check_inputs,
+    check_same_input,
+    write_input_rejections,
+)
 from client.run.job import Job
 from client.run.judge import JudgeStage
 from client.run.runner import RequestTemplate
@@ -195,9 +202,10 @@ async def prepare(session: Session, *, new_seed: Callable[[], int]) -> Prepared:
     run that has none configured."""
     job, store = session.job, session.store
     input_file = check_inputs(job)
+    previous = store.read_manifest()
+    check_same_input(store.run_id, previous, input_file)
     server = await check_server(job, session.pool)
     judge = await prepare_judge(session, server)
-    previous = store.read_manifest()
     base_seed = _base_seed(job.settings, previous, new_seed)
     phrases = _phrase_counter(job)
     plan = job.plan(base_seed, hint=phrases.hint if phrases else None)
@@ -351,9 +359,10 @@ def read_earlier(
         for input_key in settled_keys(record.data):
             settled.add(hex64(input_key))
         if judging and record.awaits_judge():
-            # Judged before new batches; its inputs are not sent again either.
+            # Its waiting pairs are judged before new batches; their inputs are not
+            # sent again either. Those the judge graded already count now.
             to_judge.append(index)
-            continue
+            record = record.graded_only()
         pairs = record.accepted
         lines = [(p["standard"], p["gyaru"]) for p in pairs]
         seen.add_many([p["id"] for p in pairs], lines, record.dedup_keys(seen.key))

@@ -50,6 +50,9 @@ class LiveStats:
     rejected: int = 0
     duplicates: int = 0
     retries: int = 0
+    # The judge's retries (a reply it could not read, a server error), apart from
+    # generation's.
+    judge_retries: int = 0
     completion_tokens: int = 0
     prompt_tokens: int = 0
     # Input runs: lines of the file, and lines settled or set aside (blank, duplicate,

@@ -65,14 +65,21 @@ async def schedule(
     run_batch: Callable[[BatchSpec], Awaitable[BatchResult]],
     on_result: Callable[[BatchResult], Awaitable[int]],
     gate: TargetGate | None = None,
+    halted: Callable[[], bool] | None = None,
 ) -> None:
     """Run every spec, each batch holding a unit of the pool's admitted work from
     before it is taken from `specs` until `on_result` has stored it.
 
     Specs are pulled lazily, so a plan of a million batches costs nothing up
     front. `on_result` stores a result and answers how many new unique pairs it
-    brought (for target mode).
+    brought (for target mode). Once `halted()` says so (the judge stopped), no
+    batch is admitted any more; those in flight finish.
     """
+
+    def rule(in_flight: int) -> Admission:
+        if halted is not None and halted():
+            return "stop"
+        return gate(in_flight) if gate is not None else "start"
 
     async def one(spec: BatchSpec) -> None:
         try:
@@ -84,7 +91,7 @@ async def schedule(
 
     try:
         async with anyio.create_task_group() as tg:
-            while await pool.admit(gate):
+            while await pool.admit(rule):
                 spec = next(specs, None)
                 if spec is None:
                     pool.release()

@@ -20,6 +20,7 @@ has one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import anyio
@@ -29,6 +30,7 @@ import structlog
 from client.clock import utc_now
 from client.errors import OutputDirError
 from client.pairs.dedup import DedupKey, key_of_normalised
+from client.pairs.fingerprint import FREE
 from client.pairs.judge_outcome import JudgeOutcome, apply_verdicts
 from client.pairs.judge_request import DictPair
 from client.pairs.records import BatchResult, Pair
@@ -100,6 +102,7 @@ def start_manifest(prepared: Prepared) -> ManifestWriter:
             "topics": list(settings.persona.topics),
         },
         config=settings.snapshot(),
+        input=prepared.inputs.file.fingerprint if prepared.inputs is not None else FREE,
     )
     manifest = Manifest.start(prepared.resumed.previous, facts, now=utc_now())
     writer = ManifestWriter(store.manifest_path, manifest, fsync=store.fsync, clock=session.clock)
@@ -147,14 +150,33 @@ class BatchSink:
         signatures = signatures_by_id(result)
         result, keys, outcome = await self._judge(result, keys)
         await self._write(result, keys, outcome)
-        counts = result.finished and (outcome is None or outcome.judged)
-        new_unique = self._count_new(result, keys, signatures) if counts else 0
-        if counts:
-            self._count_phrases(result)
+        settled, settled_keys = self._settled(result, keys)
+        new_unique = self._count_new(settled, settled_keys, signatures) if result.finished else 0
+        if result.finished:
+            self._count_phrases(settled)
+        self._count_judge_retries(outcome)
         self.manifest.set_batch(result, judge=outcome.status if outcome else None)
-        self.observer.batch_finished(result, new_unique)
+        self.observer.batch_finished(settled, new_unique)
         await self.write_manifest_if_due()
         return new_unique
+
+    def _settled(self, result: BatchResult, keys: list[bytes]) -> tuple[BatchResult, list[bytes]]:
+        """The batch as the dataset will see it: with the judge on, only the pairs it
+        graded (the others wait for it)."""
+        if self.prepared.judge is None:
+            return result, keys
+        graded = [pair.judge is not None for pair in result.accepted]
+        if all(graded):
+            return result, keys
+        accepted = [p for p, g in zip(result.accepted, graded, strict=True) if g]
+        return replace(result, accepted=accepted), [
+            k for k, g in zip(keys, graded, strict=True) if g
+        ]
+
+    def _count_judge_retries(self, outcome: JudgeOutcome | None) -> None:
+        """The judge's retries, counted apart from generation's."""
+        if outcome is not None and outcome.attempts > 1:
+            self.live.judge_retries += outcome.attempts - 1
 
     async def _judge(
         self, result: BatchResult, keys: list[bytes]
@@ -168,11 +190,12 @@ class BatchSink:
         # a resumed run judges these pairs instead of generating them again.
         await self._write(result, keys, None)
         outcome = await judge.judge(result.spec.index, result.accepted)
-        if not outcome.judged:
+        if not outcome.graded:
             return result, keys, outcome
-        kept = [v.kept for v in outcome.verdicts]
+        # The keys of the pairs that stay accepted: kept, or still waiting for the judge.
+        stay = [v is None or v.kept for v in outcome.verdicts]
         judged = apply_verdicts(result, outcome.verdicts)
-        return judged, [k for k, keep in zip(keys, kept, strict=True) if keep], outcome
+        return judged, [k for k, keep in zip(keys, stay, strict=True) if keep], outcome
 
     async def _write(
         self, result: BatchResult, keys: list[bytes], judge: JudgeOutcome | None
@@ -220,9 +243,11 @@ class BatchSink:
         """An earlier session's batch, graded now: written, its kept pairs counted."""
         judged = record.with_judgement(outcome)
         await self.write_record(index, judged)
-        if outcome.judged:
-            for digest in judged.dedup_keys(self.key):
+        if outcome.graded:
+            # Pairs graded before are in the index already: adding them again is a no-op.
+            for digest in judged.graded_only().dedup_keys(self.key):
                 self.prepared.seen.add_key(digest)
+        self._count_judge_retries(outcome)
         self.manifest.set_judged(
             index,
             judge=outcome.status,
@@ -257,7 +282,8 @@ async def judge_leftovers(sink: BatchSink) -> None:
 
 async def _judge_one(sink: BatchSink, judge: JudgeStage, index: int) -> None:
     record = sink.prepared.store.read_batch(index)
-    if record is None or not record.awaits_judge():
+    if record is None or not record.awaits_judge() or judge.stopped:
         return
-    outcome = await judge.judge(index, [DictPair(p) for p in record.accepted])
-    await sink.record_judged(index, record, outcome)
+    outcome = await judge.judge(index, [DictPair(p) for p in record.ungraded])
+    if outcome.status != "stopped":
+        await sink.record_judged(index, record, outcome)

@@ -68,6 +68,7 @@ class RunSummary:
             "batches_skipped_as_done": self.batches_skipped,
             "batches_run": self.live.batches_done,
             "retries": self.live.retries,
+            "judge_retries": self.live.judge_retries,
             "pairs_per_minute": round(self.pairs_per_minute, 1),
             "target_pairs": self.target_pairs,
             "target_reached": self.target_reached,

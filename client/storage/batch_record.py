@@ -3,6 +3,11 @@
 `BatchRecord` is the one place that knows this file's shape: it builds the JSON
 from a `BatchResult`, and every reader (resume, the dataset rebuild, stats) goes
 through its typed accessors. Readers are lenient: a missing field counts as empty.
+
+A pair that passed the checks is in `accepted`; it carries the judge's grades
+(`judge`) once the judge has kept it, and none while it waits for the judge (or when
+the judge is off). Files written before only a readable grade was a verdict may hold
+`judge_unreadable` rejections: `read` takes those pairs back as waiting ones.
 """
 
 from __future__ import annotations
@@ -13,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from client.pairs.dedup import DedupKey, dedup_key
-from client.pairs.judge_outcome import JudgeOutcome, apply_verdicts_json
+from client.pairs.judge_outcome import (
+    JudgeOutcome,
+    apply_verdicts_json,
+    is_graded,
+    pair_position,
+    returned_unreadable,
+)
 from client.pairs.records import FINISHED_STATUSES, BatchResult
 from client.storage.atomic import atomic_write_json, read_json_object
 from client.storage.layout import FORMAT
@@ -74,25 +85,33 @@ class BatchRecord:
         return cls(data)
 
     def with_judgement(self, outcome: JudgeOutcome) -> BatchRecord:
-        """This record once the judge has graded its accepted pairs (a resumed run):
-        kept pairs carry their grades, the others move to `rejected`; a failed
-        outcome changes nothing but the judge section."""
+        """This record once the judge has graded its pairs without grades (a resumed
+        run): kept pairs carry their grades, turned-down ones move to `rejected`, pairs
+        the reply left unreadable still wait; a failed or stopped step changes nothing
+        but the judge section."""
         data = dict(self.data)
         data["judge"] = outcome.to_json()
-        if not outcome.judged:
+        if not outcome.graded:
             return BatchRecord(data)
-        kept, rejections, mask = apply_verdicts_json(self.accepted, outcome.verdicts)
-        data["accepted"] = kept
+        accepted, rejections, mask = apply_verdicts_json(self.accepted, outcome.verdicts)
+        data["accepted"] = accepted
         rejected = [*(self.data.get("rejected") or []), *rejections]
         data["rejected"] = sorted(rejected, key=lambda r: int(r.get("index", -1)))
-        stored = dict(self.data.get("dedup") or {})
-        keys = stored.get("keys")
-        if isinstance(keys, list) and len(keys) == len(mask):
-            stored["keys"] = [k for k, keep in zip(keys, mask, strict=True) if keep]
-            data["dedup"] = stored
-        else:
-            data.pop("dedup", None)
-        return BatchRecord(data)
+        return BatchRecord(_dedup_kept(data, self.data.get("dedup"), mask))
+
+    @property
+    def ungraded(self) -> list[dict[str, Any]]:
+        """The accepted pairs the judge has not graded (all of them when it was off)."""
+        return [p for p in self.accepted if not is_graded(p)]
+
+    def graded_only(self) -> BatchRecord:
+        """This record as the dataset sees it while the judge is on: its pairs waiting
+        for the judge left out."""
+        mask = [is_graded(p) for p in self.accepted]
+        if all(mask):
+            return self
+        data = {**self.data, "accepted": [p for p, m in zip(self.accepted, mask, strict=True) if m]}
+        return BatchRecord(_dedup_kept(data, self.data.get("dedup"), mask))
 
     @property
     def judge_usage(self) -> tuple[int, int]:
@@ -103,20 +122,21 @@ class BatchRecord:
 
     @property
     def judge_status(self) -> str | None:
-        """ "judged", "failed" (the judge step could not run), or None (not judged)."""
+        """The judge step's status (`JudgeStatus`: "judged", "unreadable", "failed",
+        "stopped"), or None (not judged: the judge was off, or the run stopped first)."""
         judge = self.data.get("judge")
         status = judge.get("status") if isinstance(judge, dict) else None
         return status if isinstance(status, str) else None
 
     def awaits_judge(self) -> bool:
         """Finished, with pairs the judge has not graded yet."""
-        return self.finished and self.judge_status != "judged" and bool(self.accepted)
+        return self.finished and bool(self.ungraded)
 
     @classmethod
     def read(cls, path: Path) -> BatchRecord | None:
         """The record in a batch file; None when it cannot be read as one."""
         data = read_json_object(path)
-        return cls(data) if data is not None else None
+        return cls(_unreadable_returned(data)) if data is not None else None
 
     def write(self, path: Path, *, fsync: bool) -> None:
         atomic_write_json(path, self.data, fsync=fsync)
@@ -204,3 +224,30 @@ def _error(result: BatchResult) -> dict[str, Any] | None:
         "status": result.error_status,
         "message": result.error_message,
     }
+
+
+def _dedup_kept(data: dict[str, Any], stored: Any, mask: list[bool]) -> dict[str, Any]:
+    """`data` with the stored dedup keys of the pairs `mask` keeps (dropped when they
+    do not match the pairs: readers compute them again)."""
+    keys = stored.get("keys") if isinstance(stored, dict) else None
+    if isinstance(keys, list) and len(keys) == len(mask):
+        data["dedup"] = {**stored, "keys": [k for k, keep in zip(keys, mask, strict=True) if keep]}
+    else:
+        data.pop("dedup", None)
+    return data
+
+
+def _unreadable_returned(data: dict[str, Any]) -> dict[str, Any]:
+    """A record as this version writes it: the pairs an older run rejected as
+    `judge_unreadable` back among the accepted ones, in reply order, waiting for the
+    judge (their dedup keys are computed again)."""
+    returned, rejected = returned_unreadable(data.get("rejected") or [])
+    if not returned:
+        return data
+    accepted = [*(data.get("accepted") or []), *returned]
+    accepted.sort(key=pair_position)
+    upgraded = {**data, "accepted": accepted, "rejected": rejected}
+    upgraded.pop("dedup", None)
+    if isinstance(data.get("judge"), dict):
+        upgraded["judge"] = {**data["judge"], "status": "unreadable"}
+    return upgraded

@@ -43,14 +43,18 @@ class InputSource:
 
     @classmethod
     def of(cls, path: Path, field: str | None = None) -> InputSource:
+        """The source `path` names; UsageError for a folder or a format this tool does
+        not read. A .jsonl field and a .csv column default to `standard`."""
+        if path.is_dir():
+            raise UsageError(f"{path}: is a directory, not an input file")
         fmt = input_format(path.suffix)
         if fmt is None:
+            if not path.suffix and not path.exists():
+                raise UsageError(f"{path}: input file not found")
             known = ", ".join(INPUT_FORMATS)
             raise UsageError(f"{path}: unknown input format {path.suffix!r} (use {known})")
         if fmt == "txt" and field is not None:
             raise UsageError(f"{path}: --input-field applies to .jsonl and .csv files only")
-        if fmt == "csv" and field is None:
-            raise UsageError(f"{path}: a .csv input needs --input-field COLUMN")
         return cls(path=path, format=fmt, field=field or DEFAULT_FIELD)
 
 
@@ -102,11 +106,12 @@ def _csv(source: InputSource) -> Iterator[InputLine]:
     try:
         header = next(reader, None)
         if header is None:
-            raise UsageError(f"{source.path}:1: empty file, no header")
+            raise UsageError(f"{source.path}: no lines to rewrite (the file is empty)")
         try:
             column = column_of(header, source.field)
         except ValueError as exc:
-            raise UsageError(f"{source.path}:1: {exc}") from None
+            hint = "; name the column with --input-field" if source.field == DEFAULT_FIELD else ""
+            raise UsageError(f"{source.path}:1: {exc}{hint}") from None
         start = reader.line_num + 1
         for row in reader:
             try:
@@ -121,8 +126,7 @@ def _csv(source: InputSource) -> Iterator[InputLine]:
         ) from None
 
 
-def read_input(source: InputSource) -> Iterator[InputLine]:
-    """Every record of the file, in order; UsageError at the first bad one."""
+def _records(source: InputSource) -> Iterator[InputLine]:
     if source.format == "jsonl":
         yield from _jsonl(source)
     elif source.format == "csv":
@@ -130,6 +134,25 @@ def read_input(source: InputSource) -> Iterator[InputLine]:
     else:
         for number, text in _lines(source.path):
             yield InputLine(number, text.strip())
+
+
+def read_input(source: InputSource) -> Iterator[InputLine]:
+    """Every record of the file, in order; UsageError at the first bad one, and at the
+    end of a file with no line to rewrite (empty, blank lines only, a header only)."""
+    records = blank = 0
+    for record in _records(source):
+        records += 1
+        blank += not record.text
+        yield record
+    if records == blank:
+        raise UsageError(f"{source.path}: no lines to rewrite ({_emptiness(source, records)})")
+
+
+def _emptiness(source: InputSource, records: int) -> str:
+    unit = "row" if source.format == "csv" else "line"
+    if records:
+        return f"{records} blank {unit}{'s' if records > 1 else ''}"
+    return "only a header" if source.format == "csv" else "the file is empty"
 
 
 def check_input(source: InputSource) -> int:

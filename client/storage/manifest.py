@@ -1,5 +1,6 @@
 """The run manifest (raw/<run_id>/manifest.json): the config snapshot, the prompt hash,
-the plan, each session and each batch's status, and the run's summary at the end.
+the plan, the input it rewrites, each session and each batch's status, and the run's
+summary at the end.
 
 `Manifest` is the one place that knows its shape; `ManifestWriter` keeps it current
 on disk without rewriting it after every one of thousands of batches.
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from client.clock import Clock, monotonic
+from client.pairs.fingerprint import FREE, InputFingerprint, RecordedInput
 from client.pairs.records import BatchResult
 from client.storage.atomic import (
     atomic_write_json,
@@ -35,6 +37,14 @@ class RunFacts:
     base_seed: int
     plan: dict[str, Any]
     config: dict[str, Any]
+    # What the run rewrites: an input file's fingerprint, or FREE (no --input). None:
+    # not told, and the manifest keeps what an earlier session recorded, if anything.
+    input: RecordedInput | None = None
+
+
+def _input_json(recorded: RecordedInput) -> dict[str, Any] | None:
+    """`input` in the manifest: the file's fingerprint, or null for free generation."""
+    return recorded.to_json() if isinstance(recorded, InputFingerprint) else None
 
 
 class Manifest:
@@ -53,25 +63,39 @@ class Manifest:
         before = previous.data if previous else {}
         sessions = list(before.get("sessions") or [])
         sessions.append({"started_at": now, "ended_at": None, "status": "running"})
-        return cls(
-            {
-                "format": FORMAT,
-                "run_id": facts.run_id,
-                "status": "running",
-                "created_at": before.get("created_at", now),
-                "updated_at": now,
-                "model": facts.model,
-                "max_model_len": facts.max_model_len,
-                "endpoints": facts.endpoints,
-                "system_prompt": {"path": facts.prompt_path, "sha256": facts.prompt_sha},
-                "base_seed": facts.base_seed,
-                "plan": facts.plan,
-                "config": facts.config,
-                "sessions": sessions,
-                "batches": dict(before.get("batches") or {}),
-                "summary": None,
-            }
-        )
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "run_id": facts.run_id,
+            "status": "running",
+            "created_at": before.get("created_at", now),
+            "updated_at": now,
+            "model": facts.model,
+            "max_model_len": facts.max_model_len,
+            "endpoints": facts.endpoints,
+            "system_prompt": {"path": facts.prompt_path, "sha256": facts.prompt_sha},
+            "base_seed": facts.base_seed,
+            "plan": facts.plan,
+            "config": facts.config,
+            "sessions": sessions,
+            "batches": dict(before.get("batches") or {}),
+            "summary": None,
+        }
+        if facts.input is not None:
+            data["input"] = _input_json(facts.input)
+        elif "input" in before:
+            data["input"] = before["input"]
+        return cls(data)
+
+    @property
+    def input(self) -> RecordedInput | None:
+        """What the run rewrites, as recorded: a file's fingerprint, FREE, or None for
+        a manifest that does not say (written before runs recorded it)."""
+        if "input" not in self.data:
+            return None
+        recorded = self.data["input"]
+        if recorded is None:
+            return FREE
+        return InputFingerprint.from_json(recorded)
 
     @property
     def base_seed(self) -> int | None:

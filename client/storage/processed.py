@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
+from client.pairs.align import MISSING
 from client.pairs.dedup import Deduper, DedupKey, dedup_key
+from client.pairs.judge_outcome import is_graded
 from client.pairs.neardup import NearDuplicates
 from client.storage.batch_record import BatchRecord
 from client.storage.layout import processed_datasets, processed_path
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from client.pairs.neardup import Signatures
 
 log = structlog.get_logger("client.storage.processed")
+
+# The field a dataset pair carries when the judge never graded it.
+UNJUDGED = "unjudged"
 
 
 class RebuildHook(Protocol):
@@ -60,10 +65,15 @@ class DatasetStats:
     # Each near duplicate's id -> the id of the kept pair it nearly repeats.
     near_duplicate_of: dict[str, str] = field(default_factory=dict)
     pairs_unique: int = 0
-    # Generated, but the judge has not graded them yet (it was down): left out until
-    # a resumed run judges them.
+    # Generated, but the judge has not graded them yet (its reply could not be read,
+    # it was down, it had stopped): left out until a resumed run judges them.
     batches_awaiting_judge: int = 0
     pairs_awaiting_judge: int = 0
+    # Those pairs by what the judge step of their batch came to (`awaiting_reason`).
+    awaiting_judge: Counter[str] = field(default_factory=Counter)
+    # Pairs in the dataset the judge never graded (the judge off, or --no-judge
+    # letting in pairs that waited for it): marked "unjudged": true.
+    pairs_unjudged: int = 0
     batches_judged: int = 0
     judge_prompt_tokens: int = 0
     judge_completion_tokens: int = 0
@@ -92,6 +102,7 @@ class DatasetStats:
         data = asdict(self)
         data.update(data.pop("extra"))
         data["rejections"] = dict(self.rejections.most_common())
+        data["awaiting_judge"] = dict(self.awaiting_judge.most_common())
         data["topics"] = dict(sorted(self.topics.items()))
         data["tokens_per_unique_pair"] = self.tokens_per_pair
         return data
@@ -127,6 +138,29 @@ def previous_run_keys(pairs: list[EarlierPair], key: DedupKey) -> set[bytes]:
     return {dedup_key(standard, gyaru, key) for _, standard, gyaru in pairs}
 
 
+# Why a batch's pairs wait for the judge, by its judge step's status.
+NOT_JUDGED = "not_judged"  # no judge step yet: the judge was off, or the run stopped first
+
+
+def awaiting_reason(record: BatchRecord) -> str:
+    """What kept a batch's pairs from the judge: its judge step's status ("unreadable",
+    "failed", "stopped"; "unreadable" too for pairs a partly read reply left), or
+    `NOT_JUDGED`."""
+    status = record.judge_status
+    return NOT_JUDGED if status is None or status == "judged" else status
+
+
+def _count_awaiting(stats: DatasetStats, record: BatchRecord) -> BatchRecord:
+    """Count the record's pairs waiting for the judge; the record without them."""
+    waiting = len(record.ungraded)
+    if not waiting:
+        return record
+    stats.batches_awaiting_judge += 1
+    stats.pairs_awaiting_judge += waiting
+    stats.awaiting_judge[awaiting_reason(record)] += waiting
+    return record.graded_only()
+
+
 def _count_record(stats: DatasetStats, index: int, record: BatchRecord) -> None:
     stats.pairs_requested += record.num_pairs
     stats.attempts += record.attempts
@@ -145,7 +179,8 @@ def _count_record(stats: DatasetStats, index: int, record: BatchRecord) -> None:
     stats.batches_ok += record.status == "ok"
     stats.batches_truncated += record.status == "truncated"
     reasons = record.rejection_reasons
-    stats.items_returned += len(reasons) + len(record.accepted)
+    # A `missing` rejection is an input line the reply had no item for, not an item.
+    stats.items_returned += sum(r != MISSING for r in reasons) + len(record.accepted)
     stats.pairs_valid += len(record.accepted)
     for reason in reasons:
         stats.rejections[reason] += 1
@@ -214,22 +249,15 @@ def _lines(pairs: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _settled(
-    stats: DatasetStats, index: int, record: BatchRecord | None, require_judge: bool
-) -> bool:
-    """Counts the record; whether its pairs may go into the dataset."""
-    if record is None:
-        stats.batches_unreadable += 1
-        log.warning("unreadable batch file", batch=index)
-        return False
-    _count_record(stats, index, record)
-    if record.failed:
-        return False
-    if require_judge and record.awaits_judge():
-        # Not settled until the judge has graded it: no hook counts it yet.
-        stats.batches_awaiting_judge += 1
-        stats.pairs_awaiting_judge += len(record.accepted)
-        return False
-    return True
+    stats: DatasetStats, record: BatchRecord, signed: Signatures | None
+) -> tuple[BatchRecord, Signatures | None]:
+    """The record without its pairs waiting for the judge (counted), and their
+    signatures left out with them."""
+    mask = [is_graded(p) for p in record.accepted]
+    settled = _count_awaiting(stats, record)
+    if signed is None or all(mask):
+        return settled, signed
+    return settled, signed[mask]
 
 
 def build_dataset(
@@ -257,8 +285,16 @@ def build_dataset(
     # numbers) comes first in the dataset file; memory stays flat either way.
     with tempfile.TemporaryFile("w+", encoding="utf-8", dir=store.processed_dir) as spool:
         for index, record, signed in records:
-            if record is None or not _settled(stats, index, record, require_judge):
+            if record is None:
+                stats.batches_unreadable += 1
+                log.warning("unreadable batch file", batch=index)
                 continue
+            _count_record(stats, index, record)
+            if record.failed:
+                continue
+            if require_judge:
+                # A pair is not settled until the judge has graded it: no hook sees it yet.
+                record, signed = _settled(stats, record, signed)
             for hook in hooks:
                 hook.record(record)
             pairs = record.accepted
@@ -268,6 +304,9 @@ def build_dataset(
                 signatures = near.signatures(_lines(pairs))
             digests = record.dedup_keys(key)
             for pair in _new_pairs(pairs, digests, earlier, deduper, near, signatures, stats):
+                if not is_graded(pair):
+                    pair = {**pair, UNJUDGED: True}
+                    stats.pairs_unjudged += 1
                 stats.pairs_unique += 1
                 stats.topics[pair["topic"]] += 1
                 for hook in hooks:

@@ -59,8 +59,8 @@ def fugashi() -> Analyser:
 def main() -> None:
     print(machine())
     lines = []
-    for name in ("labels_gyaru.jsonl", "labels_ojousama.jsonl"):
-        path = REPO / "tests" / "data" / name
+    for name in ("gyaru", "ojousama"):
+        path = REPO / "personas" / name / "labels.jsonl"
         for item in parse_labels(path.read_text(encoding="utf-8"), str(path)):
             lines += [item.standard, item.gyaru]
     for name, make in (

@@ -8,6 +8,7 @@ The same cases make the table in docs/bad-input.md:
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from client.pairs.fingerprint import InputFingerprint, input_digest
 from tests.cli_helpers import CLIENT, Result, env
 from tests.fakeserver import FakeServer
 from tests.helpers import JUDGE_PROMPT, PROMPT, REPO
@@ -46,9 +48,22 @@ class Case:
     args: list[str]
     code: int
     expect: str
-    files: dict[str, str] = field(default_factory=dict)
+    # name -> text; None: the file must not be there (a persona folder without it)
+    files: dict[str, str | None] = field(default_factory=dict)
     environ: dict[str, str] = field(default_factory=dict)
 
+
+# The manifest of a run made from in.txt: these two lines.
+MADE_FROM_IN_TXT = {
+    "outputs/raw/r1/manifest.json": json.dumps(
+        {
+            "run_id": "r1",
+            "input": InputFingerprint(
+                "in.txt", 2, input_digest(["今日は晴れです。", "明日は雨です。"])
+            ).to_json(),
+        }
+    )
+}
 
 CASES = [
     Case(
@@ -189,7 +204,7 @@ CASES = [
         2,
         "persona folder p lacks judge_prompt.txt (a persona folder holds persona.yaml, "
         "system_prompt.txt, rewrite_prompt.txt and judge_prompt.txt)",
-        {**PERSONA_FILES, "p/judge_prompt.txt": ""},
+        {**PERSONA_FILES, "p/judge_prompt.txt": None},
     ),
     Case(
         "unknown key in a persona",
@@ -258,6 +273,34 @@ CASES = [
     Case("input file not found", ["--input", "nope.txt"], 2, "nope.txt: input file not found"),
     Case("input of an unknown format", ["--input", "in.xlsx"], 2, "unknown input format '.xlsx'"),
     Case(
+        "input that is a directory",
+        ["--input", "corpus"],
+        2,
+        "corpus: is a directory, not an input file",
+        {"corpus/in.txt": "今日は晴れです。\n"},
+    ),
+    Case(
+        "input file that is empty",
+        ["--input", "in.txt"],
+        2,
+        "in.txt: no lines to rewrite (the file is empty)",
+        {"in.txt": ""},
+    ),
+    Case(
+        "input file of blank lines",
+        ["--input", "in.txt"],
+        2,
+        "in.txt: no lines to rewrite (2 blank lines)",
+        {"in.txt": "\n  \n"},
+    ),
+    Case(
+        "input CSV without a standard column",
+        ["--input", "in.csv"],
+        2,
+        "in.csv:1: no column 'standard' (columns: id, text); name the column with --input-field",
+        {"in.csv": "id,text\n1,今日は晴れです。\n"},
+    ),
+    Case(
         "input column that is not there",
         ["--input", "in.csv", "--input-field", "body"],
         2,
@@ -272,6 +315,38 @@ CASES = [
         {"in.csv": 'id,text\n1,今日は晴れです。\n2,"明日は"雨です\n'},
     ),
     Case(
+        "resuming with another input file",
+        ["--input", "in.txt", "--run-id", "r1"],
+        2,
+        "run r1 was made from in.txt (2 lines), and --input in.txt differs (3 lines, not 2):"
+        " resume it with the file it was made from, or start a new run with a new --run-id",
+        {"in.txt": "今日は晴れです。\n明日は雨です。\n週末は映画です。\n", **MADE_FROM_IN_TXT},
+    ),
+    Case(
+        "resuming with an input file of other lines",
+        ["--input", "other.txt", "--run-id", "r1"],
+        2,
+        "run r1 was made from in.txt (2 lines), and --input other.txt differs (file other.txt,"
+        " not in.txt; the same number of lines, with other text)",
+        {"other.txt": "今日は晴れです。\n明日は晴れです。\n", **MADE_FROM_IN_TXT},
+    ),
+    Case(
+        "resuming an input run without --input",
+        ["--run-id", "r1"],
+        2,
+        "run r1 was made from in.txt (2 lines); without --input it would turn into free"
+        " generation: resume it with --input in.txt, or start a new run with a new --run-id",
+        MADE_FROM_IN_TXT,
+    ),
+    Case(
+        "resuming a free run with --input",
+        ["--input", "in.txt", "--run-id", "r1"],
+        2,
+        "run r1 generates its own pairs from no input file, and --input in.txt cannot join it:"
+        " start a new run with a new --run-id",
+        {"in.txt": "今日は晴れです。\n", "outputs/raw/r1/manifest.json": '{"input": null}'},
+    ),
+    Case(
         "input JSON line without the field",
         ["--input", "in.jsonl"],
         2,
@@ -284,9 +359,11 @@ CASES = [
 def run_case(case: Case, port: int) -> tuple[int, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in case.files.items():
-            if text:
-                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
-                (Path(tmp) / name).write_text(text, encoding="utf-8")
+            if text is None:
+                continue  # a file that must not be there
+            path = Path(tmp) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
         base = ["--base-url", SERVER.format(port=port)] if "--base-url" not in case.args else []
         prompt = ["--system-prompt", str(PROMPT)] if "--system-prompt" not in case.args else []
         if "--input" in case.args:
@@ -353,7 +430,9 @@ def markdown(port: int, results: dict[str, tuple[int, list[str]]]) -> str:
         code, lines = results[case.name]
         message = error_line(lines).replace(f":{port}", ":PORT").replace("|", "\\|")
         message = message.replace(str(REPO), "<repo>")
-        files = "; ".join(f"{n}: `{t.strip()!r}`" for n, t in case.files.items() if t)
+        files = "; ".join(
+            f"{n}: `{t.rstrip(chr(10))!r}`" for n, t in case.files.items() if t is not None
+        )
         envs = " ".join(f"{k}={v}" for k, v in case.environ.items())
         command = " ".join(filter(None, [envs, "client generate", shlex.join(case.args)]))
         where = f"`{command}`" + (f" with {files}" if files else "")

@@ -11,25 +11,38 @@ import pytest
 from tests.cli_helpers import run_client
 from tests.helpers import REPO
 
-GYARU_LABELS = REPO / "tests" / "data" / "labels_gyaru.jsonl"
-OJOUSAMA_LABELS = REPO / "tests" / "data" / "labels_ojousama.jsonl"
+GYARU_LABELS = REPO / "personas" / "gyaru" / "labels.jsonl"
+OJOUSAMA_LABELS = REPO / "personas" / "ojousama" / "labels.jsonl"
 
 
-def test_shipped_gyaru_set_before_and_after_the_checks() -> None:
+@pytest.mark.parametrize("split", ["tuning", "held-out"])
+def test_shipped_gyaru_set_before_and_after_the_checks(split: str) -> None:
     result = run_client(
-        ["calibrate", str(GYARU_LABELS), "--json", "--log-format", "json"], cwd=REPO
+        ["calibrate", str(GYARU_LABELS), "--split", split, "--json", "--log-format", "json"],
+        cwd=REPO,
     )
     assert result.code == 0, result.stderr
     report = json.loads(result.stdout)
+    assert report["split"] == split
     by_name = {s["name"]: s for s in report["sources"]}
     before = by_name["validation without the pair checks"]
     after = by_name["validation with the pair checks"]
-    assert before["confusion"]["bad"]["accepted"] > 30  # what the issue found: most bad let through
-    assert after["kappa"] > 0.85 > before["kappa"]
-    assert after["recall_accepted"] >= 0.95
-    # What the rules cannot see is left to the judge, and listed.
-    assert {d["kind"] for d in after["disagreements"]} == {"wrong_topic"}
-    assert 0.5 < report["score_auc"] < 0.9
+    assert before["rule_visible_bad_rejected"]["rate"] < 0.2  # most bad let through
+    # The issue's bar, on each part: good kept >= 97 %, rule-visible bad rejected >= 90 %.
+    assert after["good_kept"]["rate"] >= 0.97
+    assert after["rule_visible_bad_rejected"]["rate"] >= 0.90
+    assert after["kappa"] > 0.7 > before["kappa"]
+    # Each rate has its Wilson interval around it, kappa its bootstrap one, and the size.
+    for rate in (after["good_kept"], after["rule_visible_bad_rejected"]):
+        low, high = rate["interval_95"]
+        assert low <= rate["rate"] <= high and high - low > 0.01
+    low, high = after["kappa_interval_95"]
+    assert low <= after["kappa"] <= high
+    assert (
+        after["n"]
+        == report["items"]
+        == sum(after["confusion"][k][v] for k in ("good", "bad") for v in ("accepted", "rejected"))
+    )
     assert any(name.startswith("quality score >= ") for name in by_name)
 
 
@@ -41,6 +54,8 @@ def test_ojousama_set_with_her_persona_prints_the_tables() -> None:
     assert result.code == 0, result.stderr
     out = result.stdout
     assert "validation with the pair checks" in out and "Cohen's kappa" in out
+    assert "good kept 24/24 = 100.0% [86.2%-100.0%]" in out
+    assert "(95 % intervals: Wilson, bootstrap; n = 48)" in out
     assert "quality score >= 0.50 (the given threshold)" in out
     assert "disagreements:" in out and "right by kind:" in out
 
@@ -55,7 +70,6 @@ def test_a_labels_file_of_another_persona_names_the_line() -> None:
 def test_without_labels_the_personas_own_set_is_read(tmp_path: Path) -> None:
     """A persona folder's labels.jsonl is what `client calibrate --persona` reads."""
     folder = shutil.copytree(REPO / "personas" / "ojousama", tmp_path / "lady")
-    shutil.copy(OJOUSAMA_LABELS, folder / "labels.jsonl")
     result = run_client(["calibrate", "--persona", str(folder), "--json"], cwd=REPO)
     assert result.code == 0, result.stderr
     report = json.loads(result.stdout)
@@ -70,6 +84,21 @@ def test_without_labels_the_personas_own_set_is_read(tmp_path: Path) -> None:
     assert result.error == (
         f"no LABELS file given, and the persona 'lady' has no labels.jsonl in {folder}"
     )
+
+
+def test_the_personas_own_set_by_split() -> None:
+    """`--split` works on the default labels: the persona folder's split set."""
+    result = run_client(
+        ["calibrate", "--persona", "ojousama", "--split", "held-out", "--json"], cwd=REPO
+    )
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert Path(report["labels"]).resolve() == OJOUSAMA_LABELS
+    assert (report["split"], report["items"]) == ("held-out", 17)
+    with_checks = next(
+        s for s in report["sources"] if s["name"] == "validation with the pair checks"
+    )
+    assert with_checks["n"] == 17 and with_checks["good_kept"]["interval_95"][1] == 1.0
 
 
 @pytest.mark.parametrize(

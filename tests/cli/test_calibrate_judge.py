@@ -13,7 +13,7 @@ from tests.helpers import REPO
 
 pytestmark = pytest.mark.loopback
 
-GYARU_LABELS = REPO / "tests" / "data" / "labels_gyaru.jsonl"
+GYARU_LABELS = REPO / "personas" / "gyaru" / "labels.jsonl"
 
 
 def labels() -> list[dict[str, Any]]:

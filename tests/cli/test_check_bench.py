@@ -6,9 +6,10 @@ import pytest
 
 from client.run.bench import Level, LevelResult, recommend, recommend_combination
 from client.server.readiness import TESTED_VLLM_VERSION
-from tests.cli_helpers import run_client
+from tests.cli_helpers import Result, run_client
 from tests.fakeserver import FakeServer
 from tests.gpusim import GpuSim
+from tests.ownshape import OwnShape
 
 
 def level(c: int, tokens_per_s: float) -> LevelResult:
@@ -104,6 +105,63 @@ def test_check_reports_a_server_without_structured_output() -> None:
         result = run_client(["check", "--base-url", server.base_url, "--log-format", "json"])
     assert result.code == 1
     assert "structured output rejected" in result.stderr
+
+
+def check(*args: str) -> Result:
+    return run_client(["check", *args, "--log-format", "json"], COLUMNS="200")
+
+
+@pytest.mark.loopback
+def test_check_tries_the_judge_with_its_prompt_and_schema() -> None:
+    with FakeServer() as server:
+        result = check("--base-url", server.base_url)
+        (probe,) = server.judge_requests
+    assert result.code == 0, result.stderr
+    # One grading request for one known pair, with the judge's schema, greedily.
+    assert probe.body["messages"][1]["content"].startswith("次の1組を採点してください")
+    assert probe.body["response_format"]["json_schema"]["name"] == "gyaru_judge"
+    assert probe.body["temperature"] == 0.0
+    assert "judge" in result.stdout and result.stdout.count("ok (") == 2
+
+
+@pytest.mark.loopback
+@pytest.mark.parametrize("mode", ["gradeprose", "pairs", "outofrange"])
+def test_check_says_why_a_judge_in_its_own_shape_cannot_grade(mode: str) -> None:
+    with FakeServer(shape=OwnShape([mode])) as server:
+        result = check("--base-url", server.base_url)
+        off = check("--base-url", server.base_url, "--no-judge")
+        assert len(server.judge_requests) == 1  # --no-judge does not try it
+    assert result.code == 1
+    assert "CANNOT GRADE" in result.stdout
+    assert result.error.startswith("server not ready: judge (fake-model) cannot grade: ")
+    assert "--judge-model" in result.error and "--no-judge" in result.error
+    assert off.code == 0, off.stderr
+    assert "off" in off.stdout
+
+
+@pytest.mark.loopback
+def test_check_tries_the_judge_on_its_own_server_and_model() -> None:
+    with (
+        FakeServer() as generating,
+        FakeServer(model="judge-model", shape=OwnShape(["fewer"])) as judging,
+    ):
+        result = check("--base-url", generating.base_url, "--judge-base-url", judging.base_url)
+        typo = check(
+            "--base-url", generating.base_url, "--judge-base-url", judging.base_url,
+            "--judge-model", "judge-typo",
+        )  # fmt: skip
+        assert not generating.judge_requests and len(judging.judge_requests) == 1
+        assert [r.body["model"] for r in judging.judge_requests] == ["judge-model"]
+    assert result.code == 1
+    # A row for the judge's server (its cells wrap wherever the table's width says).
+    assert "(judge)" in result.stdout and str(judging.port) in result.stdout
+    assert result.error == (
+        "judge server not ready: judge (judge-model) cannot grade: the judge's reply holds no"
+        " grades;"
+        " try another --judge-model or --judge-base-url, structured output on a server that"
+        " honours it, or --no-judge"
+    )
+    assert typo.code == 1 and "model 'judge-typo' is not served" in typo.error
 
 
 @pytest.mark.loopback

@@ -4,6 +4,7 @@ file ends as one pair (its own text as the standard line) or one recorded reject
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,9 @@ def test_every_line_is_one_pair_or_one_recorded_rejection(tmp_path: Path) -> Non
         "rejected_before_request": {"length": 1, "not_japanese": 1},
         "paired": 5,
         "rejected": {},
+        "tied_by_text": 0,
         "pending": 0,
+        "pending_reasons": {},
     }
     assert "input lines" in result.stdout and "5 sent: 5 paired" in result.stdout
 
@@ -98,7 +101,6 @@ def test_every_line_is_one_pair_or_one_recorded_rejection(tmp_path: Path) -> Non
     [
         ("misalign", ["id 1 carries the text of input 2", "id 2 carries the text of input 1"]),
         ("restate", ["id 1: the standard line was changed"]),
-        ("wrongid", ["id 1000000000 is not one of this batch's inputs"]),
         ("skip", []),
     ],
 )
@@ -127,6 +129,11 @@ def test_a_misaligned_reply_is_caught_and_a_resume_asks_only_for_what_is_left(
     assert set(missing) | paired_first == {1, 2, 3, 4, 5} and not set(missing) & paired_first
     # Never attached to the wrong line: every pair is the rewrite of its own input.
     assert all(p["gyaru"] == rewrite(p["standard"]) for p in processed(out)["pairs"])
+    # The lines left pending say why.
+    summary = processed(out)["metadata"]["summary"]["inputs"]
+    assert summary["pending_reasons"] == {"missing": len(missing)}
+    said = f"{len(missing)}pending(noreplyitemtiedtotheline{len(missing)})"
+    assert said in re.sub(r"[\s│]", "", first.stdout)
 
     with FakeServer() as again:
         args[args.index("--base-url") + 1] = again.base_url
@@ -140,6 +147,20 @@ def test_a_misaligned_reply_is_caught_and_a_resume_asks_only_for_what_is_left(
     assert all(p["gyaru"] == rewrite(p["standard"]) for p in pairs)
     inputs = processed(out)["metadata"]["summary"]["inputs"]
     assert inputs["paired"] == 5 and inputs["pending"] == 0
+
+
+def test_an_id_not_in_the_batch_is_tied_by_the_line_it_carries(tmp_path: Path) -> None:
+    source = write_lines(tmp_path, [LINES[n - 1] for n in SENT])
+    out = tmp_path / "out"
+    with FakeServer(script=["wrongid"]) as server:
+        result = run_client(gen_args(server.base_url, out, "--input", str(source),
+                                     "--pairs-per-batch", "2", "--concurrency", "1"))  # fmt: skip
+    assert result.code == 0, result.stderr
+    pairs = processed(out)["pairs"]
+    assert [p["input"]["id"] for p in pairs] == [1, 2, 3, 4, 5]
+    assert all(p["gyaru"] == rewrite(p["standard"]) for p in pairs)
+    assert [p["input"].get("tied_by") for p in pairs] == ["text", None, None, None, None]
+    assert processed(out)["metadata"]["summary"]["inputs"]["tied_by_text"] == 1
 
 
 def test_a_failed_batch_is_sent_again_under_its_own_number(tmp_path: Path) -> None:
@@ -171,12 +192,15 @@ def test_jsonl_and_csv_inputs_name_their_field(tmp_path: Path) -> None:
     )
     csv = tmp_path / "corpus.csv"
     csv.write_text('id,sentence\n1,"駅前に、カフェができました。"\n2,新しいゲームです。\n', "utf-8")
+    # A CSV whose column has the default name needs no --input-field.
+    plain = tmp_path / "plain.csv"
+    plain.write_text("standard,who\n週末は映画を見ます。,a\n", "utf-8")
+    sources = ((jsonl, "text", "j"), (csv, "sentence", "c"), (plain, None, "p"))
     with FakeServer() as server:
-        for source, field, run_id in ((jsonl, "text", "j"), (csv, "sentence", "c")):
+        for source, field, run_id in sources:
             out = tmp_path / "out"
-            args = gen_args(
-                server.base_url, out, "--input", str(source), "--input-field", field, run_id=run_id
-            )
+            named = ["--input-field", field] if field else []
+            args = gen_args(server.base_url, out, "--input", str(source), *named, run_id=run_id)
             result = run_client(args)
             assert result.code == 0, result.stderr
     assert [p["standard"] for p in processed(out, "j")["pairs"]] == [
@@ -188,6 +212,7 @@ def test_jsonl_and_csv_inputs_name_their_field(tmp_path: Path) -> None:
         ("駅前に、カフェができました。", 2),
         ("新しいゲームです。", 3),
     ]
+    assert [p["standard"] for p in processed(out, "p")["pairs"]] == ["週末は映画を見ます。"]
 
 
 @pytest.mark.parametrize(
@@ -222,3 +247,39 @@ def test_input_and_target_pairs_exclude_each_other(tmp_path: Path) -> None:
     result = run_client(gen_args("http://127.0.0.1:9/v1", tmp_path, "--input", str(source),
                                  "--target-pairs", "10"))  # fmt: skip
     assert result.code == 2 and "exclude each other" in result.error
+
+
+def test_a_run_remembers_its_input_and_refuses_another_before_any_request(
+    tmp_path: Path,
+) -> None:
+    source = write_lines(tmp_path, [LINES[n - 1] for n in SENT])
+    out = tmp_path / "out"
+    with FakeServer() as server:
+        assert run_client(gen_args(server.base_url, out, "--input", str(source))).code == 0
+    manifest = json.loads((out / "raw" / "r1" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["input"]["file"] == "in.txt" and manifest["input"]["lines"] == 5
+    # The same lines saved again with other line endings and a renamed file: the same input.
+    renamed = tmp_path / "renamed.txt"
+    renamed.write_bytes(source.read_text(encoding="utf-8").replace("\n", "\r\n").encode())
+    edited = write_lines(tmp_path, [LINES[n - 1] for n in SENT[:-1]], name="edited.txt")
+    with FakeServer() as server:
+        same = run_client(gen_args(server.base_url, out, "--input", str(renamed)))
+        assert same.code == 0, same.stderr
+        assert not server.chat_requests  # every line was paired already
+        server.requests.clear()
+        other = run_client(gen_args(server.base_url, out, "--input", str(edited)))
+        without = run_client(gen_args(server.base_url, out))
+        assert server.requests == []  # refused before the server was asked anything
+    assert (other.code, without.code) == (2, 2)
+    # The manifest names the file as the last session saw it: the one to resume with.
+    assert other.error == (
+        "run r1 was made from renamed.txt (5 lines), and --input edited.txt differs (file"
+        " edited.txt, not renamed.txt; 4 lines, not 5): resume it with the file it was made"
+        " from, or start a new run with a new --run-id"
+    )
+    assert "without --input it would turn into free generation" in without.error
+    # Free generation remembers it was free.
+    with FakeServer() as server:
+        assert run_client(gen_args(server.base_url, out, run_id="free")).code == 0
+        joined = run_client(gen_args(server.base_url, out, "--input", str(source), run_id="free"))
+    assert joined.code == 2 and "run free generates its own pairs" in joined.error

@@ -144,6 +144,12 @@ def test_export_labels(demo: Demo, tmp_path: Path) -> None:
     # what the run said of the line (the person's own line it never saw).
     assert [r.get("run") for r in rows] == ["accepted", "accepted", "accepted", None]
     assert all(set(r) >= {"standard", "gyaru", "topic", "label", "persona"} for r in rows)
+    # The judge's grades go with the lines it graded, never with the reviewer's own line.
+    keys = ("meaning", "voice", "naturalness", "safety", "topic_ok")
+    for row, pair in zip(rows[:3], demo.pairs[:3], strict=True):
+        graded = {k: pair["judge"][k] for k in keys} if "judge" in pair else None
+        assert row.get("judge") == graded
+    assert "judge" not in rows[3]
     assert {r["persona"] for r in rows} == {"あーし系ギャル"}
     written = next(e for e in events(result.stderr) if e["event"] == "labels written")
     assert (written["rows"], written["good"], written["bad"]) == (4, 2, 2)

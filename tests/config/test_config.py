@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from client.config import DEFAULT_PERSONA, Settings, api_key_from_env, load_settings, read_yaml
+from client.config.checks import ChecksConfig
 from client.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,6 +64,10 @@ def test_the_base_config_holds_no_persona_data() -> None:
     assert "voice" not in base["checks"]
     assert "equivalents" not in base["checks"]["meaning"]
     assert "rewrite_markers" not in base["checks"]["near_copy"]
+    # Nor do the defaults: a persona that lists no equivalents or markers has none.
+    assert ChecksConfig().meaning.equivalents == {}
+    assert ChecksConfig().near_copy.rewrite_markers == ()
+    assert not any(ChecksConfig().voice.model_dump().values())
     assert {"system_prompt_path", "rewrite_prompt_path"}.isdisjoint(base["prompt"])
     assert "prompt_path" not in base["judge"]
 

@@ -124,3 +124,12 @@ def test_card_of_a_reviewed_dataset_says_what_the_review_did() -> None:
     ):
         assert text in card, text
     assert "Human review" not in dataset_card(METADATA, {"train": 2}, judge_stats(PAIRS))
+
+
+def test_a_pair_let_in_without_the_judge_says_so_in_its_row_and_the_card() -> None:
+    row = hf_row({**PAIRS[1], "judge": None, "unjudged": True}, system=None)
+    assert row["unjudged"] is True and "judge_meaning" not in row
+    assert "unjudged" not in hf_row(PAIRS[0], system=None)
+    summary = {**METADATA["summary"], "pairs_unjudged": 1}  # type: ignore[dict-item]
+    card = dataset_card({**METADATA, "summary": summary}, {"train": 2}, judge_stats(PAIRS))
+    assert "| pairs the judge never graded (unjudged) | 1 |" in card

@@ -70,6 +70,53 @@ GYARU = [
     ("友達とカフェに行きました。", "あーし昨日ラーメン食べたんだけど！", "meaning_drift"),
 ]
 
+# The persona's own register is no defect (none of these lines is in the labelled sets).
+GYARU_REGISTER = [
+    # Clipped words: from the back, the front, the heads of the parts, kanji compounds.
+    (
+        "アルバイト先の店長に褒められました。",
+        "バイト先の店長に褒められたんだけど！あーし天才",
+        None,
+    ),
+    ("ファミリーマートでお弁当を買いました。", "ファミマでお弁当買った〜！あーし腹ペコ", None),
+    ("就職活動が始まりました。", "就活始まったんだけど〜。あーし緊張", None),
+    # Colloquial equivalents from the persona's table (verbs, counters, set phrases).
+    (
+        "ファミリーレストランで友達と話しました。",
+        "ファミレスでダチと喋った〜！あーし楽しかった",
+        None,
+    ),
+    ("一度だけ挑戦してみます。", "あーし一発だけ挑戦してみる〜", None),
+    ("お腹が空きました。", "あーし腹ペコ〜", None),
+    # Numbers with 万/千 in digits or kanji, and a numeral the analyzer cuts badly.
+    ("チケットは五千円でした。", "チケット5千円だったんだけど！あーしビビった", None),
+    ("チケットは五千円でした。", "チケット5万だったんだけど！あーしビビった", "meaning_drift"),
+    ("1万5千歩歩きました。", "あーし15000歩歩いた〜！足パンパン", None),
+    ("1.5万円のバッグを買いました。", "あーし15000円のバッグ買った〜！", None),
+    # Fixed expressions negate nothing; the persona's ねー and ん negate.
+    ("思わず叫んでしまいました。", "あーしつい叫んじゃった〜w", None),
+    ("やむを得ず予定を変えました。", "予定変えるしかなかったんだけど〜。あーし残念", None),
+    ("この問題が解けません。", "この問題、マジ解けねー！あーし無理", None),
+    ("この問題が解けません。", "この問題、マジ解けるし！あーし天才", "meaning_drift"),
+    ("明日は行けません。", "あーし明日行けんわ〜", None),
+    # Emphatic spellings: さむっ is 寒い.
+    ("外はとても寒いです。", "外さむっ！あーし凍る", None),
+    # The same words in the persona's endings are a rewrite, not a copy.
+    ("今日は風が強いです。", "あーし今日風強いんだけど〜", None),
+    ("今日は風が強いです。", "あーし、今日は風が強いです。", "near_copy"),
+    # Cut off by the last morpheme: pronoun, adverb, conjunctive form, bare noun phrase.
+    ("新しい靴を買いました。", "あーし新しい靴買ったんだけど、あいつ", "truncation"),
+    ("昨日は友達と映画を見ました。", "昨日ダチと映画見たんだけど、あーしぶっちゃけ", "truncation"),
+    ("配信の準備をしています。", "配信の準備とかもやり", "truncation"),
+    ("配信の準備をしています。", "あーし配信の準備してたら、マイクとカメラ", "truncation"),
+    ("新しい靴を買いました。", "あーし新しい靴買ったし、色違いまで", "truncation"),
+    # ...but an exclamation is whole.
+    ("新しい靴を買いました。", "あーしが買った新しい靴、これ！", None),
+    ("配信の準備をしています。", "あーし配信の準備中〜", None),
+    ("配信の準備をしています。", "配信の準備してる！あーし萎え", None),
+    ("とても疲れました。", "あーしもうクタクタ", None),
+]
+
 OJOUSAMA = [
     ("新しい紅茶を買いました。", "わたくし、新しいお紅茶を買いましたの。楽しみですわ", None),
     ("対戦ゲームは得意ではありません。", "わたくし、対戦ゲームは得意ではありませんの", None),
@@ -102,6 +149,26 @@ def test_gyaru_checks(
     assert _reason(gyaru, standard, persona) == expected
 
 
+@pytest.mark.parametrize(("standard", "persona", "expected"), GYARU_REGISTER)
+def test_gyaru_register_is_no_defect(
+    gyaru: PairChecker, standard: str, persona: str, expected: str | None
+) -> None:
+    failure = gyaru.check(standard, persona)
+    reason = None if failure is None or not failure.sure else failure.reason
+    assert reason == expected, failure
+
+
+def test_an_unsure_drift_is_a_note_not_a_rejection(gyaru: PairChecker) -> None:
+    """Part of the words gone: the judge decides, with the check's note."""
+    failure = gyaru.check("週末はキャンプに行く予定です。", "あーし週末キャンプ行く〜！")
+    assert failure is not None and not failure.sure
+    assert failure.note.startswith("meaning_drift: 37% of the standard line's word weight")
+    assert "予定" in failure.note
+    # Most of it gone is sure.
+    sure = gyaru.check("部屋の窓を開けて空気を入れ替えました。", "あーし換気した〜！")
+    assert sure is not None and sure.sure and sure.reason == "meaning_drift"
+
+
 @pytest.mark.parametrize(("standard", "persona", "expected"), OJOUSAMA)
 def test_ojousama_checks(
     ojousama: PairChecker, standard: str, persona: str, expected: str | None
@@ -110,7 +177,7 @@ def test_ojousama_checks(
 
 
 def test_every_code_is_exercised() -> None:
-    seen = {e for *_, e in GYARU + OJOUSAMA if e is not None}
+    seen = {e for *_, e in GYARU + GYARU_REGISTER + OJOUSAMA if e is not None}
     assert seen == set(CHECK_CODES)
 
 

@@ -53,7 +53,7 @@ def test_tally_line_by_line_matches_counting_the_whole_list() -> None:
 
     from client.pairs.diversity import DiversityTally
 
-    labels = Path(__file__).resolve().parents[1] / "data" / "labels_gyaru.jsonl"
+    labels = Path(__file__).resolve().parents[2] / "personas" / "gyaru" / "labels.jsonl"
     lines = [json.loads(row)["gyaru"] for row in labels.read_text("utf-8").splitlines() if row]
     words = words_without("あーし")
     tally = DiversityTally(markers=["マジ", "じゃん"], first_person="あーし")

@@ -10,7 +10,6 @@ import pytest
 from client.config import JudgeConfig
 from client.pairs.judge import (
     REJECTED,
-    UNREADABLE,
     Grades,
     Thresholds,
     decide,
@@ -181,10 +180,30 @@ def test_one_invalid_object_fails_only_its_pair() -> None:
     assert reading.problems[1] == "judge reply: meaning is 7, not a grade 1-5"
 
 
-def test_verdicts_combine_grades_thresholds_and_problems() -> None:
+def test_only_readable_grades_are_verdicts() -> None:
     reading = read_reply(reply({}, {"meaning": 1, "reason": "別の内容"}, {"voice": 9}), 3)
     kept, rejected, unreadable = verdicts(reading, Thresholds())
-    assert kept.kept
+    assert kept is not None and kept.kept
+    assert rejected is not None
     assert (rejected.reason, rejected.detail) == (REJECTED, "judge: meaning 1/5 (min 4): 別の内容")
-    assert (unreadable.reason, unreadable.grades) == (UNREADABLE, None)
-    assert unreadable.detail == "judge reply: voice is 9, not a grade 1-5"
+    # No readable grades: no verdict at all, and the reading says why.
+    assert unreadable is None and reading.unreadable == 1
+    assert reading.problems[2] == "judge reply: voice is 9, not a grade 1-5"
+
+
+def test_grades_without_numbers_go_by_position_only_one_per_pair() -> None:
+    full = [{**GOOD, "meaning": m} for m in (1, 2, 3)]
+    assert [g.meaning for g in read_reply(json.dumps({"grades": full}), 3).grades if g] == [
+        1,
+        2,
+        3,
+    ]
+    # One missing (or one too many): the position no longer names the pair.
+    for objects in (full[:2], [*full, {**GOOD}]):
+        reading = read_reply(json.dumps({"grades": objects}), 3)
+        assert reading.grades == (None, None, None)
+        assert "not all naming their pair: no telling which is which" in str(reading.problems[0])
+    # Those that name their pair still count.
+    named = [{**full[0], "pair": 2}, full[1]]
+    reading = read_reply(json.dumps({"grades": named}), 3)
+    assert [g.meaning if g else None for g in reading.grades] == [None, 1, None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,9 @@ from client.config import DEFAULT_JUDGE_PROMPT, load_settings
 from client.errors import ConfigError
 from client.pairs.judge import read_reply
 from client.pairs.judge_request import (
+    CHECK_NOTE_HINT,
     SCHEMA_NAME,
+    DictPair,
     JudgePrompt,
     max_tokens,
     reply_schema,
@@ -101,6 +104,27 @@ def test_the_user_message_numbers_the_pairs_as_json_lines() -> None:
         {"pair": 1, "topic": "Gaming", "standard": ITEMS[0].standard, "persona": ITEMS[0].gyaru},
         {"pair": 2, "topic": "Daily", "standard": ITEMS[1].standard, "persona": ITEMS[1].gyaru},
     ]
+
+
+@dataclass(frozen=True)
+class NotedItem(Item):
+    check_note: str | None = None
+
+
+def test_a_pair_the_checks_were_unsure_of_carries_their_note() -> None:
+    note = "meaning_drift: 37% of the standard line's word weight is gone: 予定"
+    items = [
+        NotedItem(*dataclasses.astuple(ITEMS[0])),
+        NotedItem(*dataclasses.astuple(ITEMS[1]), note),
+    ]
+    first, *lines = user_message(items).splitlines()
+    assert CHECK_NOTE_HINT in first
+    rows = [json.loads(line) for line in lines]
+    assert "check_note" not in rows[0] and rows[1]["check_note"] == note
+    # Without notes the message is as before, and a stored pair's note is read back.
+    assert CHECK_NOTE_HINT not in user_message(ITEMS)
+    stored = DictPair({"topic": "Daily", "standard": "s", "gyaru": "g", "check_note": note})
+    assert json.loads(user_message([stored]).splitlines()[1])["check_note"] == note
 
 
 def test_what_the_fake_judge_reads_is_what_was_sent() -> None:

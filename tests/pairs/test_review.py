@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from client.pairs.calibration import parse_labels
 from client.pairs.judge import Grades
 from client.pairs.rescue import RunItem
 from client.pairs.review import (
@@ -241,3 +243,19 @@ def test_a_run_decision_round_trips_with_its_item() -> None:
     assert RunDecision.from_json(decided_on.to_json()) == decided_on
     with pytest.raises(ValueError, match="keeps no item"):
         RunDecision.from_json({**decided_on.to_json(), "item": "x"})
+
+
+def test_labels_carry_the_judges_grades_of_the_lines_it_graded() -> None:
+    """Dataset pairs and the judge's own rejections alike, so `calibrate --suggest` can
+    learn the judge's minimum grades; the person's edited line was never graded."""
+    graded = {**pair(1), "judge": GRADES.to_json()}
+    turned_down = run_item(2, "judge")
+    review = Review(
+        decisions={graded["id"]: decided(graded, "edited", "あーし1回散歩した！")},
+        run_items={turned_down.id: on_run(turned_down, "rejected")},
+    )
+    rows = label_rows([graded], review)
+    expected = {k: v for k, v in GRADES.to_json().items() if k != "reason"}
+    assert [r.get("judge") for r in rows] == [expected, None, expected]
+    parsed = parse_labels("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "x")
+    assert [i.grades is not None for i in parsed] == [True, False, True]

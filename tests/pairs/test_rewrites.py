@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from client.pairs.inputs import InputItem
+from client.pairs.inputs import InputCounts, InputItem
+from client.pairs.judge import Grades, Verdict, grades_from_json
+from client.pairs.judge_outcome import judge_rejection
 from client.pairs.records import Pair, Rejection
-from client.pairs.rewrites import check_rewrites, final_outcomes, settled_keys
+from client.pairs.rewrites import (
+    InputTally,
+    check_rewrites,
+    final_outcomes,
+    input_summary,
+    settled_keys,
+)
 from client.pairs.schema import PairRules
 from client.pairs.validate import ValidationContext
 
@@ -96,3 +105,79 @@ def test_a_rejection_made_from_a_pair_later_settles_the_pairs_input() -> None:
     record = {"accepted": [], "rejected": [{"reason": "judge", "item": pair}]}
     assert list(settled_keys(record)) == [K1]
     assert final_outcomes([record]) == {"judge": 1}
+
+
+def without_id(i: int, gyaru: str, standard: str | None = None) -> dict[str, Any]:
+    return {k: v for k, v in item(i, gyaru, standard).items() if k != "id"}
+
+
+def test_an_outcome_tied_by_its_line_says_so_in_its_input() -> None:
+    accepted, rejected = check(
+        [
+            without_id(1, "今日マジ晴れ〜あーし最高", "今日は、晴れです"),
+            without_id(2, "明日雨らしいよ〜"),  # no あーし: a check's rejection, tied by text
+            item(3, "駅前にカフェできたじゃん、あーし行きたい！"),
+        ]
+    )
+    assert [(p.input.id if p.input else None, p.tied_by_text) for p in accepted] == [
+        (1, True),
+        (3, False),
+    ]
+    assert accepted[0].standard == "今日は晴れです。"
+    assert accepted[0].to_json()["input"] == {"id": 1, "line": 3, "key": "k1", "tied_by": "text"}
+    assert "tied_by" not in accepted[1].to_json()["input"]
+    by_reason = {r.reason: r.to_json() for r in rejected}
+    assert by_reason["missing_first_person"]["input"]["tied_by"] == "text"
+    assert "tied_by" not in by_reason["missing"]["input"]
+    # The judge turning the pair down keeps how it was tied.
+    grades = grades_from_json(
+        {"meaning": 1, "voice": 5, "naturalness": 5, "safety": 5, "topic_ok": True}
+    )
+    assert isinstance(grades, Grades)
+    verdict = Verdict(grades, "judge", "judge: meaning 1/5 (min 4)")
+    assert judge_rejection(accepted[0], verdict).to_json()["input"]["tied_by"] == "text"
+
+
+def record_of(
+    accepted: list[Pair], rejected: list[Rejection], status: str = "ok"
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "accepted": [p.to_json() for p in accepted],
+        "rejected": [r.to_json() for r in rejected],
+    }
+
+
+def test_the_summary_counts_lines_tied_by_text_and_says_why_lines_are_pending() -> None:
+    inputs = [replace(i, key=k) for i, k in zip(INPUTS, ("a1" * 12, "b2" * 12, "c3" * 12,
+                                                         "d4" * 12), strict=True)]  # fmt: skip
+    accepted, rejected = check_rewrites(
+        inputs[:2],
+        [without_id(1, "今日マジ晴れ〜あーし最高"), {"standard": "関係ない文です。"}],
+        ctx=CTX,
+        run_id="r",
+        batch=1,
+        generated_at="t",
+    )
+    tally = InputTally()
+    tally.add(record_of(accepted, rejected))
+    counts = InputCounts(lines=5, empty=1, sent=4)
+    summary = input_summary(counts, tally)
+    assert {k: summary[k] for k in ("unique", "paired", "rejected", "tied_by_text")} == {
+        "unique": 4,
+        "paired": 1,
+        "rejected": {},
+        "tied_by_text": 1,
+    }
+    # Input 2: its reply item could not be tied; inputs 3 and 4: never answered.
+    assert summary["pending"] == 3
+    assert summary["pending_reasons"] == {"missing": 1, "unanswered": 2}
+    # A later batch pairs input 2 by id: it is no longer pending, and was not tied by text.
+    again, none = check_rewrites(
+        inputs[1:2], [item(2, "明日雨〜あーし無理")], ctx=CTX, run_id="r", batch=2,
+        generated_at="t",
+    )  # fmt: skip
+    tally.add(record_of(again, none))
+    summary = input_summary(counts, tally)
+    assert (summary["paired"], summary["tied_by_text"], summary["pending"]) == (2, 1, 2)
+    assert summary["pending_reasons"] == {"unanswered": 2}

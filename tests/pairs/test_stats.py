@@ -70,3 +70,14 @@ def test_describe_measures_the_persona_lines_diversity() -> None:
     assert d["top_openings"] == [] and d["top_endings"] == [["けど無理", 2]]
     assert d["style_markers"] == {"マジ": 1.0, "じゃん": 0.0}
     assert d["near_duplicate_rate"] == 0.5
+
+
+def test_describe_counts_pairs_graded_and_let_in_unjudged() -> None:
+    pairs = [
+        {"topic": "Tech", "standard": "あ", "gyaru": "あーしあ", "judge": {"meaning": 5}},
+        {"topic": "Tech", "standard": "い", "gyaru": "あーしい", "unjudged": True},
+        {"topic": "Tech", "standard": "う", "gyaru": "あーしう"},
+    ]
+    report = describe(pairs, first_person="あーし", samples=0, seed=1)
+    assert (report.judged, report.unjudged) == (1, 1)
+    assert report.to_json()["unjudged"] == 1

@@ -186,3 +186,31 @@ def test_batch_schema_asks_for_exactly_n_items_from_the_topics() -> None:
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"] == schema
     # Without it vLLM's guidance backend lets a model spend its budget on whitespace.
     assert schema["x-guidance"] == {"whitespace_flexible": False}
+
+
+def test_a_pair_the_checks_are_unsure_of_is_kept_with_their_note() -> None:
+    from client.config import load_settings
+    from client.pairs.checks import PairChecker
+
+    settings = load_settings(persona="gyaru")
+    ctx = dataclasses.replace(CTX, checker=PairChecker(settings.checks, "あーし"))
+    item = {
+        "topic": "Daily",
+        "standard": "週末はキャンプに行く予定です。",
+        "gyaru": "あーし週末キャンプ行く〜！",
+    }
+    pair = check(item, ctx)
+    assert isinstance(pair, Pair)
+    assert pair.check_note is not None and pair.check_note.startswith("meaning_drift: ")
+    assert pair.to_json()["check_note"] == pair.check_note
+    assert "check_note" not in check(GOOD, ctx).to_json()  # type: ignore[union-attr]
+    # A gate that is sure rejects it.
+    strict = settings.checks.model_copy(
+        update={
+            "meaning": settings.checks.meaning.model_copy(
+                update={"max_missing_share": 0.3, "note_missing_share": 0.3}
+            )
+        }
+    )
+    rejected = check(item, dataclasses.replace(ctx, checker=PairChecker(strict, "あーし")))
+    assert isinstance(rejected, Rejection) and rejected.reason == "meaning_drift"

@@ -86,8 +86,9 @@ def test_slang_is_voice_only_when_the_persona_says_so() -> None:
 
 def labelled() -> list[tuple[str, str, VoiceWords]]:
     found = []
-    for name, words in (("labels_gyaru.jsonl", GYARU), ("labels_ojousama.jsonl", OJOUSAMA)):
-        for line in (REPO / "tests" / "data" / name).read_text(encoding="utf-8").splitlines():
+    for name, words in (("gyaru", GYARU), ("ojousama", OJOUSAMA)):
+        labels = REPO / "personas" / name / "labels.jsonl"
+        for line in labels.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
             found.append((item["standard"], item["gyaru"], words))
     return found

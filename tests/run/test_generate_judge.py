@@ -130,7 +130,7 @@ async def test_batches_made_without_the_judge_are_judged_when_it_is_turned_on(
     assert {b["judge"] for b in manifest["batches"].values()} == {"judged"}
 
 
-async def test_a_broken_judge_reply_is_retried_then_recorded(
+async def test_a_broken_judge_reply_is_retried_then_its_ungraded_pairs_wait(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     settings = make_settings(generation={"total_batches": 1}, retry={"max_content_attempts": 2})
@@ -139,11 +139,26 @@ async def test_a_broken_judge_reply_is_retried_then_recorded(
         summary = await run(settings)
     assert judge_calls(route) == 2
     (record,) = raw(tmp_path)
-    assert record["judge"]["status"] == "judged" and record["judge"]["attempts"] == 2
-    # The cut reply graded its first pair; the others have a recorded reason.
-    assert len(record["accepted"]) == 1
-    assert [r["reason"] for r in record["rejected"]] == ["judge_unreadable"] * 4
-    assert summary.status == "complete" and summary.stats.pairs_unique == 1
+    assert record["judge"]["status"] == "unreadable" and record["judge"]["attempts"] == 2
+    assert (record["judge"]["kept"], record["judge"]["awaiting"]) == (1, 4)
+    # The cut reply graded its first pair; the others wait for the judge, not rejected.
+    assert [("judge" in p) for p in record["accepted"]] == [True, False, False, False, False]
+    assert record["rejected"] == [] and len(record["dedup"]["keys"]) == 5
+    assert summary.status == "incomplete" and summary.exit_code == 1
+    assert summary.resume_command is not None
+    stats = summary.stats
+    assert (stats.pairs_unique, stats.pairs_awaiting_judge) == (1, 4)
+    assert stats.awaiting_judge == {"unreadable": 4} and stats.rejections == {}
+    assert summary.live.judge_retries == 1 and summary.live.retries == 0
+
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router)
+        second = await run(settings)
+        (request,) = [c.request for c in route.calls]
+    # Only the four waiting pairs go to the judge again; nothing is generated.
+    assert "次の4組を採点してください" in json.loads(request.content)["messages"][1]["content"]
+    assert second.status == "complete" and second.stats.pairs_unique == 5
+    assert all("judge" in p for p in dataset(tmp_path)["pairs"])
 
 
 async def test_the_judge_on_another_server_with_its_own_model(
@@ -235,3 +250,46 @@ async def test_under_auto_the_tuner_counts_the_judges_requests(
     assert sorted(replies) == [50, 50, JUDGE_TOKENS, JUDGE_TOKENS]
     # Ticked while a judge request was out, the tuner counted it in flight.
     assert len(in_flight_while_judging) == 2 and min(in_flight_while_judging) >= 1
+
+
+def make_legacy(tmp_path: Path, batch: int, unreadable: int) -> None:
+    """Rewrite a judged batch as a run made before only a readable grade was a verdict
+    wrote one: its last `unreadable` pairs rejected as `judge_unreadable`."""
+    path = tmp_path / "outputs" / "raw" / "j1" / f"batch_{batch:04d}.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    kept, lost = record["accepted"][:-unreadable], record["accepted"][-unreadable:]
+    record["accepted"] = kept
+    record["rejected"] += [
+        {
+            "index": int(p["id"].rsplit("-", 1)[1]),
+            "reason": "judge_unreadable",
+            "detail": "judge reply: no grades for this pair",
+            "item": {**{k: v for k, v in p.items() if k != "judge"}, "judge": None},
+        }
+        for p in lost
+    ]
+    record["dedup"]["keys"] = record["dedup"]["keys"][:-unreadable]
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize("judge_on", [True, False], ids=["rejudged", "released"])
+async def test_judge_unreadable_rejections_of_an_older_run_are_judged_or_released(
+    make_settings: Callable[..., Settings], tmp_path: Path, judge_on: bool
+) -> None:
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router)
+        await run(make_settings())
+    make_legacy(tmp_path, 2, unreadable=3)
+    make_legacy(tmp_path, 4, unreadable=5)
+    settings = make_settings(judge={"enabled": judge_on})
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router)
+        summary = await run(settings)
+        sent = [json.loads(c.request.content)["messages"][1]["content"] for c in route.calls]
+    assert generation_calls(route) == 0
+    # Judged again (only those pairs), or let in unjudged: no pair stays lost.
+    assert sorted(s.split("組", 1)[0] for s in sent) == (["次の3", "次の5"] if judge_on else [])
+    assert summary.status == "complete" and summary.stats.pairs_unique == 20
+    assert summary.stats.rejections == {}
+    pairs = dataset(tmp_path)["pairs"]
+    assert sum(p.get("unjudged", False) for p in pairs) == (0 if judge_on else 8)

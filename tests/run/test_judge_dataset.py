@@ -84,8 +84,11 @@ async def test_a_chunk_the_judge_could_not_grade_is_left_out_and_named(
         return judge_response(request)
 
     result, _ = await grade(settings, dataset_pairs(7), chat)
-    assert not result.complete and result.unjudged == 3
-    (failed,) = result.failed_chunks
-    assert (failed["chunk"], failed["pairs"], failed["reason"]) == (1, 3, "http_503")
-    assert result.reasons == {UNREADABLE: 3}
+    # A chunk whose server was down and one whose reply could not be read: no verdicts.
+    assert not result.complete and result.unjudged == 6
+    down, unreadable = result.failed_chunks
+    assert (down["chunk"], down["pairs"], down["reason"]) == (1, 3, "http_503")
+    assert (unreadable["chunk"], unreadable["pairs"], unreadable["reason"]) == (2, 3, UNREADABLE)
+    assert "the judge's reply holds no grades" in unreadable["message"]
+    assert result.reasons == {} and result.rejected == []
     assert [p["id"] for p in result.kept] == ["old-6"]

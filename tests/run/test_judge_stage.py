@@ -18,7 +18,7 @@ from client.pairs.judge_outcome import JudgeOutcome
 from client.pairs.judge_request import SCHEMA_NAME, JudgePrompt
 from client.run.attempts import AttemptLoop
 from client.run.job import endpoint_pool, retry_policy
-from client.run.judge import JudgeStage
+from client.run.judge import JudgeStage, remedies
 from tests.helpers import BASE_URL, MODEL, REPO, vllm_error
 from tests.judgefake import grade_when, judge_response
 
@@ -162,26 +162,51 @@ async def test_broken_json_is_retried_with_sampling(make_settings: Callable[...,
     assert "2 of 3 pairs without grades" in failure.message
 
 
-async def test_a_reply_that_never_grades_every_pair_is_a_recorded_reason(
+async def test_a_reply_that_never_grades_every_pair_leaves_the_rest_waiting(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings(retry={"max_content_attempts": 2})
     outcome, bodies = await judge(settings, lambda r: judge_response(r, "short"))
     assert len(bodies) == 2
-    assert outcome.judged
+    # The grades that name their pair decide; the pair without grades has no verdict.
+    assert outcome.status == "unreadable" and outcome.graded and not outcome.judged
     kept, kept2, last = outcome.verdicts
-    assert kept.kept and kept2.kept
-    assert (last.reason, last.detail) == (UNREADABLE, "judge reply: no grades for this pair")
+    assert kept is not None and kept.kept and kept2 is not None and kept2.kept
+    assert last is None
+    assert (outcome.kept, outcome.rejected, outcome.awaiting) == (2, 0, 1)
+    error = outcome.to_json()["error"]
+    assert error["reason"] == UNREADABLE
+    assert (
+        error["message"]
+        == "1 of 3 pairs without grades (first: judge reply: no grades for this pair)"
+    )
 
 
 @pytest.mark.parametrize("action", ["prose", "outofrange"])
-async def test_unreadable_grades_never_raise(
+async def test_unreadable_grades_are_no_verdict(
     make_settings: Callable[..., Settings], action: str
 ) -> None:
     settings = make_settings(retry={"max_content_attempts": 1})
     outcome, _ = await judge(settings, lambda r: judge_response(r, action))
-    assert outcome.judged
-    assert {v.reason for v in outcome.verdicts} == {UNREADABLE}
+    assert outcome.status == "unreadable" and outcome.verdicts == [None, None, None]
+
+
+async def test_grades_without_numbers_are_placed_only_when_there_is_one_per_pair(
+    make_settings: Callable[..., Settings],
+) -> None:
+    def unnumbered_short(request: httpx.Request) -> httpx.Response:
+        body = json.loads(judge_response(request, "short").content)
+        doc = json.loads(body["choices"][0]["message"]["content"])
+        for grade in doc["grades"]:
+            del grade["pair"]
+        body["choices"][0]["message"]["content"] = json.dumps(doc, ensure_ascii=False)
+        return httpx.Response(200, json=body)
+
+    settings = make_settings(retry={"max_content_attempts": 1})
+    outcome, _ = await judge(settings, unnumbered_short)
+    # Two grades naming no pair for three pairs: which is which cannot be told.
+    assert outcome.verdicts == [None, None, None]
+    assert "2 grades for 3 pairs, not all naming their pair" in (outcome.error_message or "")
 
 
 async def test_a_judge_that_times_out_fails_only_its_step(
@@ -252,3 +277,78 @@ async def test_judge_requests_share_the_concurrency_bound(
             await judge_stage.attempts.pool.aclose()
     assert all(o.judged for o in outcomes)
     assert state["max"] == 2
+
+
+async def run_batches(
+    judge_stage: JudgeStage, chat: Callable[[httpx.Request], Any], batches: int
+) -> tuple[list[JudgeOutcome], int]:
+    """`batches` judge steps one after another; the outcomes and the requests sent."""
+    with respx.mock(assert_all_called=False) as router:
+        mock_tokenize(router)
+        route = router.post(f"{BASE_URL}/chat/completions")
+        route.side_effect = chat
+        try:
+            outcomes = [await judge_stage.judge(batch, PAIRS) for batch in range(1, batches + 1)]
+        finally:
+            await judge_stage.attempts.pool.aclose()
+    return outcomes, route.call_count
+
+
+async def test_three_batches_in_a_row_it_cannot_read_stop_the_judge(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(retry={"max_content_attempts": 1})
+    told: list[str] = []
+    judge_stage = stage(settings)
+    judge_stage.on_stop = told.append
+    judge_stage.advice = "try another model"
+    outcomes, calls = await run_batches(judge_stage, lambda r: judge_response(r, "prose"), 5)
+    assert [o.status for o in outcomes] == ["unreadable"] * 3 + ["stopped"] * 2
+    assert calls == 3 and judge_stage.stopped
+    (message,) = told
+    assert message.startswith(f"the judge ({MODEL}) could not be read in 3 batches in a row")
+    assert "nothing more is sent to it. To have the pairs graded: try another model" in message
+    stopped = outcomes[-1].to_json()
+    assert stopped["error"]["reason"] == "judge_stopped" and stopped["attempts"] == 0
+
+
+async def test_a_reply_read_in_full_resets_the_count_and_a_judge_down_does_not_count(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(retry={"max_content_attempts": 1, "max_attempts": 1})
+    replies = iter(["prose", "prose", "ok", "prose", "503", "prose", "prose"])
+
+    def chat(request: httpx.Request) -> httpx.Response:
+        action = next(replies)
+        return vllm_error(503, "down") if action == "503" else judge_response(request, action)
+
+    judge_stage = stage(settings)
+    judge_stage.on_stop = lambda message: None
+    outcomes, calls = await run_batches(judge_stage, chat, 7)
+    assert [o.status for o in outcomes] == [
+        "unreadable", "unreadable", "judged", "unreadable", "failed", "unreadable", "unreadable",
+    ]  # fmt: skip
+    # The third unreadable reply since the one read in full is the seventh: it stops now.
+    assert calls == 7 and judge_stage.stopped
+
+
+def test_the_remedies_follow_the_settings_in_force() -> None:
+    default = remedies(JudgeConfig(), structured_output=True, flags=True, no_judge=True)
+    assert default == (
+        "a judge model that follows the grading format (--judge-model NAME); "
+        "a judge server of its own (--judge-base-url URL); "
+        "a server that honours structured output (vLLM with guided decoding: this one does "
+        "not hold the reply to the schema); "
+        "or --no-judge, which lets the waiting pairs into the dataset unjudged"
+    )
+    config = JudgeConfig(model="small", base_url="http://judge:8000/v1")
+    told = remedies(config, structured_output=False, flags=False, no_judge=False)
+    assert told == (
+        "another judge model (--judge-model NAME; now small); "
+        "another judge server (--judge-base-url URL; now http://judge:8000/v1); "
+        "structured output, which holds the reply to the grading schema "
+        "(generation.structured_output: true)"
+    )
+    assert "(--structured-output)" in remedies(
+        config, structured_output=False, flags=True, no_judge=True
+    )

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from client.errors import UsageError
-from client.pairs.inputs import InputLine, InputScreen
+from client.pairs.inputs import InputFingerprint, InputLine, InputScreen
 from client.pairs.schema import PairRules
 from client.storage.inputs import InputSource, check_input, items, read_input, survey
 
 
 def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / name
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path
@@ -61,7 +63,13 @@ def test_csv_records_start_where_they_start_even_across_lines(tmp_path: Path) ->
         ("in.csv", 'id,text\n1,a\n2,"b"c\n3,d\n', "text", r"in\.csv:3: broken CSV"),
         ("in.csv", 'id,text\n1,a\n2,"never closed\n3,d\n', "text", r"in\.csv:3: broken CSV"),
         ("in.csv", "id,text\n1,a,extra\n", "text", r"in\.csv:2: 3 fields where the header"),
-        ("in.csv", "", "text", r"in\.csv:1: empty file"),
+        (
+            "in.csv",
+            "id,text\n1,a\n",
+            None,
+            r"in\.csv:1: no column 'standard' \(columns: id, text\); name the column with "
+            r"--input-field$",
+        ),
     ],
 )
 def test_bad_input_names_file_and_line(
@@ -74,18 +82,43 @@ def test_bad_input_names_file_and_line(
 
 
 def test_missing_unreadable_and_unknown_files(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="input file not found"):
+    with pytest.raises(UsageError, match=r"absent\.txt: input file not found"):
         check_input(InputSource.of(tmp_path / "absent.txt"))
-    folder = tmp_path / "folder.txt"
-    folder.mkdir()
-    with pytest.raises(UsageError, match="is a directory"):
-        check_input(InputSource.of(folder))
+    with pytest.raises(UsageError, match="absent: input file not found"):
+        InputSource.of(tmp_path / "absent")
+    for name in ("folder.txt", "folder"):
+        (tmp_path / name).mkdir()
+        with pytest.raises(UsageError, match=f"{name}: is a directory, not an input file$"):
+            InputSource.of(tmp_path / name)
     with pytest.raises(UsageError, match=r"unknown input format '\.xlsx'"):
-        InputSource.of(tmp_path / "sheet.xlsx")
-    with pytest.raises(UsageError, match="needs --input-field"):
-        InputSource.of(tmp_path / "in.csv")
+        InputSource.of(write(tmp_path, "sheet.xlsx", b""))
     with pytest.raises(UsageError, match=r"applies to \.jsonl and \.csv"):
         InputSource.of(tmp_path / "in.txt", "text")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        ("in.txt", "", "the file is empty"),
+        ("in.txt", "\n  \n\n", "3 blank lines"),
+        ("in.jsonl", '{"standard": null}\n', "1 blank line"),
+        ("in.csv", "", "the file is empty"),
+        ("in.csv", "id,standard\n", "only a header"),
+        ("in.csv", "id,standard\n1,\n", "1 blank row"),
+    ],
+)
+def test_a_file_with_no_line_to_rewrite_is_bad_input(
+    tmp_path: Path, name: str, data: str, why: str
+) -> None:
+    path = write(tmp_path, name, data)
+    message = f"{path}: no lines to rewrite ({why})"
+    with pytest.raises(UsageError, match=f"^{re.escape(message)}$"):
+        check_input(InputSource.of(path))
+
+
+def test_a_csv_reads_its_standard_column_without_being_told(tmp_path: Path) -> None:
+    path = write(tmp_path, "in.csv", "id,standard\n1,一です。\n2,二です。\n")
+    assert [r.text for r in records(path)] == ["一です。", "二です。"]
 
 
 def test_survey_records_every_line_not_sent_and_items_number_the_rest(tmp_path: Path) -> None:
@@ -132,3 +165,20 @@ def test_a_bad_record_stops_the_survey_before_anything_is_written(tmp_path: Path
             fsync=False,
         )
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def fingerprint(path: Path) -> InputFingerprint:
+    screen = InputScreen(PairRules(("Daily",), "あーし", 2, 20, 2, 40))
+    for record in read_input(InputSource.of(path)):
+        screen.screen(record)
+    return screen.fingerprint(path.name)
+
+
+def test_a_file_saved_again_keeps_its_fingerprint_and_an_edit_changes_it(tmp_path: Path) -> None:
+    original = fingerprint(write(tmp_path, "in.txt", "一です。\n二です。\n\n三です。\n"))
+    resaved = fingerprint(
+        write(tmp_path / "again", "in.txt", "\ufeff一です。\r\n二です。 \r\n\r\n三です。")
+    )
+    assert resaved == original and original.lines == 4
+    edited = fingerprint(write(tmp_path / "edited", "in.txt", "一です。\n二です。\n\n四です。\n"))
+    assert edited.lines == original.lines and edited.digest != original.digest

@@ -3,7 +3,9 @@
 unsafe, junk, mostly_latin, repetition, truncation, near_copy, register, meaning_drift
 
 Pure: every rule comes from the persona's `checks:` config; the text is analysed with
-SudachiPy (client.pairs.analyzer). `PairChecker.check` answers the first failure.
+SudachiPy (client.pairs.analyzer). `PairChecker.check` answers the first failure a
+check is sure of; failing that, the first it is not sure of (`sure=False`), which
+rejects nothing: the judge decides, with its detail as a note.
 """
 
 from __future__ import annotations
@@ -14,14 +16,10 @@ from dataclasses import dataclass
 
 from client.config.checks import ChecksConfig
 from client.pairs.checks.line import Line
-from client.pairs.checks.meaning import meaning_drift
-from client.pairs.checks.register import (
-    near_copy,
-    persona_register,
-    standard_register,
-    truncation,
-)
+from client.pairs.checks.meaning import Unsure, meaning_drift
+from client.pairs.checks.register import near_copy, persona_register, standard_register
 from client.pairs.checks.surface import junk, mostly_latin, repetition, unsafe
+from client.pairs.checks.truncation import truncation
 
 __all__ = ["CheckFailure", "PairChecker"]
 
@@ -30,9 +28,15 @@ __all__ = ["CheckFailure", "PairChecker"]
 class CheckFailure:
     reason: str  # one of client.config.checks.CHECK_CODES
     detail: str
+    # False: the check is not sure; the pair is kept for the judge, with this as a note.
+    sure: bool = True
+
+    @property
+    def note(self) -> str:
+        return f"{self.reason}: {self.detail}"
 
 
-Check = Callable[[Line, Line], str | None]
+Check = Callable[[Line, Line], str | Unsure | None]
 
 
 class PairChecker:
@@ -85,11 +89,14 @@ class PairChecker:
 
     def check(self, standard: str, persona: str) -> CheckFailure | None:
         lines = Line(standard, self.first_person), Line(persona, self.first_person)
+        unsure: CheckFailure | None = None
         for code, run in self._checks:
-            detail = run(*lines)
-            if detail is not None:
-                return CheckFailure(code, detail)
-        return None
+            found = run(*lines)
+            if isinstance(found, str):
+                return CheckFailure(code, found)
+            if found is not None and unsure is None:
+                unsure = CheckFailure(code, found.detail, sure=False)
+        return unsure
 
 
 def _unsafe_detail(word: str | None) -> str | None:

@@ -1,46 +1,37 @@
-"""meaning_drift: what rules can see of a rewrite that changed the meaning. Numbers must
-be the same, a negation must not be lost or added to a word of the standard line, the
-standard line's words must mostly survive, and no word may turn into its opposite."""
+"""meaning_drift: what rules can see of a rewrite that changed the meaning.
+
+Numbers must be the same (3千, 三千 and 3000 are one number), a negation must not be
+lost or added to a word of the standard line, no word may turn into its opposite,
+and the standard line's words must mostly survive: a drift score weighs each word
+by how much it carries (a noun more than a verb the persona swaps for its own, a
+one-character noun little), and a word survives as itself, in another spelling,
+clipped (スマホ, バイト, 同接) or as one of the persona's equivalents (確認する ->
+見る). Negative forms inside fixed expressions (思わず, やむを得ず, しかない) negate
+nothing.
+
+Where a rule is sure (a number changed, a negation flipped on a word both lines
+hold, most of the weight gone) it answers a string and the pair is rejected. Where
+it is not (some of the weight gone, a negation lost with its word, a stray 一), it
+answers `Unsure`: the judge decides, with the note in its prompt.
+"""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from client.config.checks import MeaningRules
 from client.pairs.analyzer import Token
-from client.pairs.checks.line import FUNCTION_POS, Line, matches
-
-_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
-_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
-_KANJI_BIG = {"万": 10_000, "億": 100_000_000}
+from client.pairs.checks.clipping import covered_by_clipping
+from client.pairs.checks.line import FUNCTION_POS, Line, first_match
+from client.pairs.checks.numbers import numbers, numeral_spans
 
 
-def _kanji_number(text: str) -> int | None:
-    total = section = digit = 0
-    for char in text:
-        if char in _KANJI_DIGITS:
-            digit = digit * 10 + _KANJI_DIGITS[char]
-        elif char in _KANJI_UNITS:
-            section += (digit or 1) * _KANJI_UNITS[char]
-            digit = 0
-        elif char in _KANJI_BIG:
-            total += (section + digit or 1) * _KANJI_BIG[char]
-            section = digit = 0
-        else:
-            return None
-    return total + section + digit
+@dataclass(frozen=True, slots=True)
+class Unsure:
+    """A finding a rule is not sure of: a note for the judge, not a rejection."""
 
-
-def _number(token: Token) -> int | None:
-    text = unicodedata.normalize("NFKC", token.surface).replace(",", "")
-    return int(text) if text.isdigit() else _kanji_number(text)
-
-
-def numbers(line: Line) -> frozenset[int]:
-    """The values of the line's numerals (三 and 3 are one number; 何, 数 are none)."""
-    found = (_number(t) for t in line.tokens if t.pos.startswith("名詞-数詞"))
-    return frozenset(n for n in found if n is not None)
+    detail: str
 
 
 def _canonical(token: Token, inverse: Mapping[str, str]) -> str:
@@ -56,7 +47,7 @@ def _rhetorical(tokens: tuple[Token, ...], index: int, rules: MeaningRules) -> b
 
 
 def _is_negation(token: Token, rules: MeaningRules) -> bool:
-    return any(matches(p, token) for p in rules.negations)
+    return first_match(rules.negations, (token,)) is not None
 
 
 def _light(tokens: tuple[Token, ...], index: int) -> bool:
@@ -93,14 +84,18 @@ def _existential(tokens: tuple[Token, ...], index: int) -> bool:
     return not (before.cform.startswith("連用形") or before.pos.startswith("助詞-係助詞"))
 
 
-def _in_obligation(line: Line, token: Token, rules: MeaningRules) -> bool:
-    for phrase in rules.not_negations:
-        start = line.text.find(phrase)
+def _phrase_spans(text: str, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+    spans = []
+    for phrase in phrases:
+        start = text.find(phrase)
         while start >= 0:
-            if start <= token.begin < start + len(phrase):
-                return True
-            start = line.text.find(phrase, start + 1)
-    return False
+            spans.append((start, start + len(phrase)))
+            start = text.find(phrase, start + 1)
+    return spans
+
+
+def _within(token: Token, spans: list[tuple[int, int]]) -> bool:
+    return any(b <= token.begin < e for b, e in spans)
 
 
 def polarity(
@@ -110,8 +105,14 @@ def polarity(
     negation whose word was not found."""
     tokens = line.words
     negated: set[str] = set()
+    fixed: list[tuple[int, int]] | None = None
     for i, token in enumerate(tokens):
-        if not _is_negation(token, rules) or _in_obligation(line, token, rules):
+        if not _is_negation(token, rules):
+            continue
+        if fixed is None:
+            # Obligations and fixed expressions: their negative forms negate nothing.
+            fixed = _phrase_spans(line.text, (*rules.not_negations, *rules.fixed_expressions))
+        if _within(token, fixed):
             continue
         if _rhetorical(tokens, i, rules):
             continue
@@ -119,48 +120,82 @@ def polarity(
             negated.add(_EXIST)
             continue
         predicate = _predicate_before(tokens, i, rules)
-        if predicate is not None:
-            negated.add(_canonical(predicate, inverse))
+        negated.add("" if predicate is None else _canonical(predicate, inverse))
     return negated, {_canonical(t, inverse) for t in line.content}
 
 
 def negation_drift(
     standard: Line, persona: Line, rules: MeaningRules, inverse: Mapping[str, str]
-) -> str | None:
+) -> str | Unsure | None:
+    """Sure when a word both lines hold is negated in one only; unsure when the
+    negated word itself is gone (the persona may say it another way: お金がない ->
+    金欠)."""
     s_neg, s_all = polarity(standard, rules, inverse)
     p_neg, p_all = polarity(persona, rules, inverse)
-    if s_neg and not p_neg:
-        return f"the negation of {sorted(s_neg)[0]!r} is lost"
-    flipped = sorted((s_neg & p_all - p_neg) | (p_neg & s_all - s_neg))
+    flipped = sorted(((s_neg - p_neg) & p_all) | (p_neg & s_all - s_neg))
     if flipped:
         return f"{flipped[0]!r} is negated in one line and not the other"
+    lost = sorted(w for w in s_neg - p_neg if w)
+    if lost and not p_neg:
+        return Unsure(f"the negation of {lost[0]!r} is gone with its word")
     return None
 
 
 def _covered(standard: Line, persona: Line, equivalents: Mapping[str, tuple[str, ...]]) -> set[int]:
     """Offsets of the standard line covered by an equivalent in the persona line
-    (誕生日プレゼント -> 誕プレ covers both words)."""
+    (誕生日プレゼント -> 誕プレ covers both words; 話しました -> 喋った, by dictionary
+    form)."""
     covered: set[int] = set()
     for word, variants in equivalents.items():
+        if not any(v in persona.text or v in persona.forms for v in variants):
+            continue
         start = standard.text.find(word)
-        if start >= 0 and any(v in persona.text for v in variants):
+        if start >= 0:
             covered.update(range(start, start + len(word)))
+        for t in standard.words:
+            if word in (t.lemma, t.normalized):
+                covered.update(range(t.begin, t.end))
     return covered
 
 
-def missing_words(standard: Line, persona: Line, rules: MeaningRules) -> tuple[list[str], int]:
-    """The standard line's content words absent from the persona line, and how many
-    content words it has."""
+def weight(token: Token, rules: MeaningRules) -> float:
+    """How much a word carries: by the longest matching part of speech, halved for a
+    one-character word (量, 数, 中)."""
+    best, value = -1, 1.0
+    for pos, w in rules.weights.items():
+        if token.pos.startswith(pos) and len(pos) > best:
+            best, value = len(pos), w
+    return value * (0.5 if len(token.surface) == 1 else 1.0)
+
+
+def drift(standard: Line, persona: Line, rules: MeaningRules) -> tuple[float, list[str]]:
+    """The share of the standard line's word weight gone from the persona line, and
+    the words gone."""
     covered = _covered(standard, persona, rules.equivalents)
-    words = [t for t in standard.content if t.pos.startswith(rules.content_pos)]
-    missing = [
-        t.surface
-        for t in words
-        if t.begin not in covered
-        and t.surface not in persona.text
-        and not (t.normalized in persona.forms or t.lemma in persona.forms)
+    # A fixed expression is one idiom, said in the persona's own (知らないうちに ->
+    # 気づいたら): its words are not weighed one by one.
+    # Nor are the pieces of a numeral the analyzer cut badly (1万5 + 千歩).
+    apart = [*_phrase_spans(standard.text, rules.fixed_expressions), *numeral_spans(standard)]
+    words = [
+        t for t in standard.content if t.pos.startswith(rules.content_pos) and not _within(t, apart)
     ]
-    return missing, len(words)
+    if rules.clipping and words:
+        covered |= covered_by_clipping(standard.text, words, persona.text)
+    total = gone = 0.0
+    missing = []
+    for t in words:
+        w = weight(t, rules)
+        total += w
+        kept = (
+            t.begin in covered
+            or t.surface in persona.text
+            or t.normalized in persona.forms
+            or t.lemma in persona.forms
+        )
+        if not kept:
+            gone += w
+            missing.append(t.surface)
+    return (gone / total if total else 0.0), missing
 
 
 def opposite(standard: Line, persona: Line, rules: MeaningRules) -> str | None:
@@ -176,19 +211,34 @@ def opposite(standard: Line, persona: Line, rules: MeaningRules) -> str | None:
     return None
 
 
+def number_drift(standard: Line, persona: Line, rules: MeaningRules) -> str | Unsure | None:
+    s_num = numbers(standard, rules.equivalents, persona.text)
+    p_num = numbers(persona, rules.equivalents, standard.text)
+    if s_num == p_num:
+        return None
+    detail = f"numbers {sorted(s_num)} became {sorted(p_num)}"
+    # 一 is as often a word (一発, 一気) as the number one.
+    return Unsure(detail) if (s_num ^ p_num) == {1} else detail
+
+
 def meaning_drift(
     standard: Line, persona: Line, rules: MeaningRules, inverse: Mapping[str, str]
-) -> str | None:
-    if rules.numbers:
-        s_num, p_num = numbers(standard), numbers(persona)
-        if s_num != p_num:
-            return f"numbers {sorted(s_num)} became {sorted(p_num)}"
-    found = opposite(standard, persona, rules) or negation_drift(standard, persona, rules, inverse)
-    if found is not None:
-        return found
-    missing, total = missing_words(standard, persona, rules)
-    if missing and len(missing) > rules.max_missing_share * total:
-        return (
-            f"{len(missing)} of {total} words of the standard line are gone: {', '.join(missing)}"
+) -> str | Unsure | None:
+    unsure: Unsure | None = None
+    found: str | Unsure | None
+    for found in (
+        number_drift(standard, persona, rules) if rules.numbers else None,
+        opposite(standard, persona, rules),
+        negation_drift(standard, persona, rules, inverse),
+    ):
+        if isinstance(found, str):
+            return found
+        unsure = unsure or found
+    share, missing = drift(standard, persona, rules)
+    if missing and share >= rules.note_missing_share:
+        detail = (
+            f"{share:.0%} of the standard line's word weight is gone"
+            f" (at most {rules.max_missing_share:.0%}): {', '.join(missing)}"
         )
-    return None
+        return detail if share > rules.max_missing_share else Unsure(detail)
+    return unsure

@@ -1,42 +1,22 @@
-"""Checks of how a line is said: truncation, register, near_copy. Each returns what is
-wrong, or None."""
+"""Checks of how a line is said: register and near_copy. Each returns what is wrong,
+or None.
+
+near_copy is about the persona's register, not about shared words: a faithful
+rewrite often keeps every word of the standard line and changes only the endings
+(朝から頭が痛いです。 -> あーし朝から頭痛いんだけど〜). A persona line is a near
+copy when, the first person, particles, auxiliaries and symbols set aside, it is
+(nearly: `near_copy.ratio`) the standard line, and it holds none of the persona's
+own markers (`near_copy.rewrite_markers`: んだけど, じゃん, 〜 for the gyaru; ですわ
+for the お嬢様) that the standard line lacks.
+"""
 
 from __future__ import annotations
 
-from client.config.checks import NearCopyRules, RegisterRules, TruncationRules
-from client.pairs.analyzer import Token, analyse
+from difflib import SequenceMatcher
+
+from client.config.checks import NearCopyRules, RegisterRules
 from client.pairs.checks.line import Line, first_match
 from client.pairs.dedup import normalise
-
-
-def _last_word(line: Line, closing: str) -> Token | None:
-    for token in reversed(line.tokens):
-        if token.pos.startswith(("補助記号", "空白")) or not token.surface.strip(closing):
-            continue
-        return token
-    return None
-
-
-def _exclamation(token: Token) -> bool:
-    """An adjective cut short with っ (うまっ, さむっ, やばっ) is an exclamation."""
-    if not token.surface.endswith("っ") or len(token.surface) < 2:
-        return False
-    whole = analyse(token.surface[:-1] + "い")
-    return len(whole) == 1 and whole[0].pos.startswith("形容詞")
-
-
-def truncation(line: Line, rules: TruncationRules) -> str | None:
-    text = line.text.rstrip()
-    if text and text[-1] in rules.open_chars:
-        return f"ends with {text[-1]!r}"
-    if text.rstrip(rules.closing_chars).endswith(rules.complete_endings or ("\0",)):
-        return None
-    last = _last_word(line, rules.closing_chars)
-    if last is None or last not in line.words:
-        return None  # nothing but symbols, or it ends with the first person: not cut off
-    if first_match(rules.endings, (last,)) is not None and not _exclamation(last):
-        return f"ends mid-phrase at {last.surface!r} ({last.pos} {last.cform})".rstrip()
-    return None
 
 
 def persona_register(line: Line, rules: RegisterRules) -> str | None:
@@ -69,10 +49,25 @@ def _skeleton(line: Line, rules: NearCopyRules) -> str:
     )
 
 
-def near_copy(standard: Line, persona: Line, rules: NearCopyRules) -> str | None:
+def similarity(a: str, b: str) -> float:
+    """How much of two skeletons is the same (difflib's ratio: 1.0 for equal ones)."""
+    if a == b:
+        return 1.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def copy_similarity(standard: Line, persona: Line, rules: NearCopyRules) -> float | None:
+    """How alike the two lines' skeletons are; None when the persona line is in its own
+    register (a marker the standard line lacks) or has no words to compare."""
     if any(m in persona.text and m not in standard.text for m in rules.rewrite_markers):
         return None
     skeleton = _skeleton(persona, rules)
-    if skeleton and skeleton == _skeleton(standard, rules):
-        return "persona line is the standard line with only the first person, particles or endings changed"
+    return similarity(skeleton, _skeleton(standard, rules)) if skeleton else None
+
+
+def near_copy(standard: Line, persona: Line, rules: NearCopyRules) -> str | None:
+    ratio = copy_similarity(standard, persona, rules)
+    if ratio is not None and ratio >= rules.ratio:
+        same = "the standard line" if ratio == 1.0 else f"{ratio:.0%} the standard line"
+        return f"persona line is {same} with only the first person, particles or endings changed"
     return None
