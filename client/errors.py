@@ -8,6 +8,7 @@ GyaruError
 │   ├── ModelNotServedError     the server does not serve the requested model
 │   └── AuthError               the server rejects the API key (or its absence)
 ├── ServerUnavailableError      exit 1: nothing answers, or not ready in time
+├── WorkerError                 exit 1: a pair-check worker process died
 └── RequestError                one request failed (raised per attempt, never out of a run)
     ├── TransientError          worth retrying: connection, timeout, 408/409/429/5xx
     ├── FatalRequestError       not worth retrying: 400/401/403/404/422 ...
@@ -54,6 +55,10 @@ class AuthError(UsageError):
 
 
 class ServerUnavailableError(GyaruError):
+    pass
+
+
+class WorkerError(GyaruError):
     pass
 
 

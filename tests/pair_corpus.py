@@ -10,6 +10,12 @@ passes the pair checks.
 A tag (one per reply) picks where its numbers start; a number already handed to
 another (tag, index) in this process is skipped, so different tags never collide
 and the same tag and index always give the same pair.
+
+Past those 17,017 (a benchmark of 60,000 pairs), a number's round (number // SPACE)
+puts one of `CLAUSES` in both lines: a clause of 14 to 18 characters, so the same
+frame in two rounds is far from a near duplicate. Numbers are looked for near the
+tag's start first, then in the next rounds at the same place, so a large run stays
+fast and a small one gets the very pairs it always did.
 """
 
 from __future__ import annotations
@@ -53,7 +59,17 @@ LADY_FEELINGS = (
     "胸が高鳴りましたわ", "すっかり夢中ですわ", "嬉しゅうございますわ", "上品で素晴らしいですわ",
     "大切にいたしますわ", "自慢したいくらいですわ",
 )  # fmt: skip
+# Why, or on what occasion: plain forms, so neither line's register changes.
+CLAUSES = (
+    "雨が上がって空がきれいだったので", "セールの最終日だと聞いたので", "前から気になっていたこともあって",
+    "給料日のあとで余裕があったので", "テストがやっと全部終わったので", "久しぶりに予定が何もなかったので",
+    "誕生日のお祝いも兼ねて買い物に出て", "新しい靴を履いて出かけたついでに", "朝から天気がとても良かったので",
+    "配信で話題になっていたのを思い出して", "ポイントがかなり貯まっていたので", "引っ越しの準備の合間をぬって",
+    "バイト代が入ったばかりだったので", "夏休みの計画を立てたあとの帰りに", "電車が止まって時間ができたので",
+)  # fmt: skip
 SPACE = len(TIMES) * len(PLACES) * len(THINGS) * len(ACTS)
+ROUNDS = 1 + len(CLAUSES)
+_PROBE = 64  # numbers tried near the start before the next round is tried
 
 _lock = threading.Lock()
 _given: dict[tuple[str, int], int] = {}
@@ -64,15 +80,29 @@ def _number(tag: str, index: int) -> int:
     with _lock:
         if (tag, index) not in _given:
             start = int.from_bytes(hashlib.blake2b(tag.encode(), digest_size=8).digest(), "big")
-            number = (start + index) % SPACE
-            while number in _taken:
-                number = (number + 1) % SPACE
+            number = _free((start + index) % SPACE)
             _taken.add(number)
             _given[tag, index] = number
         return _given[tag, index]
 
 
+def _free(base: int) -> int:
+    """The first free number near `base`, in the first round that has one."""
+    for round_ in range(ROUNDS):
+        for step in range(_PROBE):
+            number = (base + step) % SPACE + round_ * SPACE
+            if number not in _taken:
+                return number
+    raise RuntimeError(f"the pair corpus ran out of numbers near {base}")
+
+
+def _clause(number: int) -> str:
+    round_ = number // SPACE
+    return CLAUSES[round_ - 1] if round_ else ""
+
+
 def _slots(number: int) -> tuple[str, str, str, str, int, int]:
+    number %= SPACE
     t, p, w, a = (number % len(x) for x in (TIMES, PLACES, THINGS, ACTS))
     who = COMPANIONS[(t + 2 * p + 3 * w + 4 * a) % len(COMPANIONS)]
     return TIMES[t], who, PLACES[p], THINGS[w], a, (t + p + w + a) % len(FEELINGS)
@@ -82,17 +112,18 @@ def pair_text(number: int) -> tuple[str, str]:
     """The standard and gyaru line of one pair number."""
     time, who, place, thing, act, feeling = _slots(number)
     polite, casual = ACTS[act]
-    standard = f"{time}、{who}と{place}で{thing}を{polite}。"
-    gyaru = f"{time}{who}と{place}で{thing}{casual}んだけど！あーし{FEELINGS[feeling]}"
+    clause = _clause(number)
+    standard = f"{time}、{clause}{who}と{place}で{thing}を{polite}。"
+    gyaru = f"{time}{clause}{who}と{place}で{thing}{casual}んだけど！あーし{FEELINGS[feeling]}"
     return standard, gyaru
 
 
 def lady_text(number: int, first_person: str = "わたくし") -> tuple[str, str]:
     """The standard and お嬢様 line of one pair number."""
     time, who, place, thing, act, feeling = _slots(number)
-    polite = ACTS[act][0]
-    standard = f"{time}、{who}と{place}で{thing}を{polite}。"
-    lady = f"{first_person}、{time}は{who}と{place}で{thing}を{polite}の。{LADY_FEELINGS[feeling]}"
+    polite, clause = ACTS[act][0], _clause(number)
+    standard = f"{time}、{clause}{who}と{place}で{thing}を{polite}。"
+    lady = f"{first_person}、{time}は{clause}{who}と{place}で{thing}を{polite}の。{LADY_FEELINGS[feeling]}"
     return standard, lady
 
 

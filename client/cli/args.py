@@ -43,6 +43,7 @@ OVERRIDES: dict[str, tuple[str, str, str]] = {
     "input": ("input", "path", "--input"),
     "input_field": ("input", "field", "--input-field"),
     "avoid_phrases": ("generation", "avoid_overused", "--avoid-phrases"),
+    "workers": ("generation", "workers", "--workers"),
     "judge": ("judge", "enabled", "--judge"),
     "judge_base_url": ("judge", "base_url", "--judge-base-url"),
     "judge_model": ("judge", "model", "--judge-model"),

@@ -11,7 +11,6 @@ from rich.table import Table
 from client.cli.args import add_judge, add_logging, add_server, formatter, load_settings_from
 from client.cli.shared import api_key, stdout_console
 from client.errors import EXIT_FAILED, EXIT_OK
-from client.server.readiness import TESTED_VLLM_VERSION, untested_version
 
 if TYPE_CHECKING:
     from client.run.check import EndpointCheck
@@ -48,6 +47,7 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
     import anyio
 
     from client.run.check import run_check
+    from client.server.readiness import TESTED_VLLM_VERSION, untested_version
 
     settings = load_settings_from(args)
     results = anyio.run(run_check, settings, api_key())
@@ -73,6 +73,10 @@ def run(args: argparse.Namespace, log_format: str, argv: list[str]) -> int:
 
 
 def _version(check: EndpointCheck) -> str:
+    # Here, not at the top: importing the command line must not load the OpenAI SDK
+    # (a pair-check worker process imports it too).
+    from client.server.readiness import TESTED_VLLM_VERSION, untested_version
+
     if not check.reachable:
         return "-"
     if check.vllm_version is None:

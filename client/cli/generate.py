@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -20,6 +20,10 @@ from client.cli.args import (
 from client.cli.shared import api_key, show_progress, stdout_console
 from client.errors import EXIT_OK
 
+if TYPE_CHECKING:
+    from client.run.looplag import LagSummary
+    from client.run.summary import RunSummary
+
 log = structlog.get_logger("client.cli")
 
 GENERATE_EXAMPLES = """\
@@ -32,6 +36,7 @@ examples:
   client generate --run-id 20261128-101500-a1b2      # resume: only unfinished batches run
   client generate --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1
   client generate --no-judge                         # keep every pair the checks pass
+  client generate --workers 4                        # check pairs in 4 processes
 """
 
 
@@ -69,7 +74,21 @@ def register(sub: Any) -> None:
         default=None,
         help="tell later batches the openings, endings and phrases the run overuses (default on)",
     )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes that check each batch's pairs (default: one per core, at most 4; "
+        "1: in the run's own process)",
+    )
     g.add_argument("--no-progress", action="store_true", help="no live progress display")
+    _add_inputs(gen)
+    add_judge(gen)
+    add_logging(gen)
+    gen.set_defaults(handler=run)
+
+
+def _add_inputs(gen: argparse.ArgumentParser) -> None:
     i = gen.add_argument_group("your own sentences")
     i.add_argument(
         "--input",
@@ -89,9 +108,6 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="rewrite prompt template (default: prompt.rewrite_prompt_path in the config)",
     )
-    add_judge(gen)
-    add_logging(gen)
-    gen.set_defaults(handler=run)
 
 
 def no_pair_message(*, judged: bool) -> str:
@@ -108,12 +124,14 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
 
         check_run_id(args.run_id)
 
-    import anyio
     from rich.console import Console
 
     from client.cli.run_table import print_summary
     from client.run.generate import generate
+    from client.run.heap import fix_mmap_threshold
     from client.run.progress import LiveStats, ProgressObserver
+
+    fix_mmap_threshold()
 
     key = api_key()
     progress = show_progress(args, log_format)
@@ -126,7 +144,7 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
                 live, console=err, target_pairs=settings.generation.target_pairs
             )
 
-    summary = anyio.run(
+    summary, lag = _probed(
         lambda: generate(
             settings,
             api_key=key,
@@ -152,5 +170,22 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
         failed_batches=summary.stats.batches_failed,
         processed=summary.files.get("processed"),
         resume=summary.resume_command,
+        loop_lag_ms=lag.to_json(),
     )
     return summary.exit_code
+
+
+def _probed(run: Callable[[], Awaitable[RunSummary]]) -> tuple[RunSummary, LagSummary]:
+    """The run, and how late its event loop ran what was due: while the loop is busy
+    checking pairs, no reply is read and no request sent (tests/bench/growth.py reads
+    it from the "run finished" log line)."""
+    import anyio
+
+    from client.run.looplag import probing
+
+    async def probed() -> tuple[RunSummary, LagSummary]:
+        with probing() as lag:
+            summary = await run()
+        return summary, lag.summary()
+
+    return anyio.run(probed)

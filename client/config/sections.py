@@ -113,6 +113,10 @@ class GenerationConfig(_Section):
     # Free generation: tell later batches which openings, endings and phrases the run
     # already overuses (docs/dataset.md, "Diversity over a long run").
     avoid_overused: bool = True
+    # Processes that check each batch's pairs (client.run.workers): None, one per
+    # core (at most 4; none when the pair checks are off); 1, on the event loop's own
+    # thread.
+    workers: int | None = Field(default=None, ge=1, le=256)
 
     @field_validator("concurrency", mode="before")
     @classmethod

@@ -12,9 +12,9 @@ Sudachi tokenizer keeps state between calls and must not be shared across thread
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from sudachipy.sudachipy import Dictionary, SplitMode, Tokenizer
+from sudachipy.sudachipy import Dictionary, Morpheme, SplitMode, Tokenizer
 
 # Mode A, the shortest units: 三連勝 is 三 + 連勝, so numbers and the word that
 # carries the meaning are seen apart.
@@ -24,8 +24,10 @@ _dictionary_lock = threading.Lock()
 _dictionary: Dictionary | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A word as the analyser cut it. A named tuple: a dataset's checks make millions,
+    and a tuple is made at C speed where a frozen dataclass sets each field in Python."""
+
     surface: str
     pos: str  # the part-of-speech path without blanks: 名詞-普通名詞-一般
     cform: str  # conjugation form (連用形-促音便), "" for words that do not conjugate
@@ -36,6 +38,24 @@ class Token:
 
     def has_form(self, form: str) -> bool:
         return form in (self.surface, self.normalized, self.lemma)
+
+
+# A part-of-speech id of the dictionary -> (pos, cform) as Token has them: a few
+# hundred ids, each worked out once instead of for every word.
+_POS: dict[int, tuple[str, str]] = {}
+
+
+def _pos(morpheme: Morpheme) -> tuple[str, str]:
+    pos_id = morpheme.part_of_speech_id()
+    found = _POS.get(pos_id)
+    if found is None:
+        pos = morpheme.part_of_speech()
+        found = _POS[pos_id] = ("-".join(p for p in pos[:4] if p != "*"), _cform(pos[5]))
+    return found
+
+
+def _cform(form: str) -> str:
+    return "" if form == "*" else form
 
 
 def _tokenizer() -> Tokenizer:
@@ -51,21 +71,14 @@ def _tokenizer() -> Tokenizer:
 
 
 def analyse(text: str) -> tuple[Token, ...]:
-    tokens = []
-    for m in _tokenizer().tokenize(text):
-        pos = m.part_of_speech()
-        tokens.append(
+    return tuple(
+        [
             Token(
-                surface=m.surface(),
-                pos="-".join(p for p in pos[:4] if p != "*"),
-                cform="" if pos[5] == "*" else pos[5],
-                normalized=m.normalized_form(),
-                lemma=m.dictionary_form(),
-                begin=m.begin(),
-                end=m.end(),
+                m.surface(), *_pos(m), m.normalized_form(), m.dictionary_form(), m.begin(), m.end()
             )
-        )
-    return tuple(tokens)
+            for m in _tokenizer().tokenize(text)
+        ]
+    )
 
 
 def spans_of(text: str, needle: str | None) -> tuple[tuple[int, int], ...]:

@@ -9,23 +9,39 @@ markers: the share of lines holding each of `persona.style_markers`.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from client.pairs.analyzer import analyse, outside, spans_of
-from client.pairs.digests import DigestSet, hash64
+from client.pairs.distinct import DISTINCT_BUDGET, DistinctCount
+from client.pairs.phrases import BoundedCounter
 
 Words = Callable[[str], list[str]]
 EDGE_WORDS = 2
+_MASK = (1 << 64) - 1  # as client.pairs.digests.hash64
+# Distinct openings (or endings) counted exactly up to twice this many; past it the
+# counts of the most repeated are lower bounds, short by at most lines / EDGE_BUDGET.
+EDGE_BUDGET = 20_000
 _WAVES = "〜～"
 
 
+@functools.lru_cache(maxsize=8)
 def words_without(first_person: str | None) -> Words:
-    """The line's words, without symbols, blanks or the first person."""
+    """The line's words, without symbols, blanks or the first person.
+
+    One function per first person, which remembers the last line it was asked: the
+    dataset rebuild's hooks (the diversity report, the deciles) ask for each line's
+    words one after the other, and the analysis is most of what they cost."""
+    last: tuple[str, list[str]] = ("", [])
 
     def words(text: str) -> list[str]:
+        nonlocal last
+        seen = last  # one read: another thread may replace it meanwhile
+        if seen[0] == text and text:
+            return list(seen[1])
         spans = spans_of(text, first_person)
         # The analyzer glues a trailing 〜 to the word (けど〜): it is style, not a word.
         surfaces = (
@@ -33,7 +49,9 @@ def words_without(first_person: str | None) -> Words:
             for t in analyse(text)
             if not t.pos.startswith(("補助記号", "空白")) and outside(t, spans)
         )
-        return [s for s in surfaces if s]
+        found = [s for s in surfaces if s]
+        last = (text, found)
+        return list(found)
 
     return words
 
@@ -82,9 +100,13 @@ class DiversityReport:
     top_endings: list[Any]
     style_markers: dict[str, float]
     near_duplicate_rate: float | None
+    # False when a count passed its budget: distinct-n then comes from a HyperLogLog
+    # sketch (about 0.8 % error), or the top openings and endings counts are lower
+    # bounds (short by at most lines / EDGE_BUDGET).
+    exact: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "lines": self.lines,
             "distinct_1": self.distinct_1,
             "distinct_2": self.distinct_2,
@@ -93,39 +115,57 @@ class DiversityReport:
             "style_markers": self.style_markers,
             "near_duplicate_rate": self.near_duplicate_rate,
         }
+        if not self.exact:
+            data["estimated"] = (
+                f"over {DISTINCT_BUDGET:,} distinct n-grams or {2 * EDGE_BUDGET:,} distinct "
+                "openings or endings: distinct-n from a HyperLogLog sketch (about 0.8 % error), "
+                f"top counts short by at most lines / {EDGE_BUDGET:,}"
+            )
+        return data
 
 
 class DiversityTally:
     """The numbers of `diversity()`, fed one line at a time.
 
-    Memory grows with the distinct n-grams and edges, never with the lines: a run's
-    100,000 persona lines and their word lists kept to the end took most of a large
-    input run's peak. N-grams are kept as hashes; two distinct n-grams sharing a
-    64-bit hash would undercount by one, which a ratio rounded to 4 places cannot show.
+    Memory has a fixed budget, whatever the lines: a run's 100,000 persona lines and
+    their word lists kept to the end took most of a large input run's peak. N-grams
+    are kept as hashes, exactly up to `DISTINCT_BUDGET` distinct ones (two sharing a
+    64-bit hash would undercount by one, which a ratio rounded to 4 places cannot
+    show), in a HyperLogLog sketch past it; openings and endings are counted exactly
+    up to 2 x `EDGE_BUDGET` distinct ones, then as heavy hitters (Misra-Gries). The
+    report says when it is not exact.
     """
 
     def __init__(
-        self, *, markers: Sequence[str], first_person: str | None, words: Words | None = None
+        self,
+        *,
+        markers: Sequence[str],
+        first_person: str | None,
+        words: Words | None = None,
+        distinct_budget: int = DISTINCT_BUDGET,
+        edge_budget: int = EDGE_BUDGET,
     ) -> None:
         self._words = words or words_without(first_person)
         self._markers = tuple(markers)
         self._lines = 0
-        self._grams = {1: DigestSet(), 2: DigestSet()}
+        self._grams = {1: DistinctCount(distinct_budget), 2: DistinctCount(distinct_budget)}
         self._totals = dict.fromkeys(self._grams, 0)
-        self._openings: Counter[str] = Counter()
-        self._endings: Counter[str] = Counter()
+        self._openings = BoundedCounter(edge_budget)
+        self._endings = BoundedCounter(edge_budget)
         self._with_marker: Counter[str] = Counter()
 
     def add(self, line: str) -> None:
         self._lines += 1
         words = self._words(line)
         for n, grams in self._grams.items():
-            for i in range(len(words) - n + 1):
-                grams.add(hash64(hash("\x1f".join(words[i : i + n]))))
-                self._totals[n] += 1
+            count = len(words) - n + 1
+            if count > 0:
+                # hash64(hash(...)), inline: this runs for every n-gram of a dataset.
+                grams.update(hash("\x1f".join(words[i : i + n])) & _MASK for i in range(count))
+                self._totals[n] += count
         if words:
-            self._openings["".join(words[:EDGE_WORDS])] += 1
-            self._endings["".join(words[-EDGE_WORDS:])] += 1
+            self._openings.add("".join(words[:EDGE_WORDS]))
+            self._endings.add("".join(words[-EDGE_WORDS:]))
         self._with_marker.update(m for m in self._markers if m in line)
 
     def _distinct(self, n: int) -> float | None:
@@ -145,10 +185,14 @@ class DiversityTally:
             near_duplicate_rate=(
                 None if near_duplicates is None else near_duplicate_rate(near_duplicates, lines)
             ),
+            exact=all(g.exact for g in self._grams.values())
+            and self._openings.exact
+            and self._endings.exact,
         )
 
 
-def _repeated(counts: Counter[str], top: int) -> list[Any]:
+def _repeated(counts: BoundedCounter, top: int) -> list[Any]:
+    # Most common first, ties in the order first seen (as Counter.most_common).
     return [[text, count] for text, count in counts.most_common(top) if count > 1]
 
 

@@ -10,20 +10,24 @@ batch number (batches 1-100 of 1,000 are the first decile). For each decile:
 A run whose rate climbs and whose distinct-2 falls decile after decile is repeating
 itself; the phrase-avoidance hints (client.pairs.phrases) are meant to flatten both.
 The measures come from the dataset's own near-duplicate index (the rebuild says which
-pairs it dropped) and distinct-n (passed in), so this module only keeps the books;
-it holds one decile's lines at a time.
+pairs it dropped) and each line's words (passed in); a decile's bigrams are counted as
+its lines come (client.pairs.distinct), so no line is held.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
-DECILES = 10
+from client.pairs.distinct import DistinctCount
 
-# Persona lines and n -> distinct n-grams / all n-grams (None: no n-gram at all).
-DistinctN = Callable[[Sequence[str], int], float | None]
+DECILES = 10
+_MASK = (1 << 64) - 1
+
+# A persona line's words (client.pairs.diversity.words_without).
+Words = Callable[[str], Sequence[str]]
 
 
 def decile_of(batch: int, batches: int) -> int:
@@ -71,14 +75,15 @@ class _Decile:
 
 @dataclass
 class DecileTally:
-    """Kept persona lines come in batch order (distinct-2 is worked out as each decile
-    closes, so one decile's lines are held at a time); near duplicates in any order."""
+    """Kept persona lines come in batch order (the open decile's distinct bigrams are
+    counted as they come); near duplicates in any order."""
 
     batches: int  # the plan's batch count (its last batch number)
-    distinct: DistinctN
+    words: Words
     _deciles: dict[int, _Decile] = field(default_factory=dict)
     _open: int | None = None
-    _lines: list[str] = field(default_factory=list)
+    _bigrams: DistinctCount = field(default_factory=DistinctCount)
+    _total: int = 0
 
     def _at(self, batch: int) -> tuple[int, _Decile]:
         decile = decile_of(batch, self.batches)
@@ -87,9 +92,9 @@ class DecileTally:
         return decile, row
 
     def _close_open(self) -> None:
-        if self._open is not None and self._lines:
-            self._deciles[self._open].distinct_2 = self.distinct(self._lines, 2)
-        self._open, self._lines = None, []
+        if self._open is not None and self._total:
+            self._deciles[self._open].distinct_2 = len(self._bigrams) / self._total
+        self._open, self._bigrams, self._total = None, DistinctCount(), 0
 
     def kept(self, batch: int, line: str) -> None:
         """A pair that went into the dataset, in batch order."""
@@ -98,7 +103,11 @@ class DecileTally:
             self._close_open()
             self._open = decile
         row.kept += 1
-        self._lines.append(line)
+        words = self.words(line)
+        if len(words) > 1:
+            # As client.pairs.diversity counts them (hash64, inline): "\x1f" is in no word.
+            self._bigrams.update(hash(f"{a}\x1f{b}") & _MASK for a, b in pairwise(words))
+            self._total += len(words) - 1
 
     def near_duplicate(self, batch: int) -> None:
         """A pair left out as a near duplicate of an earlier pair of the run."""

@@ -13,13 +13,17 @@ kind, and a count is short by at most (pieces counted) / `capacity`; a line give
 about 30 phrase pieces, so with the default 5,000 that is under 1 % of the lines,
 far below the 5 % that makes a piece overused. Memory stays flat over a thousand
 batches and every piece that could be overused keeps its count.
+
+The hint is asked for before every batch, so it is kept cheap: each counter keeps
+aside the pieces that have reached the bar (the bar only rises with the lines, and a
+count only rises between shrinks), and the worst are sorted from those few hundred,
+not from the thousands of pieces counted.
 The persona's first person (あーし) is never listed: every line must hold it.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,25 +37,56 @@ DEFAULT_CAPACITY = 5000
 class BoundedCounter:
     """Approximate counts of the frequent keys in a stream, in bounded memory.
 
-    Counts are underestimates by at most (items seen) / capacity."""
+    Counts are underestimates by at most (items seen) / capacity. Keys whose count
+    reached `bar` when it was last raised are kept aside, so `top(n, at_least=bar)`
+    (or any higher bar) looks at those alone; raise the bar, never lower it."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
         self.counts: dict[str, int] = {}
+        self.bar = 1
+        self.exact = True  # no count has been cut yet
+        # Every key whose count is at least `bar` (and some whose count fell below it
+        # since: dropped when `top` meets them).
+        self._over: set[str] = set()
 
     def add(self, key: str) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1
-        if len(self.counts) > 2 * self.capacity:
-            self._shrink()
+        self.update((key,))
+
+    def update(self, keys: Iterable[str]) -> None:
+        """`add` each key in turn (in one call: a line gives about 30 phrase pieces)."""
+        counts, bar, over, limit = self.counts, self.bar, self._over, 2 * self.capacity
+        for key in keys:
+            count = counts.get(key, 0) + 1
+            counts[key] = count
+            if count >= bar:
+                over.add(key)
+            if len(counts) > limit:
+                self._shrink()
+                counts = self.counts
+
+    def raise_bar(self, bar: int) -> None:
+        self.bar = max(self.bar, bar)
 
     def _shrink(self) -> None:
         # Subtract the (capacity+1)-th largest count from every count: at most
         # `capacity` keys stay positive, and the error bound above holds.
         cut = sorted(self.counts.values(), reverse=True)[self.capacity]
         self.counts = {k: c - cut for k, c in self.counts.items() if c > cut}
+        self.exact = False
+
+    def most_common(self, n: int) -> list[tuple[str, int]]:
+        """The n highest counts, ties in the order the keys were first counted."""
+        return heapq.nlargest(n, self.counts.items(), key=lambda kv: kv[1])
 
     def top(self, n: int, *, at_least: int) -> list[tuple[str, int]]:
-        ranked = heapq.nsmallest(n, self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        if at_least < self.bar:
+            candidates: Iterable[tuple[str, int]] = self.counts.items()
+        else:
+            counts, bar = self.counts, self.bar
+            self._over = {k for k in self._over if counts.get(k, 0) >= bar}
+            candidates = ((k, counts[k]) for k in self._over)
+        ranked = heapq.nsmallest(n, candidates, key=lambda kv: (-kv[1], kv[0]))
         return [(k, c) for k, c in ranked if c >= at_least]
 
 
@@ -80,16 +115,23 @@ class PhraseCounter:
         self.endings = BoundedCounter(self.capacity)
         self.phrases = BoundedCounter(self.capacity)
 
+    def _floor(self) -> int:
+        """The count that makes a piece overused, with the lines so far."""
+        return max(self.min_count, math.ceil(self.min_share * self.lines))
+
     def add(self, lines: Iterable[str]) -> None:
         for line in lines:
             body = _body(line)
             if len(body) < OPENING_CHARS:
                 continue
             self.lines += 1
+            # The floor with this line counted: no later hint asks for less.
+            floor = self._floor()
+            for counter in (self.openings, self.endings, self.phrases):
+                counter.raise_bar(floor)
             self.openings.add(body[:OPENING_CHARS])
             self.endings.add(body[-ENDING_CHARS:])
-            for piece in _pieces(body, PHRASE_CHARS):
-                self.phrases.add(piece)
+            self.phrases.update(_pieces(body, PHRASE_CHARS))
 
     def _without_first_person(self, piece: str) -> list[str]:
         """The piece, or the parts of it around the first person (never to be avoided)
@@ -102,7 +144,7 @@ class PhraseCounter:
         return [part for part in piece.split(fp) if len(part) >= PHRASE_CHARS]
 
     def _worst(self, counter: BoundedCounter, n: int, *, join: bool = False) -> list[str]:
-        floor = max(self.min_count, math.ceil(self.min_share * self.lines))
+        floor = self._floor()
         # Joined runs need all their pieces: a phrase of 20 characters is 16 of them.
         ranked = counter.top((12 if join else 4) * n, at_least=floor)
         if join:
@@ -126,20 +168,30 @@ class PhraseCounter:
 
 def _join_runs(ranked: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """Pieces that are consecutive runs of one longer phrase (they overlap by all but
-    one character and are about as frequent) joined back into that phrase."""
+    one character and are about as frequent) joined back into that phrase.
+
+    The first joinable (i, j), i then j in order, is joined each time, until none is:
+    each round finds it through the pieces' openings instead of trying every two."""
     overlap = PHRASE_CHARS - 1
     runs = list(ranked)
-    joined = True
-    while joined:
-        joined = False
-        for i, j in itertools.permutations(range(len(runs)), 2):
-            (a, ca), (b, cb) = runs[i], runs[j]
-            if a[-overlap:] == b[:overlap] and min(ca, cb) >= 0.8 * max(ca, cb):
-                runs[i] = (a + b[overlap:], min(ca, cb))
-                del runs[j]
-                joined = True
-                break
+    while (found := _first_join(runs, overlap)) is not None:
+        i, j = found
+        (a, ca), (b, cb) = runs[i], runs[j]
+        runs[i] = (a + b[overlap:], min(ca, cb))
+        del runs[j]
     return sorted(runs, key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))
+
+
+def _first_join(runs: list[tuple[str, int]], overlap: int) -> tuple[int, int] | None:
+    opening: dict[str, list[int]] = {}
+    for j, (b, _) in enumerate(runs):
+        opening.setdefault(b[:overlap], []).append(j)
+    for i, (a, ca) in enumerate(runs):
+        for j in opening.get(a[-overlap:], ()):
+            cb = runs[j][1]
+            if j != i and min(ca, cb) >= 0.8 * max(ca, cb):
+                return i, j
+    return None
 
 
 def avoid_hint(overused: dict[str, list[str]]) -> str:

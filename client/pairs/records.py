@@ -145,6 +145,9 @@ class BatchResult:
     error_reason: str | None = None
     error_message: str | None = None
     error_status: int | None = None
+    # The near-duplicate signature of each of `accepted` as checked (before the judge),
+    # one row each (client.pairs.neardup); None when the run keeps no near-duplicate index.
+    signatures: Any = field(default=None, repr=False, compare=False)
 
     @property
     def finished(self) -> bool:

@@ -8,6 +8,7 @@
              ──finalise─────> RunSummary      the dataset rebuilt from the raw files
 
 An interrupt cancels what is in flight and still finalises; a second one exits at once.
+A pair-check worker process that dies stops the run the same way (`WorkerError`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from collections.abc import Callable, Sequence
 
 import anyio
 import anyio.to_thread
+import structlog
 from pydantic import SecretStr
 
 from client.clock import Clock, monotonic
 from client.config import Settings
-from client.errors import unwrap_group
+from client.errors import WorkerError, unwrap_group
 from client.pairs.prompts import new_base_seed
 from client.run.finalise import finalise
 from client.run.prepare import prepare
@@ -28,6 +30,8 @@ from client.run.schedule import TargetGate, schedule
 from client.run.session import Session
 from client.run.sink import BatchSink, MakeObserver, judge_leftovers
 from client.run.summary import RunSummary
+
+log = structlog.get_logger("client.run")
 
 
 async def generate(
@@ -53,7 +57,7 @@ async def generate(
             with run_scope:
                 sink = BatchSink.open(await prepare(session, new_seed=new_seed), make_observer)
                 await judge_leftovers(sink)
-                await run_batches(sink, quiet_success=quiet_success)
+                await run_batches_or_stop(sink, quiet_success=quiet_success)
             # Finalising reads every raw file: off the event loop, so a second
             # Ctrl-C is still heard.
             summary = await anyio.to_thread.run_sync(finalise, session, sink)
@@ -76,6 +80,16 @@ def _gate(sink: BatchSink) -> TargetGate | None:
     )
 
 
+async def run_batches_or_stop(sink: BatchSink, *, quiet_success: bool) -> None:
+    """`run_batches`; a worker process that died stops them as an interrupt would: the
+    batches in flight are dropped, what is written stays, the run is finalised (its
+    status says it is not complete, so the exit code is not 0) and can be resumed."""
+    try:
+        await run_batches(sink, quiet_success=quiet_success)
+    except WorkerError as exc:
+        log.error(str(exc), run_id=sink.prepared.store.run_id)
+
+
 def _judge_stopped(sink: BatchSink) -> Callable[[], bool] | None:
     """A judge whose replies cannot be read stops the batches too: pairs made now
     would only join those waiting for it."""
@@ -93,6 +107,7 @@ async def run_batches(sink: BatchSink, *, quiet_success: bool) -> None:
         run_id=prepared.store.run_id,
         observer=sink.observer,
         quiet_success=quiet_success,
+        checks=prepared.session.checks,
     )
 
     async def batches() -> None:

@@ -4,14 +4,15 @@ and the tests all build their runs from it, so none of them wires them by hand."
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import SecretStr
 
 from client.config import Settings
+from client.pairs.batchwork import CheckRecipe
 from client.pairs.checks import PairChecker
-from client.pairs.diversity import DiversityTally
+from client.pairs.diversity import DiversityTally, Words
 from client.pairs.judge_request import JudgePrompt
 from client.pairs.neardup import NearDuplicates
 from client.pairs.prompts import BatchPlan, PromptSet
@@ -21,6 +22,7 @@ from client.pairs.validate import ValidationContext
 from client.run.attempts import AttemptLoop
 from client.run.judge import JudgeStage, remedies
 from client.run.runner import BatchRunner, RequestTemplate, RunObserver
+from client.run.workers import CheckPool
 from client.server.pool import EndpointPool
 from client.server.retry import RetryPolicy
 from client.storage.inputs import InputSource
@@ -187,10 +189,28 @@ class Job:
             near.add(pair_id, standard, gyaru)
         return near
 
-    def diversity_tally(self) -> DiversityTally:
-        """What the summary learns the persona lines' diversity with, line by line."""
+    def diversity_tally(self, words: Words | None = None) -> DiversityTally:
+        """What the summary learns the persona lines' diversity with, line by line;
+        `words` splits a line (default: the analyser, in this process)."""
         persona = self.settings.persona
-        return DiversityTally(markers=persona.style_markers, first_person=persona.first_person)
+        return DiversityTally(
+            markers=persona.style_markers, first_person=persona.first_person, words=words
+        )
+
+    def check_recipe(self) -> CheckRecipe:
+        """What a pair-check worker builds its checks from: `validation`, in picklable
+        values, and the near-duplicate rules when the run keeps an index (as
+        `near_duplicates`)."""
+        settings = self.settings
+        near = settings.checks.near_duplicate
+        return CheckRecipe(
+            rules=self.rules,
+            style_markers=settings.persona.style_markers,
+            min_quality=settings.validation.min_quality,
+            first_person=settings.persona.first_person,
+            checks=settings.checks if settings.checks.enabled else None,
+            near=near if near.enabled and self.inputs is None else None,
+        )
 
     def plan(
         self, base_seed: int, *, limit: int | None = None, hint: Callable[[], str] | None = None
@@ -262,11 +282,16 @@ class Job:
         run_id: str,
         observer: RunObserver,
         quiet_success: bool = False,
+        checks: CheckPool | None = None,
     ) -> BatchRunner:
+        """`checks`: the session's pool; None checks inline, without near-duplicate
+        signatures (a bench keeps no index)."""
+        if checks is None:
+            checks = CheckPool(replace(self.check_recipe(), near=None), workers=1)
         return BatchRunner(
             attempts=self.attempts(pool, run_id=run_id),
             template=template,
-            validation=self.validation,
+            checks=checks,
             observer=observer,
             quiet_success=quiet_success,
         )

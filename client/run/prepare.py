@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -55,6 +56,9 @@ from client.server.readiness import (
 from client.storage.manifest import Manifest
 from client.storage.processed import EarlierPair, previous_run_keys, previous_run_pairs
 from client.storage.runstore import RunStore
+
+if TYPE_CHECKING:
+    from client.pairs.neardup import Signatures
 
 log = structlog.get_logger("client.run")
 
@@ -101,9 +105,27 @@ class SeenPairs:
 
     def add(self, pair_id: str, standard: str, gyaru: str, digest: bytes) -> bool:
         """Record a pair; True when it is neither a duplicate nor a near duplicate."""
-        if not self._exact.add_key(digest):
-            return False
-        return self._near is None or self._near.add(pair_id, standard, gyaru) is None
+        return self.add_many([pair_id], [(standard, gyaru)], [digest]) == 1
+
+    def add_many(
+        self,
+        ids: Sequence[str],
+        lines: Sequence[tuple[str, str]],
+        digests: Sequence[bytes],
+        signatures: Signatures | None = None,
+    ) -> int:
+        """`add` for each pair in turn (each sees the ones before it); answers how many
+        are new. `signatures`: their near-duplicate signatures, one row each, when made
+        already (by a pair-check worker)."""
+        fresh = [i for i, digest in enumerate(digests) if self._exact.add_key(digest)]
+        near = self._near
+        if near is None or not fresh:
+            return len(fresh)
+        if signatures is None:
+            rows = near.signatures([lines[i] for i in fresh])
+        else:
+            rows = signatures[fresh]
+        return sum(twin is None for twin in near.add_many([ids[i] for i in fresh], rows))
 
     def release(self) -> None:
         """Let the index go (the rebuild at the end keeps its own)."""
@@ -341,8 +363,9 @@ def read_earlier(
             # sent again either. Those the judge graded already count now.
             to_judge.append(index)
             record = record.graded_only()
-        for digest, pair in zip(record.dedup_keys(seen.key), record.accepted, strict=True):
-            seen.add(pair.id or "", pair.standard, pair.gyaru, digest)
+        pairs = record.accepted
+        lines = [(p.standard, p.gyaru) for p in pairs]
+        seen.add_many([p.id or "" for p in pairs], lines, record.dedup_keys(seen.key))
         if phrases is not None:
             phrases.add(p.gyaru for p in record.accepted)
     return Resumed(previous, frozenset(done), settled, tuple(to_judge)), seen

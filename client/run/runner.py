@@ -5,13 +5,14 @@ A batch's failure becomes a `BatchResult` with status "failed", never an
 exception that cancels its siblings. Only cancellation (an interrupt) and errors
 that make the run pointless (the output disk failing) leave `schedule`.
 
-The checks of a reply's items are one pure function, `check_items` (plain data in,
-pairs and rejections out), so they can run anywhere, a worker process included.
+The checks of a reply's items are one pure function of plain data (client.pairs.
+batchwork: pairs, rejections and the pairs' near-duplicate signatures out), done by
+the session's `CheckPool`: in a worker process, or inline with generation.workers 1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ import structlog
 
 from client.errors import ContentError
 from client.pairs.align import rewrite_response_format
+from client.pairs.batchwork import BatchWork
 from client.pairs.extract import Extracted, extract_items
 from client.pairs.prompts import retry_seed
 from client.pairs.records import (
@@ -27,13 +29,10 @@ from client.pairs.records import (
     BatchResult,
     BatchSpec,
     Completion,
-    Pair,
-    Rejection,
 )
-from client.pairs.rewrites import check_rewrites
 from client.pairs.schema import PairRules
-from client.pairs.validate import ValidationContext, validate_items
 from client.run.attempts import AttemptLoop, Call, RequestOutcome
+from client.run.workers import CheckPool
 
 log = structlog.get_logger("client.run.runner")
 
@@ -109,20 +108,6 @@ class GenerationCall(Call[Extracted]):
         return extracted
 
 
-def check_items(
-    spec: BatchSpec,
-    items: Sequence[Any],
-    *,
-    ctx: ValidationContext,
-    run_id: str,
-    generated_at: str,
-) -> tuple[list[Pair], list[Rejection]]:
-    """Every item of a reply validated and scored (a rewrite batch ties each item to its
-    input first, pairs.rewrites): pure, and the CPU-heavy part of a batch."""
-    check = partial(check_rewrites, spec.inputs) if spec.inputs else validate_items
-    return check(items, ctx=ctx, run_id=run_id, batch=spec.index, generated_at=generated_at)
-
-
 class BatchRunner:
     """One batch, start to finish: `run` -> the attempt loop -> `_succeeded` (the reply's
     items checked) or `_failed`."""
@@ -132,7 +117,7 @@ class BatchRunner:
         *,
         attempts: AttemptLoop,
         template: RequestTemplate,
-        validation: ValidationContext,
+        checks: CheckPool,
         observer: RunObserver,
         quiet_success: bool = False,
     ) -> None:
@@ -140,7 +125,7 @@ class BatchRunner:
         self.quiet_success = quiet_success
         self.attempts = attempts
         self.template = template
-        self.validation = validation
+        self.checks = checks
         self.observer = observer
 
     @property
@@ -156,7 +141,7 @@ class BatchRunner:
         extracted = outcome.value
         if extracted is None:
             return self._failed(spec, outcome)
-        return self._succeeded(spec, outcome, extracted)
+        return await self._succeeded(spec, outcome, extracted)
 
     def _failed(self, spec: BatchSpec, outcome: RequestOutcome[Extracted]) -> BatchResult:
         log.error(
@@ -181,17 +166,15 @@ class BatchRunner:
             error_status=outcome.error_status,
         )
 
-    def _succeeded(
+    async def _succeeded(
         self, spec: BatchSpec, outcome: RequestOutcome[Extracted], extracted: Extracted
     ) -> BatchResult:
         completion = outcome.completion
-        accepted, rejected = check_items(
-            spec,
-            extracted.items,
-            ctx=self.validation,
-            run_id=self.run_id,
-            generated_at=outcome.finished_at,
+        # Raises WorkerError when a worker process died: the run stops (run.generate).
+        checked = await self.checks.check(
+            BatchWork(extracted.items, self.run_id, spec.index, outcome.finished_at, spec.inputs)
         )
+        accepted, rejected = checked.accepted, checked.rejected
         cut = completion is not None and completion.finish_reason == "length"
         result = BatchResult(
             spec=spec,
@@ -205,6 +188,7 @@ class BatchRunner:
             extraction=extracted.method,
             failures=outcome.failures,
             sampling_seed=outcome.params.get("seed"),
+            signatures=checked.signatures,
         )
         done = log.debug if self.quiet_success else log.info
         done(

@@ -1,6 +1,6 @@
 """One invocation of `generate`: what exists before the server is asked anything (the
-`Job`, the run's folder, the endpoint pools, the command line, the clock), and the
-signals that stop it (Ctrl-C, SIGTERM).
+`Job`, the run's folder, the endpoint pools, the pair-check workers, the command line,
+the clock), and the signals that stop it (Ctrl-C, SIGTERM).
 
 Earlier invocations of the same run id are "earlier sessions": what they left is read
 by `run.prepare`.
@@ -21,6 +21,7 @@ from client.clock import Clock
 from client.config import Settings
 from client.errors import EXIT_SIGINT, EXIT_SIGTERM
 from client.run.job import Job
+from client.run.workers import CheckPool, worker_count
 from client.server.pool import EndpointPool
 from client.storage.atomic import ensure_writable
 from client.storage.layout import new_run_id
@@ -57,6 +58,8 @@ class Session:
     pool: EndpointPool
     # The judge's own server (judge.base_url); None: it shares `pool`.
     judge_pool: EndpointPool | None
+    # The processes that check each batch's pairs (inline with generation.workers 1).
+    checks: CheckPool
     api_key: SecretStr | None
     argv: tuple[str, ...]
     clock: Clock
@@ -81,11 +84,17 @@ class Session:
         job = Job.from_settings(settings)
         # Before any GPU time is spent: the run's own folders are made once the server answers.
         ensure_writable(settings.output.output_dir)
+        pool, judge_pool = job.pool(api_key), job.judge_pool(api_key)
+        workers = worker_count(settings.generation.workers, checks=settings.checks.enabled)
+        checks = CheckPool(job.check_recipe(), workers=workers)
+        # The workers start while the server is checked, not on the first batch.
+        checks.start()
         return cls(
             job=job,
             store=store,
-            pool=job.pool(api_key),
-            judge_pool=job.judge_pool(api_key),
+            pool=pool,
+            judge_pool=judge_pool,
+            checks=checks,
             api_key=api_key,
             argv=tuple(argv),
             clock=clock,
@@ -105,6 +114,10 @@ class Session:
         return self.clock() - self.started
 
     async def aclose(self) -> None:
-        await self.pool.aclose()
-        if self.judge_pool is not None:
-            await self.judge_pool.aclose()
+        """Close the pools and stop the workers (callers shield it from cancellation)."""
+        try:
+            await self.pool.aclose()
+            if self.judge_pool is not None:
+                await self.judge_pool.aclose()
+        finally:
+            await self.checks.aclose()

@@ -6,7 +6,8 @@ For every batch the runner finishes, in this order, each step its own method:
     judge hand-off  written first (a resumed run judges instead of generating again),
                     then graded; the judge's verdicts applied to the batch
     write           raw/<run_id>/batch_NNNN.json, with the judge's outcome
-    count           new unique pairs against the run's index (exact, then near)
+    count           new unique pairs against the run's index (exact, then near, with
+                    the signatures made where the batch was checked)
     phrases         what the persona lines overuse, for the next prompts
     manifest        the batch's line, written at most once a second
     display         the observer (progress line, counters)
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -38,6 +40,9 @@ from client.run.progress import LiveStats, QuietObserver
 from client.storage.batch_record import BatchRecord
 from client.storage.manifest import Manifest, ManifestWriter, RunFacts
 
+if TYPE_CHECKING:
+    from client.pairs.neardup import Signatures
+
 log = structlog.get_logger("client.run")
 
 MakeObserver = Callable[[LiveStats], QuietObserver]
@@ -46,6 +51,23 @@ MakeObserver = Callable[[LiveStats], QuietObserver]
 def dedup_keys(pairs: Sequence[Pair], key: DedupKey) -> list[bytes]:
     """The exact de-duplication key of each pair (from its normalised lines)."""
     return [key_of_normalised(*p.normalised, key) for p in pairs]
+
+
+def signatures_by_id(result: BatchResult) -> dict[str, Signatures]:
+    """Each accepted pair's near-duplicate signature, by pair id (the judge may drop
+    some pairs before they are counted); {} when the run keeps no near-duplicate index."""
+    if result.signatures is None:
+        return {}
+    return {pair.id: row for pair, row in zip(result.accepted, result.signatures, strict=True)}
+
+
+def rows_of(pairs: Sequence[Pair], signatures: dict[str, Signatures]) -> Signatures | None:
+    """The signatures of `pairs`, in order, as one array (None: none were made)."""
+    if not signatures or not pairs:
+        return None
+    import numpy as np
+
+    return np.stack([signatures[p.id] for p in pairs])
 
 
 def live_stats(prepared: Prepared) -> LiveStats:
@@ -125,10 +147,11 @@ class BatchSink:
         unique pairs, keep the manifest and the display current; answers the number of
         new unique pairs (for target mode)."""
         keys = dedup_keys(result.accepted, self.key)
+        signatures = signatures_by_id(result)
         result, keys, outcome = await self._judge(result, keys)
         await self._write(result, keys, outcome)
         settled, settled_keys = self._settled(result, keys)
-        new_unique = self._count_new(settled, settled_keys) if result.finished else 0
+        new_unique = self._count_new(settled, settled_keys, signatures) if result.finished else 0
         if result.finished:
             self._count_phrases(settled)
         self._count_judge_retries(outcome)
@@ -198,13 +221,17 @@ class BatchSink:
                 f"cannot write {store.batch_path(index)}: {exc.strerror or exc}"
             ) from None
 
-    def _count_new(self, result: BatchResult, keys: list[bytes]) -> int:
+    def _count_new(
+        self, result: BatchResult, keys: list[bytes], signatures: dict[str, Signatures]
+    ) -> int:
         """Pairs neither seen nor nearly seen before (the rebuild at the end decides;
         this keeps target mode and the display close to it)."""
-        seen = self.prepared.seen
-        return sum(
-            seen.add(pair.id, pair.standard, pair.gyaru, digest)
-            for digest, pair in zip(keys, result.accepted, strict=True)
+        pairs = result.accepted
+        return self.prepared.seen.add_many(
+            [p.id for p in pairs],
+            [(p.standard, p.gyaru) for p in pairs],
+            keys,
+            rows_of(pairs, signatures),
         )
 
     def _count_phrases(self, result: BatchResult) -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -27,10 +27,10 @@ from client.storage.batch_record import BatchRecord
 from client.storage.layout import processed_datasets, processed_path
 from client.storage.runstore import RunStore
 
-log = structlog.get_logger("client.storage.processed")
+if TYPE_CHECKING:
+    from client.pairs.neardup import Signatures
 
-# The field a dataset pair carries when the judge never graded it.
-UNJUDGED = "unjudged"
+log = structlog.get_logger("client.storage.processed")
 
 
 class RebuildHook(Protocol):
@@ -106,6 +106,9 @@ class DatasetStats:
 
 
 EarlierPair = tuple[str, str, str]  # id, standard, gyaru
+# A raw file as the rebuild takes it: its batch number, the record (None: unreadable)
+# and its pairs' near-duplicate signatures (None: to be made by the rebuild).
+SignedRecord = tuple[int, BatchRecord | None, "Signatures | None"]
 
 
 def previous_run_pairs(output_dir: Path, run_id: str) -> list[EarlierPair]:
@@ -204,29 +207,54 @@ def dataset_metadata(
     }
 
 
-def _is_new(
-    pair: StoredPair,
-    digest: bytes,
+def _new_pairs(
+    pairs: Sequence[StoredPair],
+    digests: list[bytes],
     earlier: set[bytes],
     deduper: Deduper,
     near: NearDuplicates | None,
+    signatures: Signatures | None,
     stats: DatasetStats,
-) -> bool:
-    """Whether the pair goes into the dataset; counts it as a duplicate (of this run or
-    an earlier one) or a near duplicate (naming its kept twin) when it does not."""
-    if digest in earlier:
-        stats.duplicates_of_earlier_runs += 1
-        return False
-    if not deduper.add_key(digest):
-        stats.duplicates += 1
-        return False
-    pair_id = pair.id or ""
-    twin = None if near is None else near.add(pair_id, pair.standard, pair.gyaru)
-    if twin is not None:
-        stats.near_duplicates += 1
-        stats.near_duplicate_of[pair_id] = twin
-        return False
-    return True
+) -> list[StoredPair]:
+    """The pairs of a record that go into the dataset, in order; counts the others as
+    duplicates (of this run or an earlier one) or near duplicates (naming the kept
+    twin). The exact checks first, then the near-duplicate index over the pairs they
+    leave, in order: each pair sees the ones before it, as one at a time would."""
+    fresh = []
+    for n, digest in enumerate(digests):
+        if digest in earlier:
+            stats.duplicates_of_earlier_runs += 1
+        elif not deduper.add_key(digest):
+            stats.duplicates += 1
+        else:
+            fresh.append(n)
+    if near is None or signatures is None or not fresh:
+        return [pairs[n] for n in fresh]
+    kept = []
+    twins = near.add_many([(pairs[n].id or "") for n in fresh], signatures[fresh])
+    for n, twin in zip(fresh, twins, strict=True):
+        if twin is None:
+            kept.append(pairs[n])
+        else:
+            stats.near_duplicates += 1
+            stats.near_duplicate_of[(pairs[n].id or "")] = twin
+    return kept
+
+
+def _lines(pairs: Sequence[StoredPair]) -> list[tuple[str, str]]:
+    return [(p.standard, p.gyaru) for p in pairs]
+
+
+def _settled(
+    stats: DatasetStats, record: BatchRecord, signed: Signatures | None
+) -> tuple[BatchRecord, Signatures | None]:
+    """The record without its pairs waiting for the judge (counted), and their
+    signatures left out with them."""
+    mask = [p.graded for p in record.accepted]
+    settled = _count_awaiting(stats, record)
+    if signed is None or all(mask):
+        return settled, signed
+    return settled, signed[mask]
 
 
 def build_dataset(
@@ -238,17 +266,22 @@ def build_dataset(
     metadata: dict[str, Any],
     hooks: Sequence[RebuildHook] = (),
     require_judge: bool = False,
+    records: Iterable[SignedRecord] | None = None,
 ) -> tuple[DatasetStats, Path]:
     """Write the processed dataset from the raw files; return its numbers and path.
     With `require_judge`, pairs the judge has not graded stay out of it.
-    `near` (seeded with earlier runs' pairs, if asked) drops near duplicates."""
+    `near` (seeded with earlier runs' pairs, if asked) drops near duplicates.
+    `records`: the store's records in order, with their pairs' signatures made
+    elsewhere (worker processes); None: read here, signed here."""
     stats = DatasetStats()
     deduper = Deduper(key)
     earlier = earlier or set()
+    if records is None:
+        records = ((index, record, None) for index, record in store.iter_records())
     # Pairs go to a spool file first because the metadata (which holds these
     # numbers) comes first in the dataset file; memory stays flat either way.
     with tempfile.TemporaryFile("w+", encoding="utf-8", dir=store.processed_dir) as spool:
-        for index, record in store.iter_records():
+        for index, record, signed in records:
             if record is None:
                 stats.batches_unreadable += 1
                 log.warning("unreadable batch file", batch=index)
@@ -258,12 +291,16 @@ def build_dataset(
                 continue
             if require_judge:
                 # A pair is not settled until the judge has graded it: no hook sees it yet.
-                record = _count_awaiting(stats, record)
+                record, signed = _settled(stats, record, signed)
             for hook in hooks:
                 hook.record(record)
-            for pair, digest in zip(record.accepted, record.dedup_keys(key), strict=True):
-                if not _is_new(pair, digest, earlier, deduper, near, stats):
-                    continue
+            pairs = record.accepted
+            # A batch's signatures at once: most of a pair's cost is per call.
+            signatures = signed
+            if signatures is None and near is not None:
+                signatures = near.signatures(_lines(pairs))
+            digests = record.dedup_keys(key)
+            for pair in _new_pairs(pairs, digests, earlier, deduper, near, signatures, stats):
                 if not pair.graded:
                     pair = pair.changed(unjudged=True)
                     stats.pairs_unjudged += 1

@@ -56,6 +56,9 @@ def test_generate_8x5_against_a_delayed_server(tmp_path: Path) -> None:
     assert all("event" in e for e in result.events)
     finished = result.event("run finished")
     assert finished["status"] == "complete" and finished["pairs"] == 40
+    # How late the event loop ran what was due (tests/bench/growth.py reads it).
+    lag = finished["loop_lag_ms"]
+    assert lag["samples"] > 0 and 0 <= lag["p50"] <= lag["p99"] <= lag["max"]
 
 
 def test_concurrency_is_how_many_batches_are_in_flight(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from client.pairs.diversity import distinct_n, diversity, near_duplicate_rate, words_without
@@ -64,3 +66,55 @@ def test_tally_line_by_line_matches_counting_the_whole_list() -> None:
     assert report.distinct_2 == distinct_n(tokenised, 2)
     assert report.style_markers["マジ"] == round(sum("マジ" in s for s in lines) / len(lines), 4)
     assert report.near_duplicate_rate == near_duplicate_rate(3, len(lines))
+
+
+def test_past_its_budgets_the_tally_estimates_and_says_so() -> None:
+    from client.pairs.diversity import DiversityTally
+
+    rng = random.Random(11)
+    openings = ["マジ", "てか", "ねえ"]
+    # Three openings, thousands of distinct endings and n-grams.
+    lines = [
+        f"{rng.choice(openings)} の話 {rng.randrange(10**5)} 番 {rng.randrange(10**5)}"
+        for _ in range(3000)
+    ]
+
+    def words(line: str) -> list[str]:
+        return line.split()
+
+    exact = DiversityTally(markers=["じゃん"], first_person=None, words=words)
+    small = DiversityTally(
+        markers=["じゃん"], first_person=None, words=words, distinct_budget=500, edge_budget=50
+    )
+    for line in lines:
+        exact.add(line)
+        small.add(line)
+    want, got = exact.report(), small.report()
+    assert want.exact and "estimated" not in want.to_json()
+    assert not got.exact and "HyperLogLog" in got.to_json()["estimated"]
+    for n in ("distinct_1", "distinct_2"):
+        assert getattr(got, n) == pytest.approx(getattr(want, n), rel=0.03)
+    # The heavy hitters keep their place; their counts are lower bounds.
+    assert [t for t, _ in got.top_openings] == [t for t, _ in want.top_openings]
+    assert len(want.top_openings) == 3
+    for (_, low), (_, true) in zip(got.top_openings, want.top_openings, strict=True):
+        assert true - len(lines) / 50 <= low <= true
+
+
+def test_words_are_worked_out_once_for_a_line_asked_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import client.pairs.diversity as diversity_module
+
+    calls: list[str] = []
+    real = diversity_module.analyse
+
+    def counting(text: str) -> object:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(diversity_module, "analyse", counting)
+    words = words_without("わたし")  # a first person no other test here uses: a fresh memo
+    assert words is words_without("わたし")
+    first = words("わたし、マジ眠いんだけど〜！")
+    first.append("changed by the caller")
+    assert words("わたし、マジ眠いんだけど〜！") == ["マジ", "眠い", "ん", "だ", "けど"]
+    assert words("てか雨じゃん") and calls == ["わたし、マジ眠いんだけど〜！", "てか雨じゃん"]

@@ -12,6 +12,10 @@ def distinct(lines: Sequence[str], n: int) -> float | None:
     return len(set(grams)) / len(grams) if grams else None
 
 
+def characters(line: str) -> list[str]:
+    return list(line)
+
+
 def test_deciles_cut_the_plan_by_batch_number() -> None:
     assert [decile_of(b, 1000) for b in (1, 100, 101, 1000)] == [1, 1, 2, 10]
     assert [decile_of(b, 4) for b in (1, 2, 3, 4)] == [1, 3, 6, 8]
@@ -19,7 +23,7 @@ def test_deciles_cut_the_plan_by_batch_number() -> None:
 
 
 def test_a_run_that_repeats_itself_shows_it_decile_by_decile() -> None:
-    tally = DecileTally(batches=20, distinct=distinct)
+    tally = DecileTally(batches=20, words=characters)
     for batch in range(1, 21):
         for i in range(3):
             if batch > 10 and i > 0:  # later batches: two of three near an earlier pair
@@ -43,7 +47,7 @@ def test_a_run_that_repeats_itself_shows_it_decile_by_decile() -> None:
 
 
 def test_deciles_without_pairs_have_no_row_and_all_near_has_no_distinct() -> None:
-    tally = DecileTally(batches=10, distinct=distinct)
+    tally = DecileTally(batches=10, words=characters)
     tally.kept(1, "あーしです")
     tally.near_duplicate(10)
     rows = tally.close()
