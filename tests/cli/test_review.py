@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from client.pairs.review import Decision, Review, RunDecision, fingerprint
+from client.pairs.stored import DatasetMetadata
 from client.storage.review import ReviewFile, run_rejections
 from tests.cli_helpers import CLIENT, env, start_review
 from tests.web.demo import Demo, write_demo
@@ -32,7 +33,11 @@ def decide(demo: Demo, rescue: int = 0, **verdicts: tuple[int, str | None]) -> l
         pair = demo.pairs[index]
         lines = fingerprint(pair["standard"], pair["gyaru"])
         decisions[pair["id"]] = Decision(verdict, lines, "t", line)  # type: ignore[arg-type]
-    items = [i for i in run_rejections(demo.dataset, {"run_id": demo.run_id}) if i.rescuable]
+    items = [
+        i
+        for i in run_rejections(demo.dataset, DatasetMetadata({"run_id": demo.run_id}))
+        if i.rescuable
+    ]
     runs = {
         item.id: RunDecision(
             Decision("accepted", fingerprint(item.standard, item.gyaru), "t"), item
