@@ -38,7 +38,7 @@ from client.pairs.judge import (
     read_reply,
     verdicts,
 )
-from client.pairs.judge_outcome import STOPPED_REASON, JudgeOutcome
+from client.pairs.judge_outcome import STOPPED_REASON, JudgeOutcome, JudgeStatus
 from client.pairs.judge_request import (
     REPLY_OVERHEAD_TOKENS,
     JudgedItem,
@@ -276,14 +276,9 @@ class JudgeStage:
             attempts=outcome.attempts,
             error=outcome.error_message,
         )
-        return JudgeOutcome(
-            status="failed",
-            model=self.model,
-            attempts=outcome.attempts,
-            started_at=outcome.started_at,
-            finished_at=outcome.finished_at,
-            completion=outcome.completion,
-            failures=outcome.failures,
+        return self._sent(
+            "failed",
+            outcome,
             error_reason=outcome.error_reason,
             error_message=outcome.error_message,
             error_status=outcome.error_status,
@@ -317,17 +312,8 @@ class JudgeStage:
             attempts=outcome.attempts,
             error=problem,
         )
-        return JudgeOutcome(
-            status="unreadable",
-            model=self.model,
-            attempts=outcome.attempts,
-            started_at=outcome.started_at,
-            finished_at=outcome.finished_at,
-            completion=outcome.completion,
-            failures=outcome.failures,
-            verdicts=found,
-            error_reason=UNREADABLE,
-            error_message=problem,
+        return self._sent(
+            "unreadable", outcome, verdicts=found, error_reason=UNREADABLE, error_message=problem
         )
 
     def _judged(
@@ -342,13 +328,20 @@ class JudgeStage:
             rejected=sum(v is not None and not v.kept for v in found),
             attempts=outcome.attempts,
         )
+        return self._sent("judged", outcome, verdicts=found)
+
+    def _sent(
+        self, status: JudgeStatus, outcome: RequestOutcome[Reading], **fields: Any
+    ) -> JudgeOutcome:
+        """What the judge step made of a request it sent: its status, the request's
+        attempts, times, last reply and failures, and `fields` (verdicts, error)."""
         return JudgeOutcome(
-            status="judged",
+            status=status,
             model=self.model,
             attempts=outcome.attempts,
             started_at=outcome.started_at,
             finished_at=outcome.finished_at,
             completion=outcome.completion,
             failures=outcome.failures,
-            verdicts=found,
+            **fields,
         )
