@@ -18,6 +18,18 @@ from typing import Any
 from tests.fakeserver import inputs_of
 from tests.judgefake import is_judge_request
 
+# The input lines the own-shape flows rewrite: a comma, an exclamation mark and
+# full-width letters, which a model copying them loosely changes.
+LINES = [
+    "今日は晴れです。",
+    "明日は雨が降ります。",
+    "駅前にカフェができました。",
+    "新しいゲームを買いました。",
+    "週末は友だちと映画を見ます。",
+    "昨日は、とても寒かったです！",
+    "ＰＣの画面が大きいです。",
+]
+
 
 def raw_records(out: Path, run_id: str) -> list[dict[str, Any]]:
     files = sorted((out / "raw" / run_id).glob("batch_*.json"))

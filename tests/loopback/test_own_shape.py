@@ -16,7 +16,7 @@ import pytest
 
 from client.config import load_settings
 from tests import bookkeeping
-from tests.bookkeeping import returned_by
+from tests.bookkeeping import LINES, returned_by
 from tests.cli.test_calibrate_judge import calibrate, labels, people_grader
 from tests.cli.test_judge_cli import judge, old_dataset
 from tests.cli_helpers import Result, config_file, gen_args, run_client
@@ -27,15 +27,6 @@ from tests.ownshape import OwnShape
 pytestmark = pytest.mark.loopback
 
 FAST = "retry:\n  initial_wait_s: 0\n  max_wait_s: 0\n"
-LINES = [
-    "今日は晴れです。",
-    "明日は雨が降ります。",
-    "駅前にカフェができました。",
-    "新しいゲームを買いました。",
-    "週末は友だちと映画を見ます。",
-    "昨日は、とても寒かったです！",
-    "ＰＣの画面が大きいです。",
-]
 # Shapes the client reads whatever the request's kind: generation and the judge.
 READ_TODAY = ["noids", "prose", "fenced", "extrakeys"]
 

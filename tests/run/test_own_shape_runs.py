@@ -18,22 +18,13 @@ import respx
 from client.config import Settings
 from client.run.generate import generate
 from client.run.summary import RunSummary
-from tests.bookkeeping import assert_bookkeeping, dataset, returned_by
+from tests.bookkeeping import LINES, assert_bookkeeping, dataset, returned_by
 from tests.helpers import REPO, mock_vllm, own_shape_chat
 from tests.ownshape import BOTH, GENERATION_ONLY, JUDGE_ONLY, MODES, OwnShape
 
 # Judge shapes no reading gets a grade from, and the one that drops a grade a batch.
 UNGRADED = ("gradeprose", "outofrange", "pairs")
 MIXES = [("noids", "pairs"), ("loosecopy", "fewer", "prose"), MODES]
-LINES = [
-    "今日は晴れです。",
-    "明日は雨が降ります。",
-    "駅前にカフェができました。",
-    "新しいゲームを買いました。",
-    "週末は友だちと映画を見ます。",
-    "昨日は、とても寒かったです！",
-    "ＰＣの画面が大きいです。",
-]
 
 
 async def session(settings: Settings, shape: OwnShape, **changes: Any) -> tuple[RunSummary, int]:
