@@ -171,6 +171,9 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
         processed=summary.files.get("processed"),
         resume=summary.resume_command,
         loop_lag_ms=lag.to_json(),
+        batch_loop_lag_ms=None
+        if summary.batch_loop_lag is None
+        else summary.batch_loop_lag.to_json(),
     )
     return summary.exit_code
 

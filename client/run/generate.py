@@ -25,6 +25,7 @@ from client.config import Settings
 from client.errors import WorkerError, unwrap_group
 from client.pairs.prompts import new_base_seed
 from client.run.finalise import finalise
+from client.run.looplag import LoopLagProbe, probing
 from client.run.prepare import prepare
 from client.run.schedule import TargetGate, schedule
 from client.run.session import Session
@@ -50,17 +51,21 @@ async def generate(
     session = Session.open(settings, api_key=api_key, run_id=run_id, argv=argv, clock=clock)
     # None until the run is prepared: an interrupt before then finalises without it.
     sink: BatchSink | None = None
+    batch_lag: LoopLagProbe | None = None
     try:
         async with anyio.create_task_group() as tg:
             run_scope = anyio.CancelScope()
             tg.start_soon(session.interrupts.watch, run_scope)
             with run_scope:
                 sink = BatchSink.open(await prepare(session, new_seed=new_seed), make_observer)
-                await judge_leftovers(sink)
-                await run_batches_or_stop(sink, quiet_success=quiet_success)
+                with probing() as batch_lag:
+                    await judge_leftovers(sink)
+                    await run_batches_or_stop(sink, quiet_success=quiet_success)
             # Finalising reads every raw file: off the event loop, so a second
             # Ctrl-C is still heard.
             summary = await anyio.to_thread.run_sync(finalise, session, sink)
+            if batch_lag is not None:
+                summary.batch_loop_lag = batch_lag.summary()
             tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise unwrap_group(group) from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from client.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
+from client.run.looplag import LagSummary
 from client.run.progress import LiveStats
 from client.storage.processed import DatasetStats
 
@@ -35,6 +36,9 @@ class RunSummary:
     resume_command: str | None = None
     # {"mode": "fixed", "level": N}, or what --concurrency auto did on each endpoint.
     concurrency: dict[str, Any] = field(default_factory=dict)
+    # How late the event loop ran what was due while batches were in flight (None when
+    # none were sent): the part of a run where a busy loop holds requests back.
+    batch_loop_lag: LagSummary | None = None
 
     @property
     def pairs_per_minute(self) -> float:

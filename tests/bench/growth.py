@@ -22,7 +22,9 @@ pass every check), `--no-judge`, every check on, the default settings otherwise
   shared page divided among the processes that map it), the memory the run costs
   the machine. Sums are sampled every 0.1 s;
 - loop lag p50 / p99: how late the client's event loop ran a timer due every 10 ms
-  (client.run.looplag; the run logs it with "run finished").
+  (client.run.looplag; the run logs it with "run finished"), over the batch phase
+  (while requests are in flight: a late loop holds them back) and over the whole run
+  (start-up and the dataset rebuild included).
 
 `--input-lines N` adds an input run (`generate --input`) of N lines. `--startup K`
 times K tiny runs from process start to the first chat request the server sees.
@@ -76,6 +78,8 @@ class Row:
     lag_p50_ms: float | None
     lag_p99_ms: float | None
     lag_max_ms: float | None
+    batch_lag_p50_ms: float | None = None
+    batch_lag_p99_ms: float | None = None
     load: str
     main_cpu_s: float | None = None  # the client's own process
     sum_rss_mb: float | None = None
@@ -105,7 +109,8 @@ class Row:
             f"ms/pair (main {main:.2f})  "
             f"peak MB: RSS {self.peak_rss_mb:3.0f}, sum RSS {self.sum_rss_mb or 0:3.0f}, "
             f"PSS {self.pss_mb or 0:3.0f}  "
-            f"lag p50/p99 {_ms(self.lag_p50_ms)}/{_ms(self.lag_p99_ms)} ms  "
+            f"lag p50/p99 batches {_ms(self.batch_lag_p50_ms)}/{_ms(self.batch_lag_p99_ms)} ms, "
+            f"run {_ms(self.lag_p50_ms)}/{_ms(self.lag_p99_ms)} ms  "
             f"batches {self.batch_phase_s or 0:.1f} s + {self.after_batches_s or 0:.1f} s  "
             f"(load {self.load})"
         )
@@ -126,15 +131,16 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def lag_of(run: ClientRun) -> dict[str, Any]:
-    """The loop lag the client logged with "run finished" ({} when it did not)."""
+def lag_of(run: ClientRun, key: str = "loop_lag_ms") -> dict[str, Any]:
+    """The loop lag the client logged with "run finished" ({} when it did not): the
+    whole run's, or with key="batch_loop_lag_ms" the batch phase's."""
     for line in reversed(run.stderr.splitlines()):
         try:
             event = json.loads(line)
         except ValueError:
             continue
         if isinstance(event, dict) and event.get("event") == "run finished":
-            return dict(event.get("loop_lag_ms") or {})
+            return dict(event.get(key) or {})
     return {}
 
 
@@ -167,7 +173,7 @@ def measure(url: str, out: Path, args: argparse.Namespace, kind: str, size: int,
     assert run.code == 0, run.stderr[-2000:]
     summary = manifest_summary(out, run_id)
     pairs = int(summary["dataset"]["pairs_unique"])
-    lag = lag_of(run)
+    lag, batch_lag = lag_of(run), lag_of(run, "batch_loop_lag_ms")
     return Row(
         label=args.label,
         kind=kind,
@@ -186,6 +192,8 @@ def measure(url: str, out: Path, args: argparse.Namespace, kind: str, size: int,
         lag_p50_ms=lag.get("p50"),
         lag_p99_ms=lag.get("p99"),
         lag_max_ms=lag.get("max"),
+        batch_lag_p50_ms=batch_lag.get("p50"),
+        batch_lag_p99_ms=batch_lag.get("p99"),
         load=load,
     )
 
