@@ -78,8 +78,8 @@ class Row:
     lag_p50_ms: float | None
     lag_p99_ms: float | None
     lag_max_ms: float | None
-    batch_lag_p50_ms: float | None = None
-    batch_lag_p99_ms: float | None = None
+    batch_lag_p50_ms: float | None
+    batch_lag_p99_ms: float | None
     load: str
     main_cpu_s: float | None = None  # the client's own process
     sum_rss_mb: float | None = None
