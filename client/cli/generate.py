@@ -161,6 +161,14 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
             no_pair_message(judged=settings.judge.enabled),
             rejections=dict(summary.stats.rejections),
         )
+    _log_finished(summary, lag)
+    return summary.exit_code
+
+
+def _log_finished(summary: RunSummary, lag: LagSummary) -> None:
+    """The run's last log line: a warning when it did not end with exit 0. The loop
+    lag of the whole run and of its batch phase go with it (tests/bench/growth.py)."""
+    batch_lag = summary.batch_loop_lag
     event = log.info if summary.exit_code == EXIT_OK else log.warning
     event(
         "run finished",
@@ -171,11 +179,8 @@ def run(args: argparse.Namespace, log_format: str, argv: Sequence[str]) -> int:
         processed=summary.files.get("processed"),
         resume=summary.resume_command,
         loop_lag_ms=lag.to_json(),
-        batch_loop_lag_ms=None
-        if summary.batch_loop_lag is None
-        else summary.batch_loop_lag.to_json(),
+        batch_loop_lag_ms=None if batch_lag is None else batch_lag.to_json(),
     )
-    return summary.exit_code
 
 
 def _probed(run: Callable[[], Awaitable[RunSummary]]) -> tuple[RunSummary, LagSummary]:
