@@ -38,15 +38,21 @@ class Layer:
         return cls(path, renamed(read_yaml(path), origin=path))
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+def read_text_file(path: Path, *, what: str) -> str:
+    """A file the user named (a config, a prompt), as text; a ConfigError that names
+    `what` it is and why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"{what} file not found: {path}") from None
     except IsADirectoryError:
-        raise ConfigError(f"config path is a directory, not a file: {path}") from None
+        raise ConfigError(f"{what} path is a directory, not a file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        raise ConfigError(f"cannot read {what} file {path}: {exc}") from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    text = read_text_file(path, what="config")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

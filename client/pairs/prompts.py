@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from client.config.layers import read_text_file
 from client.errors import ConfigError
 from client.pairs.records import BatchSpec
 
@@ -39,14 +40,7 @@ def render(template: str, values: Mapping[str, object], *, source: str) -> str:
 
 
 def read_prompt_file(path: Path, *, what: str = "system prompt") -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} file not found: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} path is a directory, not a file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {what} file {path}: {exc}") from None
+    text = read_text_file(path, what=what)
     if not text.strip():
         raise ConfigError(f"{what} file is empty: {path}")
     return text
