@@ -257,10 +257,15 @@ class BatchSink:
         await self.write_manifest_if_due()
 
     async def write_manifest_if_due(self) -> None:
-        if self.manifest.due():
-            async with self._write_lock:
-                text = self.manifest.render()
-                await anyio.to_thread.run_sync(self.manifest.write_text, text)
+        # A batch never waits for another's manifest write: its raw file holds it
+        # already, and the next write after this one (or the run's last) includes it.
+        # Queued behind a slow fsync, every finished batch would hold its slot, and then
+        # write the manifest again in turn.
+        if self._write_lock.locked() or not self.manifest.due():
+            return
+        async with self._write_lock:
+            text = self.manifest.render()
+            await anyio.to_thread.run_sync(self.manifest.write_text, text)
 
 
 async def judge_leftovers(sink: BatchSink) -> None:

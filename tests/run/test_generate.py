@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from functools import partialmethod
 from pathlib import Path
 from typing import Any
 
@@ -310,3 +312,36 @@ async def test_a_new_run_draws_its_base_seed_and_a_resumed_one_keeps_it(
     assert read(raw / "manifest.json")["base_seed"] == 4242
     seeds = [read(raw / f"batch_000{i}.json")["request"]["seed"] for i in (1, 2)]
     assert seeds == [batch_seed(4242, 1), batch_seed(4242, 2)]
+
+
+async def test_batches_do_not_queue_behind_a_slow_manifest_write(
+    make_settings: Callable[..., Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A disk (or a CPU-starved machine) where one manifest write takes a while: the
+    # batches that finish meanwhile are stored without waiting for it, and do not each
+    # write the manifest again once it is done.
+    from client.storage.manifest import ManifestWriter
+
+    writes: list[int] = []
+    write_text = ManifestWriter.write_text
+
+    def slow_write_text(self: ManifestWriter, chunks: list[str]) -> None:
+        writes.append(len(writes))
+        time.sleep(0.3)
+        write_text(self, chunks)
+
+    monkeypatch.setattr(ManifestWriter, "write_text", slow_write_text)
+    # Due at every batch: as when each write takes longer than the interval.
+    monkeypatch.setattr(
+        ManifestWriter, "__init__", partialmethod(ManifestWriter.__init__, interval_s=0.0)
+    )
+    settings = make_settings(generation={"total_batches": 16, "concurrency": 16})
+    async with respx.mock(assert_all_called=False) as router:
+        mock_vllm(router)
+        summary = await run(settings)
+    assert summary.status == "complete"
+    # A write while the batches finish, and another for those stored during it, not
+    # one per batch (16, each batch waiting for all the writes before its own).
+    assert len(writes) <= 4, writes
+    manifest = read(tmp_path / "outputs" / "raw" / "t1" / "manifest.json")
+    assert len(manifest["batches"]) == 16
