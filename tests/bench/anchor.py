@@ -1,7 +1,7 @@
 """The client against the anchor, on the real vLLM CPU server of the e2e tier.
 
     uv run python -m tests.bench.anchor [--concurrency 16] [--requests 64] [--max-tokens 256]
-        [--rounds 3]
+        [--rounds 5]
 
 Side by side in one run, on the same server and the same requests, a sustained run
 (by default 64 requests at concurrency 16):
@@ -16,7 +16,10 @@ Output tokens per second are compared over each one's steady state: for the clie
 its batch phase (first request sent to last reply handled, `summary.batch_phase_s`
 in the manifest); its fixed set-up (process start, imports, server and prompt-fit
 checks) and the dataset rebuild at the end are reported apart, as they do not grow
-with a run. Then the concurrency speedup of the project's default run (structured
+with a run. The three run in rounds, each round starting with another of them; the
+client is judged by its figure over the reference's in the same round (the median of
+those ratios over the rounds), as this machine's load moves a round's three figures
+together and its best or median alone by ±30 %. Then the concurrency speedup of the project's default run (structured
 output on): 4 batches at concurrency 4 vs 1.
 
 The random model writes no real text: the pair checks, which would reject all of it,
@@ -33,6 +36,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +51,15 @@ KEY = "sk-bench"
 # As in the e2e tier (tests/e2e/conftest.py): the random model's lines fail every check.
 NO_PAIR_CHECKS = {"GYARU_CHECKS__ENABLED": "false"}
 BENCH_SERVE = (
-    "import sys; from vllm.utils.argparse_utils import FlexibleArgumentParser; "
-    "from vllm.benchmarks.serve import add_cli_args, main; "
-    "p = FlexibleArgumentParser(); add_cli_args(p); main(p.parse_args(sys.argv[1:]))"
+    "import json, os, sys; from vllm.utils.argparse_utils import FlexibleArgumentParser; "
+    "import vllm.benchmarks.serve as serve; from vllm.benchmarks.datasets import SampleRequest; "
+    # With ANCHOR_MESSAGES (a JSON file of the client's own request messages), its
+    # requests carry those messages instead of the random dataset's text.
+    "m = json.load(open(os.environ['ANCHOR_MESSAGES'])) if os.environ.get('ANCHOR_MESSAGES') else None; "
+    "serve.get_samples = serve.get_samples if m is None else (lambda args, tok: ["
+    "SampleRequest(prompt='', prompt_len=m['prompt_tokens'], expected_output_len=m['max_tokens'], "
+    "chat_messages=msgs, request_id=str(i)) for i, msgs in enumerate(m['messages'])]); "
+    "p = FlexibleArgumentParser(); serve.add_cli_args(p); serve.main(p.parse_args(sys.argv[1:]))"
 )
 
 
@@ -130,6 +140,7 @@ def vllm_bench(
     prompt_len: int,
     prefix_len: int,
     max_tokens: int,
+    messages: Path | None = None,
 ) -> float | None:
     python = ensure_setup().python
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,7 +189,12 @@ def vllm_bench(
             capture_output=True,
             text=True,
             timeout=900,
-            env={**os.environ, "OPENAI_API_KEY": KEY, "HF_HUB_OFFLINE": "1"},
+            env={
+                **os.environ,
+                "OPENAI_API_KEY": KEY,
+                "HF_HUB_OFFLINE": "1",
+                "ANCHOR_MESSAGES": str(messages or ""),
+            },
         )
         if done.returncode != 0:
             print(
@@ -213,43 +229,117 @@ def client_round(
     return summary["dataset"]["completion_tokens"] / phase, run.wall_s - phase
 
 
-def compare(server: ServerInfo, out: Path, args: argparse.Namespace) -> None:
+CLIENT = "client generate"
+BARE = "bare httpx loop"
+BENCH = "vllm bench serve"
+BENCH_RANDOM = "vllm bench serve, random"
+RUNNERS = (CLIENT, BARE, BENCH, BENCH_RANDOM)
+
+
+def one_round(
+    server: ServerInfo, out: Path, args: argparse.Namespace, work: Work, attempt: int
+) -> tuple[dict[str, float], float]:
+    """Each runner once, the round starting with another of them each time: the one
+    that meets the server after a pause, or that a neighbour slows down, is not always
+    the same. Gives each one's output tok/s and the client's fixed cost."""
+    row: dict[str, float] = {}
+    fixed = 0.0
+    first = attempt % len(RUNNERS)
+    for name in RUNNERS[first:] + RUNNERS[:first]:
+        if name == CLIENT:
+            row[CLIENT], fixed = client_round(server, out, f"anchor{attempt}", args)
+        elif name == BARE:
+            wall, tokens, _ = asyncio.run(bare_loop(server, work.bodies, args.concurrency))
+            row[BARE] = tokens / wall
+        else:
+            figure = vllm_bench(
+                server,
+                args.requests,
+                args.concurrency,
+                work.prompt_tokens,
+                work.prompt_tokens - 40,  # the user message is about 40 tokens
+                args.max_tokens,
+                messages=work.messages if name == BENCH else None,
+            )
+            if figure is not None:
+                row[name] = figure
+    return row, fixed
+
+
+def paired_ratios(rows: list[dict[str, float]], name: str, reference: str) -> list[float]:
+    """`name`'s figure over the reference's in the same round: the machine's load moves
+    a round's figures together, so the ratio of a round varies far less than either
+    figure across rounds."""
+    return [row[name] / row[reference] for row in rows]
+
+
+@dataclass(frozen=True)
+class Work:
+    """The run's requests: the bodies the client sends, their messages in a file for
+    vllm bench serve, and the prompt's length in tokens."""
+
+    bodies: list[dict[str, Any]]
+    messages: Path
+    prompt_tokens: int
+
+
+def prepare_work(server: ServerInfo, out: Path, args: argparse.Namespace) -> Work:
     bodies = request_bodies(server, args.requests, args.max_tokens)
-    asyncio.run(bare_loop(server, bodies[:2], 2))  # warm-up: compile, prefix cache
-    values: dict[str, list[float]] = {}
-    fixed: list[float] = []
-    prompt_tokens = 0
-    # Interleaved rounds, best of each: other load on a small machine only ever slows
-    # a run down.
-    for attempt in range(args.rounds):
-        steady, overhead = client_round(server, out, f"anchor{attempt}", args)
-        values.setdefault("client generate", []).append(steady)
-        fixed.append(overhead)
-        wall, tokens, prompt_tokens = asyncio.run(bare_loop(server, bodies, args.concurrency))
-        values.setdefault("bare httpx loop", []).append(tokens / wall)
-        system_tokens = prompt_tokens - 40  # the user message is about 40 tokens
-        anchor = vllm_bench(
-            server, args.requests, args.concurrency, prompt_tokens, system_tokens, args.max_tokens
-        )
-        if anchor is not None:
-            values.setdefault("vllm bench serve", []).append(anchor)
-    print(
-        f"{args.requests} requests, concurrency {args.concurrency}, {prompt_tokens} prompt "
-        f"tokens, {args.max_tokens} output tokens each, temperature 0.8, top_p 0.9; "
-        f"best of {args.rounds}"
+    # Warm-up (compile, prefix cache), which also tells the prompt's length.
+    _, _, prompt_tokens = asyncio.run(bare_loop(server, bodies[:2], 2))
+    messages = out / "messages.json"
+    messages.write_text(
+        json.dumps(
+            {
+                "prompt_tokens": prompt_tokens,
+                "max_tokens": args.max_tokens,
+                "messages": [body["messages"] for body in bodies],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
     )
-    best = {name: max(v) for name, v in values.items()}
-    reference = best.get("vllm bench serve", best["bare httpx loop"])
-    for name, v in values.items():
-        print(
-            f"  {name:18s} best {max(v):7.1f}  median {statistics.median(v):7.1f} output tok/s"
-            f"  (best: {max(v) / reference:.2f} of the reference's best)"
-        )
-    ratio = best["client generate"] / reference
+    return Work(bodies, messages, prompt_tokens)
+
+
+def compare(server: ServerInfo, out: Path, args: argparse.Namespace) -> None:
+    work = prepare_work(server, out, args)
+    rows: list[dict[str, float]] = []
+    fixed: list[float] = []
+    for attempt in range(args.rounds):
+        row, overhead = one_round(server, out, args, work, attempt)
+        rows.append(row)
+        fixed.append(overhead)
+        print(f"  round {attempt + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in row.items()))
     print(
-        f"client steady state: {ratio:.2f} of the reference (target >= 0.95: "
-        f"{'met' if ratio >= 0.95 else 'NOT met'}); its fixed cost (process start, "
-        f"checks before the first request, the dataset rebuild): median "
+        f"{args.requests} requests, concurrency {args.concurrency}, {work.prompt_tokens} "
+        f"prompt tokens, {args.max_tokens} output tokens each, temperature 0.8, top_p 0.9; "
+        f"{args.rounds} rounds"
+    )
+    report(rows, fixed)
+
+
+def report(rows: list[dict[str, float]], fixed: list[float]) -> None:
+    reference = BENCH if all(BENCH in row for row in rows) else BARE
+    for name in RUNNERS:
+        values = [row[name] for row in rows if name in row]
+        if not values:
+            continue
+        line = (
+            f"  {name:25s} best {max(values):7.1f}  median {statistics.median(values):7.1f} tok/s"
+        )
+        if name != reference and len(values) == len(rows):
+            ratios = paired_ratios(rows, name, reference)
+            line += (
+                f"  (of {reference} in its round: median {statistics.median(ratios):.2f},"
+                f" {min(ratios):.2f}-{max(ratios):.2f})"
+            )
+        print(line)
+    ratio = statistics.median(paired_ratios(rows, CLIENT, reference))
+    print(
+        f"client steady state: {ratio:.2f} of {reference} (median of the rounds' ratios; "
+        f"target >= 0.95: {'met' if ratio >= 0.95 else 'NOT met'}); its fixed cost "
+        f"(process start, checks before the first request, the dataset rebuild): median "
         f"{statistics.median(fixed):.1f} s a run"
     )
 
@@ -289,7 +379,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     print(f"machine: {machine()}; vLLM {VLLM_CPU_VERSION} (CPU), tiny random Qwen2")
     with running_server(api_key=KEY) as server, tempfile.TemporaryDirectory() as tmp:

@@ -189,13 +189,16 @@ def reap_orphans(keep: Sequence[int] = (), wait_s: float = 10) -> float:
 
 
 def run_client(
-    args: list[str], prefix: Sequence[str] = (), keep: Sequence[int] = (), **env_extra: str
+    args: list[str], *, prefix: Sequence[str] = (), keep: Sequence[int] = (), **env_extra: str
 ) -> ClientRun:
     """Run the console script and read its own CPU time and peak memory from the kernel,
     and those of its whole process tree (`keep`: this process's other children, a
     server, which are not the client's). With a `prefix` (a profiler: `python -m
     cProfile -o FILE`), the client runs as `PREFIX -m client.cli.main ARGS` under it."""
     command = [*prefix, "-m", "client.cli.main"] if prefix else [CLIENT]
+    # Children this process had before the client (a server it started) are not the
+    # client's orphans: waiting for them would hold every run for reap_orphans' wait.
+    keep = [*keep, *descendants(os.getpid())]
     # Both streams go to files: reading one pipe to its end while the client fills the
     # other (a log line per batch) would stall it.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
