@@ -3,24 +3,27 @@
     uv run python -m tests.bench.anchor [--concurrency 16] [--requests 64] [--max-tokens 256]
         [--rounds 5]
 
-Side by side in one run, on the same server and the same requests, a sustained run
+Side by side in one run, on the same server, a sustained run
 (by default 64 requests at concurrency 16):
 1. `client generate` (extraction, validation, files and all), structured output
    off and `ignore_eos` on so every reply is exactly --max-tokens long;
 2. a bare httpx + asyncio loop sending the very same request bodies and reading
    only the token counts (no SDK, no parsing, no files);
-3. vLLM's own serving benchmark (`vllm bench serve`, random dataset with the same
-   prompt and output lengths and a shared prefix as long as the system prompt),
-   when it runs in the server's environment.
+3. the same bare loop over aiohttp, the HTTP stack of vllm bench serve (run in the
+   server's environment, which has it);
+4. vLLM's own serving benchmark (`vllm bench serve`) sending the client's own
+   messages (its dataset replaced by them), the reference;
+5. `vllm bench serve` on its random dataset with the same prompt and output lengths
+   and a shared prefix as long as the system prompt.
 Output tokens per second are compared over each one's steady state: for the client,
 its batch phase (first request sent to last reply handled, `summary.batch_phase_s`
 in the manifest); its fixed set-up (process start, imports, server and prompt-fit
 checks) and the dataset rebuild at the end are reported apart, as they do not grow
-with a run. The three run in rounds, each round starting with another of them; the
-client is judged by its figure over the reference's in the same round (the median of
-those ratios over the rounds), as this machine's load moves a round's three figures
-together and its best or median alone by ±30 %. Then the concurrency speedup of the project's default run (structured
-output on): 4 batches at concurrency 4 vs 1.
+with a run. They run in rounds, each round starting with another of them; the client
+is judged by its figure over the reference's in the same round (the median of those
+ratios over the rounds), as this machine's load moves a round's figures together and
+any one of them by 2x from one minute to the next. Then the concurrency speedup of
+the project's default run (structured output on): 4 batches at concurrency 4 vs 1.
 
 The random model writes no real text: the pair checks, which would reject all of it,
 are off here as in the e2e tier (`checks.enabled: false`).
@@ -133,6 +136,40 @@ async def bare_loop(
         return time.perf_counter() - start, tokens, prompt
 
 
+AIOHTTP_LOOP = """
+import asyncio, json, sys, time, aiohttp
+async def main(url, key, path, concurrency):
+    bodies = json.load(open(path))['bodies']
+    gate, tokens = asyncio.Semaphore(concurrency), 0
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(headers={'Authorization': 'Bearer ' + key}, timeout=timeout) as s:
+        async def one(body):
+            nonlocal tokens
+            async with gate:
+                async with s.post(url, json=body) as r:
+                    tokens += (await r.json())['usage']['completion_tokens']
+        start = time.perf_counter()
+        await asyncio.gather(*[one(b) for b in bodies])
+        print(tokens / (time.perf_counter() - start))
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
+"""
+
+
+def aiohttp_loop(server: ServerInfo, work: Work, concurrency: int) -> float | None:
+    """The bare loop again over aiohttp (the HTTP stack of vllm bench serve), in the
+    server's environment, which has it: output tok/s, or None when a request failed."""
+    done = subprocess.run(
+        [str(ensure_setup().python), "-c", AIOHTTP_LOOP, f"{server.base_url}/chat/completions",
+         KEY, str(work.messages), str(concurrency)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        print(f"  the aiohttp loop did not finish: {last}")
+        return None
+    return float(done.stdout.strip())
+
+
 def vllm_bench(
     server: ServerInfo,
     requests: int,
@@ -233,7 +270,8 @@ CLIENT = "client generate"
 BARE = "bare httpx loop"
 BENCH = "vllm bench serve"
 BENCH_RANDOM = "vllm bench serve, random"
-RUNNERS = (CLIENT, BARE, BENCH, BENCH_RANDOM)
+AIOHTTP = "bare aiohttp loop"
+RUNNERS = (CLIENT, BARE, AIOHTTP, BENCH, BENCH_RANDOM)
 
 
 def one_round(
@@ -251,6 +289,10 @@ def one_round(
         elif name == BARE:
             wall, tokens, _ = asyncio.run(bare_loop(server, work.bodies, args.concurrency))
             row[BARE] = tokens / wall
+        elif name == AIOHTTP:
+            figure = aiohttp_loop(server, work, args.concurrency)
+            if figure is not None:
+                row[AIOHTTP] = figure
         else:
             figure = vllm_bench(
                 server,
@@ -294,6 +336,7 @@ def prepare_work(server: ServerInfo, out: Path, args: argparse.Namespace) -> Wor
                 "prompt_tokens": prompt_tokens,
                 "max_tokens": args.max_tokens,
                 "messages": [body["messages"] for body in bodies],
+                "bodies": bodies,
             },
             ensure_ascii=False,
         ),
