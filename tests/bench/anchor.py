@@ -56,12 +56,12 @@ NO_PAIR_CHECKS = {"GYARU_CHECKS__ENABLED": "false"}
 BENCH_SERVE = (
     "import json, os, sys; from vllm.utils.argparse_utils import FlexibleArgumentParser; "
     "import vllm.benchmarks.serve as serve; from vllm.benchmarks.datasets import SampleRequest; "
-    # With ANCHOR_MESSAGES (a JSON file of the client's own request messages), its
-    # requests carry those messages instead of the random dataset's text.
+    # With ANCHOR_MESSAGES (a JSON file of the client's own request bodies), its
+    # requests carry their messages instead of the random dataset's text.
     "m = json.load(open(os.environ['ANCHOR_MESSAGES'])) if os.environ.get('ANCHOR_MESSAGES') else None; "
     "serve.get_samples = serve.get_samples if m is None else (lambda args, tok: ["
     "SampleRequest(prompt='', prompt_len=m['prompt_tokens'], expected_output_len=m['max_tokens'], "
-    "chat_messages=msgs, request_id=str(i)) for i, msgs in enumerate(m['messages'])]); "
+    "chat_messages=msgs, request_id=str(i)) for i, msgs in enumerate(b['messages'] for b in m['bodies'])]); "
     "p = FlexibleArgumentParser(); serve.add_cli_args(p); serve.main(p.parse_args(sys.argv[1:]))"
 )
 
@@ -335,7 +335,6 @@ def prepare_work(server: ServerInfo, out: Path, args: argparse.Namespace) -> Wor
             {
                 "prompt_tokens": prompt_tokens,
                 "max_tokens": args.max_tokens,
-                "messages": [body["messages"] for body in bodies],
                 "bodies": bodies,
             },
             ensure_ascii=False,
