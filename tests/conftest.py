@@ -11,6 +11,8 @@ from client.config import Settings, load_settings
 from client.server import retry
 from tests.helpers import BASE_URL, MODEL, PROMPT
 
+REAL_SERVER_TIERS = ("loopback", "e2e")
+
 
 @pytest.fixture(autouse=True)
 def _no_retry_sleep() -> Iterator[None]:
@@ -20,13 +22,17 @@ def _no_retry_sleep() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     # Settings read GYARU_* and VLLM_API_KEY; the developer's shell must not leak in.
     import os
 
     for name in list(os.environ):
         if name.startswith("GYARU_") or name == "VLLM_API_KEY":
             monkeypatch.delenv(name)
+    # respx mocks httpx's own stack, so tests with a mocked server run over it; the tiers
+    # with a real server run the default, aiohttp.
+    if not any(request.node.get_closest_marker(tier) for tier in REAL_SERVER_TIERS):
+        monkeypatch.setenv("GYARU_SERVER__HTTP_TRANSPORT", "httpx")
 
 
 @pytest.fixture(autouse=True)

@@ -40,6 +40,9 @@ class ServerConfig(_Section):
     # Prometheus /metrics to read for --concurrency auto instead of the endpoint's own:
     # the servers behind a router (and/or the router's own metrics port). One endpoint.
     metrics_urls: tuple[str, ...] = ()
+    # The HTTP stack under the SDK: aiohttp costs a fifth of httpx's CPU per request
+    # (client/server/transport.py); httpx honours HTTP(S)_PROXY from the environment.
+    http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
     @property
     def endpoints(self) -> tuple[str, ...]:

@@ -145,6 +145,8 @@ class AutoLevels:
             pool_size=len(self._endpoints) + len(self._metrics_urls) + ROUTER_SERVERS_AT_ONCE,
             request_timeout_s=SCRAPE_TIMEOUT_S,
             connect_timeout_s=SCRAPE_TIMEOUT_S,
+            # A GET every few seconds: httpx's cost does not matter here.
+            transport="httpx",
         )
         try:
             self.start(http)

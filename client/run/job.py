@@ -109,6 +109,7 @@ def endpoint_pool(settings: Settings, api_key: SecretStr | None, *, capacity: in
         request_timeout_s=settings.server.request_timeout_s,
         connect_timeout_s=settings.server.connect_timeout_s,
         cooldown_s=settings.server.endpoint_cooldown_s,
+        transport=settings.server.http_transport,
     )
 
 
@@ -255,6 +256,7 @@ class Job:
             request_timeout_s=settings.server.request_timeout_s,
             connect_timeout_s=settings.server.connect_timeout_s,
             cooldown_s=settings.server.endpoint_cooldown_s,
+            transport=settings.server.http_transport,
         )
 
     def attempts(self, pool: EndpointPool, *, run_id: str) -> AttemptLoop:

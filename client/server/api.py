@@ -1,7 +1,7 @@
 """One OpenAI-compatible endpoint: list models, check health, one chat completion.
 
-The OpenAI SDK runs over explicit `httpx.AsyncClient`s (visible to respx in
-tests) with its own retries off: `retry` is the one retry layer. SDK errors are
+The OpenAI SDK runs over explicit `httpx.AsyncClient`s (over aiohttp or httpx's own
+stack, `transport`; respx sees the httpx one in tests) with its own retries off: `retry` is the one retry layer. SDK errors are
 mapped to ours here, so nothing above this module knows the SDK's exception types.
 
 An endpoint has one AsyncOpenAI client per "lane" of at most LANE_SIZE
@@ -30,6 +30,8 @@ from pydantic import SecretStr
 from client.errors import FatalRequestError, RequestError, TransientError
 from client.pairs.records import Completion
 from client.redact import redact
+from client.server.transport import HttpTransport
+from client.server.transport import make_http_client as transport_client
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 LANE_SIZE = 8
@@ -129,12 +131,19 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def make_http_client(
-    *, pool_size: int, request_timeout_s: float, connect_timeout_s: float
+    *,
+    pool_size: int,
+    request_timeout_s: float,
+    connect_timeout_s: float,
+    transport: HttpTransport = "aiohttp",
 ) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(request_timeout_s, connect=connect_timeout_s)
-    limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
-    return httpx.AsyncClient(
-        timeout=timeout, limits=limits, headers={"user-agent": USER_AGENT}, verify=_tls_context()
+    return transport_client(
+        pool_size=pool_size,
+        request_timeout_s=request_timeout_s,
+        connect_timeout_s=connect_timeout_s,
+        tls=_tls_context(),
+        headers={"user-agent": USER_AGENT},
+        transport=transport,
     )
 
 

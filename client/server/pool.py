@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from client.errors import TransientError
 from client.pairs.records import Completion
 from client.server.api import Endpoint, lanes_for, make_http_client
+from client.server.transport import HttpTransport
 
 MAX_COOLDOWN_S = 30.0
 FAULTS_BEFORE_OUT_5XX = 2
@@ -121,6 +122,7 @@ class EndpointPool:
         request_timeout_s: float,
         connect_timeout_s: float,
         cooldown_s: float,
+        transport: HttpTransport = "aiohttp",
     ) -> EndpointPool:
         # Together the lanes' pools are never smaller than what may be in flight, or
         # requests would queue inside httpx where no timeout of ours sees them.
@@ -134,6 +136,7 @@ class EndpointPool:
                     pool_size=per_lane + 1,
                     request_timeout_s=request_timeout_s,
                     connect_timeout_s=connect_timeout_s,
+                    transport=transport,
                 )
                 for _ in range(lanes)
             ]

@@ -92,7 +92,9 @@ def stage_costs(pairs: int, base_url: str, concurrency: int) -> dict[str, float]
         lanes = 1 if kind == "one pool" else lanes_for(concurrency)
         size = -(-concurrency // lanes) + 1
         clients = [
-            make_http_client(pool_size=size, request_timeout_s=60, connect_timeout_s=5)
+            make_http_client(
+                pool_size=size, request_timeout_s=60, connect_timeout_s=5, transport="httpx"
+            )
             for _ in range(lanes)
         ]
         endpoint = Endpoint(

@@ -59,9 +59,11 @@ def test_generate_8x5_against_a_delayed_server(tmp_path: Path) -> None:
     # How late the event loop ran what was due (tests/bench/growth.py reads it).
     lag = finished["loop_lag_ms"]
     assert lag["samples"] > 0 and 0 <= lag["p50"] <= lag["p99"] <= lag["max"]
-    # And over the batch phase alone, a part of the whole run.
+    # And over the batch phase alone, a part of the whole run. Its probe is a timer of
+    # its own, due at other instants: a stall both see can reach it up to one interval
+    # (10 ms) later than the run's.
     batches = finished["batch_loop_lag_ms"]
-    assert 0 < batches["samples"] <= lag["samples"] and batches["max"] <= lag["max"]
+    assert 0 < batches["samples"] <= lag["samples"] and batches["max"] <= lag["max"] + 10
 
 
 def test_concurrency_is_how_many_batches_are_in_flight(tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ def pool(*urls: str) -> EndpointPool:
         request_timeout_s=5,
         connect_timeout_s=5,
         cooldown_s=5,
+        transport="httpx",
     )
 
 

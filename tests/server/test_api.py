@@ -17,7 +17,9 @@ from tests.helpers import BASE_URL, MODEL, chat_ok, mock_vllm, vllm_error
 
 
 def endpoint(key: str | None = None) -> Endpoint:
-    http = make_http_client(pool_size=4, request_timeout_s=5, connect_timeout_s=1)
+    http = make_http_client(
+        pool_size=4, request_timeout_s=5, connect_timeout_s=1, transport="httpx"
+    )
     return Endpoint(
         BASE_URL,
         http_clients=[http],

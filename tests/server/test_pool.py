@@ -116,6 +116,7 @@ async def test_high_concurrency_is_spread_over_small_connection_pools() -> None:
         request_timeout_s=1,
         connect_timeout_s=1,
         cooldown_s=1,
+        transport="httpx",
     )
     assert len(p._http) == 2 * 3
     assert all(c._transport._pool._max_connections == 8 for c in p._http)  # type: ignore[attr-defined]
