@@ -123,6 +123,10 @@ async def run_batches(sink: BatchSink, *, quiet_success: bool) -> None:
             on_result=sink.record,
             gate=_gate(sink),
             halted=_judge_stopped(sink),
+            # A reply's files are written while the next request is already out: on a
+            # machine whose cores the server keeps busy, each write's thread hand-off
+            # can wait a long time for a core, and the server should not wait with it.
+            store_ahead=prepared.pool.total_capacity,
         )
 
     with sink.observer:

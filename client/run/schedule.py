@@ -66,28 +66,53 @@ async def schedule(
     on_result: Callable[[BatchResult], Awaitable[int]],
     gate: TargetGate | None = None,
     halted: Callable[[], bool] | None = None,
+    store_ahead: int = 0,
 ) -> None:
     """Run every spec, each batch holding a unit of the pool's admitted work from
-    before it is taken from `specs` until `on_result` has stored it.
+    before it is taken from `specs` until its result is stored, or, with `store_ahead`,
+    until it holds one of that many places to store it in: then the next batch's
+    request goes out while this one is still being written.
 
     Specs are pulled lazily, so a plan of a million batches costs nothing up
     front. `on_result` stores a result and answers how many new unique pairs it
     brought (for target mode). Once `halted()` says so (the judge stopped), no
     batch is admitted any more; those in flight finish.
     """
+    storing = 0
+    places = anyio.Semaphore(store_ahead) if store_ahead > 0 else None
 
     def rule(in_flight: int) -> Admission:
         if halted is not None and halted():
             return "stop"
-        return gate(in_flight) if gate is not None else "start"
+        # Batches being stored still bring their pairs: the gate counts them as in flight.
+        return gate(in_flight + storing) if gate is not None else "start"
+
+    async def store(result: BatchResult) -> None:
+        new_unique = await on_result(result)
+        if gate is not None:
+            gate.finished(new_unique)
 
     async def one(spec: BatchSpec) -> None:
+        nonlocal storing
+        if places is None:
+            try:
+                await store(await run_batch(spec))
+            finally:
+                pool.release()
+            return
         try:
-            new_unique = await on_result(await run_batch(spec))
-            if gate is not None:
-                gate.finished(new_unique)
+            result = await run_batch(spec)
+            # Taken before the unit is given back: when storing falls behind, batches
+            # wait here holding their units, and no more requests go out.
+            await places.acquire()
+            storing += 1
         finally:
             pool.release()
+        try:
+            await store(result)
+        finally:
+            storing -= 1
+            places.release()
 
     try:
         async with anyio.create_task_group() as tg:

@@ -349,3 +349,36 @@ async def test_batches_do_not_queue_behind_a_slow_manifest_write(
     assert len(writes) == 1, writes
     manifest = read(tmp_path / "outputs" / "raw" / "t1" / "manifest.json")
     assert len(manifest["batches"]) == 16
+
+
+async def test_requests_keep_going_out_while_replies_are_being_written(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A disk (WSL2's /mnt, a network share) or a starved machine where writing a batch's
+    # file lasts until the server has had more requests than the concurrency: the next
+    # batches are sent meanwhile, each holding its reply in a place to store it, up to
+    # as many places as there may be requests (so at most twice the concurrency).
+    from client.storage.runstore import RunStore
+
+    write_batch = RunStore.write_batch
+    seen_when_released: list[int] = []
+
+    async with respx.mock(assert_all_called=False) as router:
+        route = mock_vllm(router)
+
+        def write_once_more_were_sent(self: RunStore, index: int, record: Any) -> Path:
+            # A bound, not a timing: held until 4 requests reached the server (2 at
+            # concurrency 2, and 2 more sent while these two are written), or 10 s.
+            deadline = time.monotonic() + 10
+            while generation_calls(route) < 4 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen_when_released.append(generation_calls(route))
+            return write_batch(self, index, record)
+
+        monkeypatch.setattr(RunStore, "write_batch", write_once_more_were_sent)
+        settings = make_settings(generation={"total_batches": 6, "concurrency": 2})
+        summary = await run(settings)
+    assert summary.status == "complete"
+    # Holding their slots while written, the first two would have let no third out.
+    assert seen_when_released[0] >= 4, seen_when_released
+    assert generation_calls(route) == 6
