@@ -6,7 +6,8 @@
 Side by side in one run, on the same server, a sustained run
 (by default 64 requests at concurrency 16):
 1. `client generate` (extraction, validation, files and all), structured output
-   off and `ignore_eos` on so every reply is exactly --max-tokens long;
+   off and `ignore_eos` on so every reply is exactly --max-tokens long; then again
+   over httpx's own HTTP stack (`server.http_transport: httpx`);
 2. a bare httpx + asyncio loop sending the very same request bodies and reading
    only the token counts (no SDK, no parsing, no files);
 3. the same bare loop over aiohttp, the HTTP stack of vllm bench serve (run in the
@@ -243,7 +244,7 @@ def vllm_bench(
 
 
 def client_round(
-    server: ServerInfo, out: Path, name: str, args: argparse.Namespace
+    server: ServerInfo, out: Path, name: str, args: argparse.Namespace, transport: str
 ) -> tuple[float, float]:
     """The client's steady-state output tok/s and its fixed cost (set-up and rebuild), s."""
     run = run_client(
@@ -255,6 +256,7 @@ def client_round(
         ),
         VLLM_API_KEY=KEY,
         GYARU_GENERATION__EXTRA_BODY=json.dumps({"ignore_eos": True}),
+        GYARU_SERVER__HTTP_TRANSPORT=transport,
         **NO_PAIR_CHECKS,
     )
     # Without structured output the random model writes no JSON, so these batches end
@@ -267,11 +269,13 @@ def client_round(
 
 
 CLIENT = "client generate"
+# The client over httpx's own stack (server.http_transport: httpx), as before aiohttp.
+CLIENT_HTTPX = "client generate, httpx"
 BARE = "bare httpx loop"
 BENCH = "vllm bench serve"
 BENCH_RANDOM = "vllm bench serve, random"
 AIOHTTP = "bare aiohttp loop"
-RUNNERS = (CLIENT, BARE, AIOHTTP, BENCH, BENCH_RANDOM)
+RUNNERS = (CLIENT, CLIENT_HTTPX, BARE, AIOHTTP, BENCH, BENCH_RANDOM)
 
 
 def one_round(
@@ -285,7 +289,9 @@ def one_round(
     first = attempt % len(RUNNERS)
     for name in RUNNERS[first:] + RUNNERS[:first]:
         if name == CLIENT:
-            row[CLIENT], fixed = client_round(server, out, f"anchor{attempt}", args)
+            row[CLIENT], fixed = client_round(server, out, f"anchor{attempt}", args, "aiohttp")
+        elif name == CLIENT_HTTPX:
+            row[name], _ = client_round(server, out, f"anchor{attempt}h", args, "httpx")
         elif name == BARE:
             wall, tokens, _ = asyncio.run(bare_loop(server, work.bodies, args.concurrency))
             row[BARE] = tokens / wall
