@@ -78,14 +78,17 @@ async def schedule(
     brought (for target mode). Once `halted()` says so (the judge stopped), no
     batch is admitted any more; those in flight finish.
     """
-    storing = 0
-    places = anyio.Semaphore(store_ahead) if store_ahead > 0 else None
+    # Target mode and the judge keep each unit until the batch is stored: the gate's
+    # answer changes only when a stored batch's pairs are counted, and the judge's
+    # verdicts (it may stop the run) come while the batch is stored; the pool asks
+    # again only when a unit comes back.
+    ahead = store_ahead > 0 and gate is None and halted is None
+    places = anyio.Semaphore(store_ahead) if ahead else None
 
     def rule(in_flight: int) -> Admission:
         if halted is not None and halted():
             return "stop"
-        # Batches being stored still bring their pairs: the gate counts them as in flight.
-        return gate(in_flight + storing) if gate is not None else "start"
+        return gate(in_flight) if gate is not None else "start"
 
     async def store(result: BatchResult) -> None:
         new_unique = await on_result(result)
@@ -93,7 +96,6 @@ async def schedule(
             gate.finished(new_unique)
 
     async def one(spec: BatchSpec) -> None:
-        nonlocal storing
         if places is None:
             try:
                 await store(await run_batch(spec))
@@ -105,13 +107,11 @@ async def schedule(
             # Taken before the unit is given back: when storing falls behind, batches
             # wait here holding their units, and no more requests go out.
             await places.acquire()
-            storing += 1
         finally:
             pool.release()
         try:
             await store(result)
         finally:
-            storing -= 1
             places.release()
 
     try:

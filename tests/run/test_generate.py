@@ -376,7 +376,11 @@ async def test_requests_keep_going_out_while_replies_are_being_written(
             return write_batch(self, index, record)
 
         monkeypatch.setattr(RunStore, "write_batch", write_once_more_were_sent)
-        settings = make_settings(generation={"total_batches": 6, "concurrency": 2})
+        # With the judge on, a batch keeps its slot until judged (its verdicts may stop
+        # the run), so this is a run without it.
+        settings = make_settings(
+            generation={"total_batches": 6, "concurrency": 2}, judge={"enabled": False}
+        )
         summary = await run(settings)
     assert summary.status == "complete"
     # Holding their slots while written, the first two would have let no third out.
