@@ -154,6 +154,8 @@ class AutoLevels:
                 tg.start_soon(self.run)
                 await work()
                 tg.cancel_scope.cancel()
+            for tuner in self.tuners.values():
+                await tuner.read_if_never()
         except BaseExceptionGroup as group:
             raise unwrap_group(group) from None
         finally:

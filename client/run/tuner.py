@@ -98,6 +98,13 @@ class EndpointTuner:
         self._failures = 0
         return load
 
+    async def read_if_never(self) -> None:
+        """One reading, used for nothing but the summary, when the run ended before
+        the first tick: a run shorter than an interval still says where auto reads
+        from, and whether it can."""
+        if self.controller.metrics and not self._scraped:
+            await self._load(self._clock())
+
     def _fall_back(self, now: float, exc: MetricsUnavailable) -> None:
         self.fallback_reason = exc.reason
         self.controller.lose_metrics(now)

@@ -4,7 +4,10 @@ summary say about them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import respx
 
 from client.run.autoconc import Tuning
 from client.run.autolevels import AutoLevels
@@ -105,3 +108,27 @@ async def test_replies_reach_their_endpoints_tuner_and_the_manifest_says_what_ha
 def test_a_fixed_level_is_described_as_the_number() -> None:
     assert describe_concurrency({"mode": "fixed", "level": 4}) == "4"
     assert describe_concurrency({"mode": "auto", "endpoints": {}}) == "auto (no batch ran)"
+
+
+async def test_a_run_shorter_than_one_reading_still_reads_where_auto_would() -> None:
+    # The batches end before the first tick (a second): one reading at the end says
+    # whether each endpoint's /metrics can be read, instead of "its start level".
+    exposition = (
+        Path(__file__).parent.parent / "server/data/vllm-0.32-cpu-metrics.txt"
+    ).read_bytes()
+    pool, clock = Pool(), Clock()
+    async with respx.mock(assert_all_called=False) as router:
+        a = router.get("http://a:8000/metrics").respond(200, content=exposition)
+        router.get("http://b:8000/metrics").respond(404)
+        router.get(url__regex=r"http://[ab]:8000/workers").respond(404)
+        levels = make(pool, clock)
+
+        async def work() -> None:
+            return None
+
+        await levels.running(work)
+    assert a.call_count == 1
+    endpoints = levels.to_json()["endpoints"]
+    assert (endpoints[A]["signals"], endpoints[A]["source"]) == ("metrics", "/metrics")
+    assert endpoints[B]["source"] == "the client's own signals (absent)"
+    assert "before the first reading" not in describe_concurrency(levels.to_json())
