@@ -9,8 +9,8 @@ request in flight), so however high the limits, only it ever waits for admission
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, Protocol
 
 import anyio
 
@@ -58,6 +58,37 @@ class TargetGate:
         self.unique += new_unique
 
 
+def _batch_task(
+    pool: WorkPool,
+    run_batch: Callable[[BatchSpec], Awaitable[BatchResult]],
+    store: Callable[[BatchResult], Awaitable[None]],
+    places: anyio.Semaphore | None,
+) -> Callable[[BatchSpec], Coroutine[Any, Any, None]]:
+    """One batch's task: its unit given back once stored, or once its reply holds one
+    of `places`."""
+
+    async def one(spec: BatchSpec) -> None:
+        if places is None:
+            try:
+                await store(await run_batch(spec))
+            finally:
+                pool.release()
+            return
+        try:
+            result = await run_batch(spec)
+            # Taken before the unit is given back: when storing falls behind, batches
+            # wait here holding their units, and no more requests go out.
+            await places.acquire()
+        finally:
+            pool.release()
+        try:
+            await store(result)
+        finally:
+            places.release()
+
+    return one
+
+
 async def schedule(
     specs: Iterator[BatchSpec],
     *,
@@ -95,25 +126,7 @@ async def schedule(
         if gate is not None:
             gate.finished(new_unique)
 
-    async def one(spec: BatchSpec) -> None:
-        if places is None:
-            try:
-                await store(await run_batch(spec))
-            finally:
-                pool.release()
-            return
-        try:
-            result = await run_batch(spec)
-            # Taken before the unit is given back: when storing falls behind, batches
-            # wait here holding their units, and no more requests go out.
-            await places.acquire()
-        finally:
-            pool.release()
-        try:
-            await store(result)
-        finally:
-            places.release()
-
+    one = _batch_task(pool, run_batch, store, places)
     try:
         async with anyio.create_task_group() as tg:
             while await pool.admit(rule):
